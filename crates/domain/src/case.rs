@@ -1,0 +1,287 @@
+//! Values of a case (案件/工单). The lifecycle itself arrives with the cases capability; what is
+//! here is what every other part already needs to name: numbers, statuses, types, priorities,
+//! sources, and the routed location that ties a case to exactly one grid.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+use crate::ValueError;
+use crate::geography::CasePrefix;
+use crate::ids::{CaseId, CategoryId};
+use crate::location::Coordinate;
+use crate::routing::GridHit;
+use crate::text::clean_text;
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal { $($(#[$vdoc:meta])* $variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn name_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ValueError;
+
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                match raw.trim() {
+                    $($s => Ok($name::$variant),)+
+                    _ => Err(ValueError::new(
+                        $field,
+                        concat!("must be one of: ", $($s, " "),+).trim_end(),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a case is in the closed loop (闭环).
+    CaseStatus, "status" {
+        /// 待受理
+        Reported = "reported" / "待受理",
+        /// 立案
+        Accepted = "accepted" / "已立案",
+        /// 不予立案
+        Rejected = "rejected" / "不予立案",
+        /// 派遣
+        Dispatched = "dispatched" / "已派遣",
+        /// 签收, being handled
+        InProgress = "in_progress" / "处置中",
+        /// 处置完成
+        Resolved = "resolved" / "处置完成",
+        /// 核查通过
+        Verified = "verified" / "核查通过",
+        /// 结案
+        Closed = "closed" / "已结案",
+    }
+);
+
+impl CaseStatus {
+    /// Terminal states: nothing is pending on the bureau's side (a reopen starts a new round).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, CaseStatus::Rejected | CaseStatus::Closed)
+    }
+}
+
+wire_enum!(
+    /// The kind of matter.
+    CaseType, "case_type" {
+        Complaint = "complaint" / "投诉",
+        HelpRequest = "help_request" / "求助",
+        Consultation = "consultation" / "咨询",
+        Suggestion = "suggestion" / "建议",
+    }
+);
+
+wire_enum!(
+    /// How urgent; selects the SLA time limits.
+    Priority, "priority" {
+        Urgent = "urgent" / "紧急",
+        High = "high" / "较急",
+        Normal = "normal" / "一般",
+        Low = "low" / "不急",
+    }
+);
+
+wire_enum!(
+    /// Through which channel the case came in.
+    CaseSource, "source" {
+        ResidentApp = "resident_app" / "居民吹哨",
+        Open311 = "open311" / "Open311",
+        OfficerPatrol = "officer_patrol" / "巡查发现",
+        Hotline12345 = "hotline_12345" / "12345热线",
+        Partner = "partner" / "物业/业委会",
+    }
+);
+
+/// A human case number: `<district prefix>-<yyyymmdd>-<sequence>`, e.g. `HZ-20261125-000123`.
+///
+/// The sequence is at least six digits, counted per district and day. Numbers are unique but may
+/// have gaps (a rolled-back intake burns its number), which is what the issue asks and what
+/// makes allocation cheap under concurrency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CaseNumber(String);
+
+impl CaseNumber {
+    pub fn new(prefix: &CasePrefix, day: NaiveDate, seq: u64) -> Self {
+        Self(format!("{}-{}-{:06}", prefix.as_str(), day.format("%Y%m%d"), seq))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let err = || ValueError::new("case_number", "must look like HZ-20261125-000123");
+        let mut parts = raw.trim().split('-');
+        let (Some(prefix), Some(date), Some(seq), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(err());
+        };
+        let prefix = CasePrefix::parse(prefix).map_err(|_| err())?;
+        let day = NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| err())?;
+        if date.len() != 8 || seq.len() < 6 || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let seq: u64 = seq.parse().map_err(|_| err())?;
+        if seq == 0 {
+            return Err(err());
+        }
+        Ok(Self::new(&prefix, day, seq))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a case is: the reported point and the one grid and community it was routed to. It can
+/// only be made from a routing result, which is how "a case has one grid" holds by construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseLocation {
+    point: Coordinate,
+    hit: GridHit,
+}
+
+impl CaseLocation {
+    pub fn routed(point: Coordinate, hit: GridHit) -> Self {
+        Self { point, hit }
+    }
+
+    pub fn point(&self) -> Coordinate {
+        self.point
+    }
+
+    pub fn grid(&self) -> GridHit {
+        self.hit
+    }
+}
+
+/// What the resident wrote: 1–5000 characters, newlines allowed, stored as text and never
+/// interpreted as markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 5000;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        clean_text("description", raw, Self::MAX_CHARS, true).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The core of a case as far as geography and catalogue are concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub number: CaseNumber,
+    pub category_id: CategoryId,
+    pub case_type: CaseType,
+    pub priority: Priority,
+    pub source: CaseSource,
+    pub status: CaseStatus,
+    pub location: CaseLocation,
+    pub description: Description,
+    /// Optimistic-concurrency version, bumped by every change.
+    pub version: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CommunityId, GridId};
+
+    #[test]
+    fn case_numbers_format_and_parse() {
+        let prefix = CasePrefix::parse("HZ").unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let n = CaseNumber::new(&prefix, day, 123);
+        assert_eq!(n.as_str(), "HZ-20261125-000123");
+        assert_eq!(CaseNumber::parse("HZ-20261125-000123").unwrap(), n);
+        // More than a million a day in one district still formats and parses.
+        assert_eq!(
+            CaseNumber::parse("HZ-20261125-1000001").unwrap().as_str(),
+            "HZ-20261125-1000001"
+        );
+        for bad in [
+            "HZ-20261125-123",
+            "hz-20261125-000123",
+            "HZ-20261325-000123",
+            "HZ-2026112-000123",
+            "HZ-20261125-000000",
+            "HZ-20261125",
+            "HZ-20261125-000123-1",
+            "HZ-20261125-00012a",
+        ] {
+            assert!(CaseNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for s in CaseStatus::ALL {
+            assert_eq!(s.as_str().parse::<CaseStatus>().unwrap(), *s);
+        }
+        for t in CaseType::ALL {
+            assert_eq!(t.as_str().parse::<CaseType>().unwrap(), *t);
+        }
+        for p in Priority::ALL {
+            assert_eq!(p.as_str().parse::<Priority>().unwrap(), *p);
+        }
+        for s in CaseSource::ALL {
+            assert_eq!(s.as_str().parse::<CaseSource>().unwrap(), *s);
+        }
+        let err = "bogus".parse::<Priority>().unwrap_err();
+        assert_eq!(err.field, "priority");
+        assert!(err.reason.contains("urgent"));
+        assert!(CaseStatus::Closed.is_terminal());
+        assert!(!CaseStatus::Resolved.is_terminal());
+        assert_eq!(CaseStatus::Accepted.name_zh(), "已立案");
+    }
+
+    #[test]
+    fn descriptions_keep_markup_as_text_and_are_bounded() {
+        let d = Description::parse("<script>alert(1)</script>\n南门外高音喇叭").unwrap();
+        assert!(d.as_str().starts_with("<script>"));
+        assert!(Description::parse("").is_err());
+        assert!(Description::parse(&"吵".repeat(5000)).is_ok());
+        assert!(Description::parse(&"吵".repeat(5001)).is_err());
+    }
+
+    #[test]
+    fn a_case_location_carries_exactly_one_grid() {
+        let hit = GridHit {
+            grid_id: GridId::new(3).unwrap(),
+            community_id: CommunityId::new(1).unwrap(),
+        };
+        let loc = CaseLocation::routed(Coordinate::wgs84(34.6, 119.2).unwrap(), hit);
+        assert_eq!(loc.grid().grid_id.get(), 3);
+    }
+}

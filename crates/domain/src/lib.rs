@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+pub mod case;
+pub mod category;
+pub mod error;
+pub mod geography;
+pub mod ids;
+pub mod location;
+pub mod merchant;
+pub mod people;
+pub mod pledge;
+pub mod routing;
+pub mod text;
+
+pub use error::ValueError;

@@ -1,0 +1,226 @@
+//! Four-responsibility pledges (门前四包责任书).
+//!
+//! A merchant signs, before an officer, to keep the stretch in front of its door tidy (市容),
+//! clean (环境卫生), orderly (秩序) and its greenery and facilities intact (绿化/设施). The items are
+//! configurable per city; the pledge's status is computed from its dates, never stored stale.
+
+use chrono::NaiveDate;
+
+use crate::ValueError;
+use crate::ids::{MerchantId, OfficerId, PledgeId};
+use crate::text::{BilingualName, Code, Name, clean_text};
+
+/// One responsibility of the pledge, as configured for the city.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PledgeItem {
+    pub code: Code,
+    pub name: BilingualName,
+    /// What the merchant undertakes, in the wording printed on the pledge.
+    pub text: String,
+}
+
+impl PledgeItem {
+    /// The four items most cities use; a city may replace them.
+    pub fn defaults() -> Vec<PledgeItem> {
+        let item = |code: &str, zh: &str, en: &str, text: &str| PledgeItem {
+            code: Code::parse(code).expect("static code"),
+            name: BilingualName::new(
+                Name::parse(zh).expect("static name"),
+                Name::parse(en).expect("static name"),
+            ),
+            text: text.to_owned(),
+        };
+        vec![
+            item(
+                "appearance",
+                "市容整洁",
+                "Tidy frontage",
+                "门前无乱堆乱放、无出店经营、无乱设广告招牌。",
+            ),
+            item(
+                "sanitation",
+                "环境卫生",
+                "Sanitation",
+                "门前无垃圾杂物、无污水油渍，垃圾分类投放。",
+            ),
+            item(
+                "order",
+                "公共秩序",
+                "Public order",
+                "门前无占道、无高音喇叭叫卖噪声扰民、车辆有序停放。",
+            ),
+            item(
+                "greenery",
+                "绿化与设施",
+                "Greenery and facilities",
+                "爱护门前绿化和公共设施，不占绿毁绿、不损坏设施。",
+            ),
+        ]
+    }
+}
+
+/// A pledge's state on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PledgeStatus {
+    /// Signed, validity not started yet.
+    Pending,
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl PledgeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PledgeStatus::Pending => "pending",
+            PledgeStatus::Active => "active",
+            PledgeStatus::Expired => "expired",
+            PledgeStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// A signed pledge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pledge {
+    pub id: PledgeId,
+    pub merchant_id: MerchantId,
+    pub signing_officer: OfficerId,
+    /// The frontage the pledge covers, e.g. "东至文昌路口，西至12号门面，门前5米".
+    pub frontage: String,
+    pub signed_on: NaiveDate,
+    pub validity: Validity,
+    pub revoked_on: Option<NaiveDate>,
+}
+
+/// An inclusive date range `[from, until]` with `from <= until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    from: NaiveDate,
+    until: NaiveDate,
+}
+
+impl Validity {
+    pub fn new(from: NaiveDate, until: NaiveDate) -> Result<Self, ValueError> {
+        if from <= until {
+            Ok(Self { from, until })
+        } else {
+            Err(ValueError::new("validity", "must not end before it starts"))
+        }
+    }
+
+    pub fn from(self) -> NaiveDate {
+        self.from
+    }
+
+    pub fn until(self) -> NaiveDate {
+        self.until
+    }
+}
+
+impl Pledge {
+    /// Checks the pledge's own invariants: a frontage description, and a signing date no later
+    /// than the end of validity (a pledge cannot be signed after it has run out).
+    pub fn new(
+        id: PledgeId,
+        merchant_id: MerchantId,
+        signing_officer: OfficerId,
+        frontage: &str,
+        signed_on: NaiveDate,
+        validity: Validity,
+    ) -> Result<Self, ValueError> {
+        let frontage = clean_text("frontage", frontage, 500, true)?;
+        if signed_on > validity.until() {
+            return Err(ValueError::new(
+                "signed_on",
+                "must not be after the end of validity",
+            ));
+        }
+        Ok(Self {
+            id,
+            merchant_id,
+            signing_officer,
+            frontage,
+            signed_on,
+            validity,
+            revoked_on: None,
+        })
+    }
+
+    pub fn status_on(&self, today: NaiveDate) -> PledgeStatus {
+        match self.revoked_on {
+            Some(day) if day <= today => PledgeStatus::Revoked,
+            _ if today > self.validity.until() => PledgeStatus::Expired,
+            _ if today < self.validity.from() => PledgeStatus::Pending,
+            _ => PledgeStatus::Active,
+        }
+    }
+
+    /// Active today and expiring within `days` days (inclusive): the stationed officer should
+    /// renew it.
+    pub fn expires_within(&self, today: NaiveDate, days: u32) -> bool {
+        self.status_on(today) == PledgeStatus::Active
+            && (self.validity.until() - today).num_days() <= i64::from(days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn pledge() -> Pledge {
+        Pledge::new(
+            PledgeId::new(1).unwrap(),
+            MerchantId::new(1).unwrap(),
+            OfficerId::new(1).unwrap(),
+            "门前至人行道边缘",
+            d("2026-01-01"),
+            Validity::new(d("2026-01-01"), d("2026-12-31")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn status_follows_the_calendar() {
+        let mut p = pledge();
+        assert_eq!(p.status_on(d("2025-12-31")), PledgeStatus::Pending);
+        assert_eq!(p.status_on(d("2026-01-01")), PledgeStatus::Active);
+        assert_eq!(p.status_on(d("2026-12-31")), PledgeStatus::Active);
+        assert_eq!(p.status_on(d("2027-01-01")), PledgeStatus::Expired);
+        p.revoked_on = Some(d("2026-06-01"));
+        assert_eq!(p.status_on(d("2026-05-31")), PledgeStatus::Active);
+        assert_eq!(p.status_on(d("2026-06-01")), PledgeStatus::Revoked);
+    }
+
+    #[test]
+    fn expiring_soon() {
+        let p = pledge();
+        assert!(p.expires_within(d("2026-12-01"), 30));
+        assert!(!p.expires_within(d("2026-11-01"), 30));
+        assert!(!p.expires_within(d("2027-01-02"), 30), "already expired");
+    }
+
+    #[test]
+    fn invariants() {
+        assert!(Validity::new(d("2026-02-01"), d("2026-01-01")).is_err());
+        let v = Validity::new(d("2026-01-01"), d("2026-03-01")).unwrap();
+        let ids = (
+            PledgeId::new(1).unwrap(),
+            MerchantId::new(1).unwrap(),
+            OfficerId::new(1).unwrap(),
+        );
+        assert!(Pledge::new(ids.0, ids.1, ids.2, "门前", d("2026-04-01"), v).is_err());
+        assert!(Pledge::new(ids.0, ids.1, ids.2, " ", d("2026-01-01"), v).is_err());
+    }
+
+    #[test]
+    fn four_default_items() {
+        let items = PledgeItem::defaults();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].name.zh().as_str(), "市容整洁");
+    }
+}
