@@ -1,1 +1,22 @@
+#![doc = include_str!("../README.md")]
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_geography;
+mod m20261125_000002_people;
+mod m20261125_000003_case_categories;
+
+/// Every migration, in order. Append; never reorder or edit one that has shipped.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_geography::Migration),
+            Box::new(m20261125_000002_people::Migration),
+            Box::new(m20261125_000003_case_categories::Migration),
+        ]
+    }
+}

@@ -1,1 +1,16 @@
+#![doc = include_str!("../README.md")]
 
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::App;
+pub use state::AppState;

@@ -1,1 +1,8 @@
-fn main() {}
+//! `whistle-api`: see `whistle_api::cli` for the commands.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    whistle_api::cli::run().await
+}

@@ -1,1 +1,12 @@
+#![doc = include_str!("../README.md")]
 
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod repo;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{Backend, DbSettings, connect, migrate};
+pub use error::RepoError;
+pub use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

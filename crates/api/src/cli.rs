@@ -1,0 +1,237 @@
+//! The `whistle-api` command line: serve (default), migrate, demo, admin.
+
+use std::io::{BufRead, Read as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sea_orm::TransactionTrait;
+use whistle_auth::password::{self, Password};
+use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
+use whistle_domain::text::Name;
+use whistle_persistence::repo::users::{NewOfficer, create_user};
+use whistle_persistence::{RepoError, connect, migrate};
+
+use crate::config::Settings;
+use crate::startup::{App, open_database};
+use crate::{demo, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "whistle-api", version, about = "Whistle (吹哨) API server and admin tool")]
+pub struct Cli {
+    /// Configuration file (default: ./whistle.toml if present).
+    #[arg(long, global = true, env = "WHISTLE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Seed the demo city (Lianyungang, Haizhou district) before serving. Idempotent.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Seed the demo city and exit.
+    Demo,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account. The password is read from the first line of standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// resident, partner, officer, leader, dispatcher or admin.
+        #[arg(long)]
+        role: String,
+        /// Name shown to others (defaults to the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Mainland mobile number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Badge number; required for officers and leaders.
+        #[arg(long)]
+        badge_number: Option<String>,
+        /// Squad (中队) of an officer or leader.
+        #[arg(long)]
+        squad: Option<String>,
+    },
+}
+
+/// Runs the command line; the binary's `main` only calls this.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings, cli.demo).await,
+        Command::Migrate => run_migrate(&settings).await,
+        Command::Demo => seed_demo(&settings).await,
+        Command::Admin(AdminCommand::CreateUser {
+            username,
+            role,
+            display_name,
+            phone,
+            badge_number,
+            squad,
+        }) => {
+            let input = CreateUserInput {
+                username,
+                role,
+                display_name,
+                phone,
+                badge_number,
+                squad,
+            };
+            return admin_create_user(&settings, input).await;
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings, with_demo: bool) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    if with_demo {
+        let report = demo::seed(&db).await.context("seeding the demo city")?;
+        println!("{report}");
+    }
+    let app = App::build_with(settings, db).await?;
+    println!("Whistle API on http://{} (docs: /docs)", app.local_addr());
+    app.run_until_stopped().await.context("serving")?;
+    Ok(())
+}
+
+async fn run_migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = connect(&settings.database.db_settings()).await?;
+    migrate(&db).await.context("applying migrations")?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
+    let db = open_database(settings).await?;
+    let report = demo::seed(&db).await?;
+    println!("{report}");
+    Ok(())
+}
+
+struct CreateUserInput {
+    username: String,
+    role: String,
+    display_name: Option<String>,
+    phone: Option<String>,
+    badge_number: Option<String>,
+    squad: Option<String>,
+}
+
+/// Exit code 2 for input the command refuses, 1 for failures (database, conflict).
+async fn admin_create_user(settings: &Settings, input: CreateUserInput) -> ExitCode {
+    let parsed = match parse_create_user(input) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match store_user(settings, parsed).await {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct ParsedUser {
+    new: NewUser,
+    officer: Option<NewOfficer>,
+    password: Password,
+}
+
+fn parse_create_user(input: CreateUserInput) -> anyhow::Result<ParsedUser> {
+    let role: Role = input.role.parse()?;
+    let username = Username::parse(&input.username)?;
+    let display_name = Name::parse(input.display_name.as_deref().unwrap_or(&input.username))?;
+    let phone = input.phone.as_deref().map(PhoneNumber::parse).transpose()?;
+    let officer = match (role.is_enforcement(), input.badge_number) {
+        (true, Some(badge)) => Some(NewOfficer {
+            badge_number: BadgeNumber::parse(&badge)?,
+            squad: input.squad.as_deref().map(Name::parse).transpose()?,
+        }),
+        (true, None) => anyhow::bail!("--badge-number is required for role {role}"),
+        (false, Some(_)) => anyhow::bail!("--badge-number is only for officers and leaders"),
+        (false, None) => None,
+    };
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .take(4096)
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let raw = line.trim_end_matches(['\n', '\r']);
+    let identity: Vec<&str> = [Some(username.as_str()), phone.as_ref().map(|p| p.as_str())]
+        .into_iter()
+        .flatten()
+        .collect();
+    let password = Password::new(raw, &identity)?;
+    Ok(ParsedUser {
+        new: NewUser {
+            username,
+            display_name,
+            phone,
+            role,
+        },
+        officer,
+        password,
+    })
+}
+
+async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<String> {
+    let db = open_database(settings).await?;
+    let pw = parsed.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
+    let txn = db.begin().await?;
+    let (user, officer) = match create_user(&txn, &parsed.new, hash, parsed.officer.as_ref()).await {
+        Ok(created) => created,
+        Err(RepoError::Conflict(what)) => {
+            anyhow::bail!("username, phone or badge number already taken ({what})")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    txn.commit().await?;
+    tracing::info!(user_id = user.id.get(), role = %user.role, "user created from the command line");
+    Ok(match officer {
+        Some(o) => format!(
+            "created user {} {} ({}), badge {}",
+            user.id,
+            user.username,
+            user.role,
+            o.badge_number.as_str()
+        ),
+        None => format!("created user {} {} ({})", user.id, user.username, user.role),
+    })
+}

@@ -1,0 +1,233 @@
+//! Typed configuration, loaded once at start.
+//!
+//! Sources, later ones winning: built-in defaults → `whistle.toml` in the working directory (or
+//! the file named by `--config` / `WHISTLE_CONFIG`), optional → environment variables
+//! `WHISTLE__SECTION__KEY` (e.g. `WHISTLE__SERVER__PORT=9000`) → `DATABASE_URL`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use whistle_persistence::DbSettings;
+
+/// A value that must never reach logs: `Debug` prints `***`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Address to listen on; `0.0.0.0` to accept connections from other hosts.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (tests).
+    pub port: u16,
+    /// Largest accepted request body, in bytes. Photos are uploaded separately with their own
+    /// limit; JSON bodies are small.
+    pub body_limit_bytes: usize,
+    /// A request still running after this many seconds is answered with 408.
+    pub request_timeout_secs: u64,
+    /// How long to wait for in-flight requests after SIGTERM before exiting.
+    pub shutdown_grace_secs: u64,
+    /// The externally visible base URL (used in links, QR codes, Open311 discovery).
+    pub public_base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://data/whistle.db` (default, created on first start) or a PostgreSQL URL.
+    pub url: Secret<String>,
+    /// Pool size; empty picks a default per backend.
+    pub max_connections: Option<u32>,
+    /// Seconds to wait for a pooled connection; also bounds `/readyz`.
+    pub acquire_timeout_secs: u64,
+    /// Apply pending migrations on start (turn off when a deploy step runs `whistle-api migrate`).
+    pub migrate_on_start: bool,
+}
+
+impl DatabaseSettings {
+    pub fn db_settings(&self) -> DbSettings {
+        DbSettings {
+            url: self.url.expose().clone(),
+            max_connections: self.max_connections,
+            acquire_timeout: Duration::from_secs(self.acquire_timeout_secs),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(#[from] config::ConfigError);
+
+impl Settings {
+    /// Loads from the process environment and the default or given file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars().collect())
+    }
+
+    /// Loads with an explicit environment, so tests never touch the process's variables.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let file: PathBuf = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("WHISTLE_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("whistle.toml"));
+        let database_url = env.get("DATABASE_URL").filter(|u| !u.is_empty()).cloned();
+        let builder = config::Config::builder()
+            .set_default("server.host", "127.0.0.1")?
+            .set_default("server.port", 8080)?
+            .set_default("server.body_limit_bytes", 1024 * 1024)?
+            .set_default("server.request_timeout_secs", 30)?
+            .set_default("server.shutdown_grace_secs", 20)?
+            .set_default("server.public_base_url", "http://127.0.0.1:8080")?
+            .set_default("database.url", "sqlite://data/whistle.db")?
+            .set_default("database.acquire_timeout_secs", 5)?
+            .set_default("database.migrate_on_start", true)?
+            .set_default("log.format", "pretty")?
+            .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
+            .add_source(config::File::from(file).required(false))
+            .add_source(
+                config::Environment::with_prefix("WHISTLE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(env.into_iter().collect())),
+            )
+            .set_override_option("database.url", database_url)?;
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.request_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn no_file() -> Option<&'static Path> {
+        Some(Path::new("/nonexistent/whistle.toml"))
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_8080() {
+        let s = Settings::load_from(no_file(), env(&[])).unwrap();
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.database.url.expose(), "sqlite://data/whistle.db");
+        assert!(s.database.migrate_on_start);
+        assert_eq!(s.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn environment_overrides_sections_and_database_url_wins() {
+        let s = Settings::load_from(
+            no_file(),
+            env(&[
+                ("WHISTLE__SERVER__PORT", "9000"),
+                ("WHISTLE__SERVER__HOST", "0.0.0.0"),
+                ("WHISTLE__DATABASE__URL", "sqlite://other.db"),
+                ("WHISTLE__LOG__FORMAT", "json"),
+                ("DATABASE_URL", "postgres://u:pw@db/whistle"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.server.host, "0.0.0.0");
+        assert_eq!(s.database.url.expose(), "postgres://u:pw@db/whistle");
+        assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn file_is_read_and_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("whistle.toml");
+        std::fs::write(
+            &path,
+            "[server]\nport = 7000\npublic_base_url = \"https://whistle.example.cn\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(s.server.port, 7000);
+        assert_eq!(s.server.public_base_url, "https://whistle.example.cn");
+        let s = Settings::load_from(Some(&path), env(&[("WHISTLE__SERVER__PORT", "7001")])).unwrap();
+        assert_eq!(s.server.port, 7001);
+        let via_env = Settings::load_from(
+            None,
+            env(&[("WHISTLE_CONFIG", path.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(via_env.server.port, 7000);
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        assert!(
+            Settings::load_from(no_file(), env(&[("WHISTLE__SERVER__PORT", "eighty")])).is_err()
+        );
+        assert!(
+            Settings::load_from(no_file(), env(&[("WHISTLE__LOG__FORMAT", "xml")])).is_err()
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug() {
+        let s = Settings::load_from(
+            no_file(),
+            env(&[("DATABASE_URL", "postgres://whistle:hunter2@db/whistle")]),
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!format!("{:?}", s.database.db_settings()).contains("hunter2"));
+    }
+}

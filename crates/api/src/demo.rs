@@ -1,0 +1,267 @@
+//! The demo city: Lianyungang's Haizhou district (海州区), seeded once and idempotently.
+//!
+//! **Synthetic data.** Street and community names follow the source article (文昌社区 is where
+//! officer 田野 of 海州一大队 met residents); the codes follow the shape of China's statistical
+//! division codes under Haizhou's real prefix 320706, but are not the official ones. Boundaries
+//! are rectangles placed near the real coordinates of Haizhou (around 34.59° N, 119.14° E,
+//! WGS-84); they are not survey data. Every row is found by its code before it is inserted, so
+//! seeding twice changes nothing.
+
+use std::fmt;
+
+use anyhow::Context;
+use sea_orm::TransactionTrait;
+use whistle_auth::password::{self, Password};
+use whistle_domain::case::{CaseType, Priority};
+use whistle_domain::geography::{Boundary, CasePrefix};
+use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
+use whistle_domain::text::{BilingualName, Code, Name};
+use whistle_persistence::repo::categories::{NewCategory, ensure_category};
+use whistle_persistence::repo::geography::{
+    ensure_community, ensure_district, ensure_grid, ensure_street,
+};
+use whistle_persistence::repo::users::{NewOfficer, create_user, find_by_username};
+use whistle_persistence::DatabaseConnection;
+
+/// The password of every demo account. Printed at start; the demo is not for production data.
+pub const DEMO_PASSWORD: &str = "whistle-demo-2026";
+
+/// South-west corner of the demo grid of communities (WGS-84).
+const ORIGIN_LON: f64 = 119.140;
+const ORIGIN_LAT: f64 = 34.585;
+/// Size of one community rectangle: about 730 m east-west by 670 m north-south here.
+const COMMUNITY_DLON: f64 = 0.008;
+const COMMUNITY_DLAT: f64 = 0.006;
+
+struct StreetSpec {
+    code: &'static str,
+    name: &'static str,
+    communities: [(&'static str, &'static str); 2],
+}
+
+const STREETS: [StreetSpec; 3] = [
+    StreetSpec {
+        code: "320706001",
+        name: "海州街道",
+        communities: [("320706001001", "文昌社区"), ("320706001002", "鼓楼社区")],
+    },
+    StreetSpec {
+        code: "320706002",
+        name: "新海街道",
+        communities: [("320706002001", "建设社区"), ("320706002002", "龙河社区")],
+    },
+    StreetSpec {
+        code: "320706003",
+        name: "幸福路街道",
+        communities: [("320706003001", "幸福社区"), ("320706003002", "陇海社区")],
+    },
+];
+
+const GRID_NAMES: [&str; 4] = ["第一网格", "第二网格", "第三网格", "第四网格"];
+
+/// The article's problems, and a few more every bureau handles.
+const CATEGORIES: [(&str, &str, &str, CaseType, Priority); 11] = [
+    ("noise", "噪声扰民", "Noise nuisance (e.g. loudspeaker hawking)", CaseType::Complaint, Priority::High),
+    ("street_vending", "游商占道经营", "Street vending blocking the road", CaseType::Complaint, Priority::Normal),
+    ("shop_encroachment", "出店经营", "Shop business spilling onto the pavement", CaseType::Complaint, Priority::Normal),
+    ("green_encroachment", "占绿毁绿", "Encroachment on or damage to green space", CaseType::Complaint, Priority::Normal),
+    ("household_waste", "生活垃圾乱堆放", "Household garbage piled up", CaseType::Complaint, Priority::Normal),
+    ("construction_waste", "建筑垃圾乱堆放", "Construction rubble dumped", CaseType::Complaint, Priority::High),
+    ("illegal_construction", "违法搭建", "Illegal construction or shed", CaseType::Complaint, Priority::High),
+    ("garbage_sorting", "垃圾分类", "Garbage sorting", CaseType::Complaint, Priority::Low),
+    ("outdoor_advertising", "户外广告乱设", "Unauthorised outdoor advertising", CaseType::Complaint, Priority::Low),
+    ("facility_damage", "公共设施损坏", "Damaged public facilities", CaseType::HelpRequest, Priority::Normal),
+    ("consultation", "城管政策咨询", "Question about city-management rules", CaseType::Consultation, Priority::Low),
+];
+
+/// A demo account as printed at start.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub username: &'static str,
+    pub role: Role,
+    pub display_name: &'static str,
+}
+
+struct AccountSpec {
+    username: &'static str,
+    display_name: &'static str,
+    role: Role,
+    phone: Option<&'static str>,
+    badge: Option<(&'static str, &'static str)>,
+}
+
+const ACCOUNTS: [AccountSpec; 7] = [
+    AccountSpec { username: "admin", display_name: "系统管理员", role: Role::Admin, phone: None, badge: None },
+    AccountSpec { username: "dispatcher", display_name: "指挥中心值班员", role: Role::Dispatcher, phone: None, badge: None },
+    AccountSpec { username: "leader.haizhou1", display_name: "海州一大队大队长", role: Role::Leader, phone: Some("13905180001"), badge: Some(("HZ0100", "海州一大队")) },
+    AccountSpec { username: "tianye", display_name: "田野", role: Role::Officer, phone: Some("13905180101"), badge: Some(("HZ0101", "海州一大队")) },
+    AccountSpec { username: "officer.gulou", display_name: "李晨", role: Role::Officer, phone: Some("13905180102"), badge: Some(("HZ0102", "海州一大队")) },
+    AccountSpec { username: "wenchang.wuye", display_name: "文昌社区物业服务中心", role: Role::Partner, phone: None, badge: None },
+    AccountSpec { username: "13800001234", display_name: "张师傅", role: Role::Resident, phone: Some("13800001234"), badge: None },
+];
+
+/// What seeding did.
+#[derive(Debug, Default, Clone)]
+pub struct DemoReport {
+    pub communities: usize,
+    pub grids: usize,
+    pub categories: usize,
+    pub accounts_created: usize,
+    pub accounts: Vec<DemoAccount>,
+}
+
+impl fmt::Display for DemoReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Demo city 连云港市海州区: {} communities, {} grids, {} case categories ({} accounts created now).",
+            self.communities, self.grids, self.categories, self.accounts_created
+        )?;
+        writeln!(f, "Demo accounts (password for all: {DEMO_PASSWORD}):")?;
+        for a in &self.accounts {
+            writeln!(f, "  {:<18} {:<11} {}", a.username, a.role.as_str(), a.display_name)?;
+        }
+        Ok(())
+    }
+}
+
+fn code(s: &str) -> anyhow::Result<Code> {
+    Code::parse(s).with_context(|| format!("demo code {s}"))
+}
+
+fn name(s: &str) -> anyhow::Result<Name> {
+    Name::parse(s).with_context(|| format!("demo name {s}"))
+}
+
+fn rectangle(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> anyhow::Result<Boundary> {
+    let ring = [
+        (min_lon, min_lat),
+        (max_lon, min_lat),
+        (max_lon, max_lat),
+        (min_lon, max_lat),
+        (min_lon, min_lat),
+    ];
+    let coords: Vec<String> = ring.iter().map(|(x, y)| format!("[{x:.6},{y:.6}]")).collect();
+    Boundary::from_geojson(&format!(
+        r#"{{"type":"Polygon","coordinates":[[{}]]}}"#,
+        coords.join(",")
+    ))
+    .context("demo boundary")
+}
+
+/// The WGS-84 rectangle of the demo community at `row` (street) and `col`: public so tests and
+/// documentation can name points inside 文昌社区 (row 0, col 0).
+pub fn community_rect(row: usize, col: usize) -> [f64; 4] {
+    let min_lon = ORIGIN_LON + COMMUNITY_DLON * col as f64;
+    let min_lat = ORIGIN_LAT + COMMUNITY_DLAT * row as f64;
+    [min_lon, min_lat, min_lon + COMMUNITY_DLON, min_lat + COMMUNITY_DLAT]
+}
+
+/// Seeds the demo city in one transaction; running it again changes nothing.
+pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
+    // Hash outside the transaction: argon2 takes tens of milliseconds per account and must not
+    // hold a write lock (SQLite) meanwhile. Only accounts that do not exist yet are hashed.
+    let mut missing = Vec::new();
+    for spec in &ACCOUNTS {
+        let username = Username::parse(spec.username)?;
+        if find_by_username(db, &username).await?.is_none() {
+            missing.push(spec);
+        }
+    }
+    let mut hashes = Vec::with_capacity(missing.len());
+    for _ in &missing {
+        let hash = tokio::task::spawn_blocking(|| {
+            let p = Password::new(DEMO_PASSWORD, &[]).map_err(anyhow::Error::from)?;
+            password::hash(&p).map_err(anyhow::Error::from)
+        })
+        .await??;
+        hashes.push(hash);
+    }
+
+    let txn = db.begin().await?;
+    let mut report = DemoReport::default();
+    let district = ensure_district(&txn, &code("320706")?, &name("海州区")?, &CasePrefix::parse("HZ")?).await?;
+    for (row, spec) in STREETS.iter().enumerate() {
+        let street = ensure_street(&txn, district.id, &code(spec.code)?, &name(spec.name)?).await?;
+        for (col, (c_code, c_name)) in spec.communities.iter().enumerate() {
+            let [x0, y0, x1, y1] = community_rect(row, col);
+            let community =
+                ensure_community(&txn, street.id, &code(c_code)?, &name(c_name)?, &rectangle(x0, y0, x1, y1)?).await?;
+            report.communities += 1;
+            // Four grids: the community's quadrants, numbered south-west, south-east,
+            // north-west, north-east.
+            let (mx, my) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+            let quadrants = [(x0, y0, mx, my), (mx, y0, x1, my), (x0, my, mx, y1), (mx, my, x1, y1)];
+            for (i, (a, b, c, d)) in quadrants.into_iter().enumerate() {
+                let g_code = code(&format!("{c_code}-{:02}", i + 1))?;
+                ensure_grid(&txn, &community, &g_code, &name(GRID_NAMES[i])?, &rectangle(a, b, c, d)?).await?;
+                report.grids += 1;
+            }
+        }
+    }
+    for (i, (c, zh, en, case_type, priority)) in CATEGORIES.iter().enumerate() {
+        ensure_category(
+            &txn,
+            &NewCategory {
+                code: code(c)?,
+                name: BilingualName::new(name(zh)?, name(en)?),
+                case_type: *case_type,
+                default_priority: *priority,
+                sort_order: i as i32,
+            },
+        )
+        .await?;
+        report.categories += 1;
+    }
+    for (spec, hash) in missing.iter().zip(hashes) {
+        let new = NewUser {
+            username: Username::parse(spec.username)?,
+            display_name: name(spec.display_name)?,
+            phone: spec.phone.map(PhoneNumber::parse).transpose()?,
+            role: spec.role,
+        };
+        let officer = spec
+            .badge
+            .map(|(badge, squad)| -> anyhow::Result<NewOfficer> {
+                Ok(NewOfficer {
+                    badge_number: BadgeNumber::parse(badge)?,
+                    squad: Some(name(squad)?),
+                })
+            })
+            .transpose()?;
+        create_user(&txn, &new, hash, officer.as_ref()).await?;
+        report.accounts_created += 1;
+    }
+    txn.commit().await?;
+    report.accounts = ACCOUNTS
+        .iter()
+        .map(|a| DemoAccount {
+            username: a.username,
+            role: a.role,
+            display_name: a.display_name,
+        })
+        .collect();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_data_is_valid() {
+        for spec in &ACCOUNTS {
+            assert!(Username::parse(spec.username).is_ok(), "{}", spec.username);
+            if let Some(p) = spec.phone {
+                assert!(PhoneNumber::parse(p).is_ok());
+            }
+            assert_eq!(spec.badge.is_some(), spec.role.is_enforcement(), "{}", spec.username);
+        }
+        assert!(Password::new(DEMO_PASSWORD, &[]).is_ok());
+        for (c, zh, en, ..) in CATEGORIES {
+            assert!(Code::parse(c).is_ok() && Name::parse(zh).is_ok() && Name::parse(en).is_ok());
+        }
+        let [x0, y0, x1, y1] = community_rect(0, 0);
+        assert!(rectangle(x0, y0, x1, y1).is_ok());
+    }
+}

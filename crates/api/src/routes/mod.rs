@@ -1,0 +1,104 @@
+//! The HTTP surface: one router per module, merged here with the OpenAPI document and the
+//! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
+
+pub mod categories;
+pub mod geography;
+pub mod health;
+pub mod paging;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, finish_problems};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Whistle (吹哨) API",
+        description = "Urban-management case handling for communities: residents blow the whistle, \
+                       the stationed officer reports for duty. Errors are RFC 9457 \
+                       application/problem+json with a stable `code`.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "geography", description = "Districts, streets, communities, grids; locating a point"),
+        (name = "catalogue", description = "Case categories"),
+    ),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route with its OpenAPI description, before state and layers.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(geography::router())
+        .merge(categories::router())
+}
+
+/// The OpenAPI document (also served at `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The complete application: routes, docs, and layers.
+pub fn app(state: AppState) -> Router {
+    let (routes, openapi) = api_router().split_for_parts();
+    let settings = state.settings.clone();
+    let routes = routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(|| async {
+            ApiError::not_found("route_not_found", "no such endpoint")
+        })
+        .with_state(state);
+
+    // Outermost first: the request id exists before the trace span opens; problem bodies are
+    // finished after every inner layer (timeout, body limit) had its say.
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn(finish_problems))
+            .layer(CompressionLayer::new())
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("handler panicked");
+                axum::http::Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .body(axum::body::Body::empty())
+                    .unwrap_or_default()
+            }))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(settings.server.request_timeout_secs.max(1)),
+            ))
+            .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
+            .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes)),
+    )
+}

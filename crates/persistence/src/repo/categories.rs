@@ -1,0 +1,84 @@
+//! The case-category catalogue.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use whistle_domain::case::{CaseType, Priority};
+use whistle_domain::category::Category;
+use whistle_domain::ids::CategoryId;
+use whistle_domain::text::{BilingualName, Code, Name};
+
+use crate::entities::case_category;
+use crate::error::{RepoError, corrupt};
+
+impl TryFrom<case_category::Model> for Category {
+    type Error = RepoError;
+
+    fn try_from(m: case_category::Model) -> Result<Self, RepoError> {
+        let bad = |e| corrupt("case_category", m.id)(e);
+        Ok(Category {
+            id: CategoryId::new(m.id).map_err(bad)?,
+            code: Code::parse(&m.code).map_err(bad)?,
+            name: BilingualName::new(
+                Name::parse(&m.name_zh).map_err(bad)?,
+                Name::parse(&m.name_en).map_err(bad)?,
+            ),
+            case_type: m.case_type.parse().map_err(bad)?,
+            default_priority: m.default_priority.parse().map_err(bad)?,
+            active: m.active,
+        })
+    }
+}
+
+/// A category to add to the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCategory {
+    pub code: Code,
+    pub name: BilingualName,
+    pub case_type: CaseType,
+    pub default_priority: Priority,
+    pub sort_order: i32,
+}
+
+/// The catalogue in display order; retired categories only when asked.
+pub async fn list_categories(
+    db: &impl ConnectionTrait,
+    include_inactive: bool,
+) -> Result<Vec<Category>, RepoError> {
+    let mut q = case_category::Entity::find()
+        .order_by_asc(case_category::Column::SortOrder)
+        .order_by_asc(case_category::Column::Id);
+    if !include_inactive {
+        q = q.filter(case_category::Column::Active.eq(true));
+    }
+    q.all(db).await?.into_iter().map(Category::try_from).collect()
+}
+
+/// Inserts the category unless its code exists; returns the stored one either way.
+pub async fn ensure_category(
+    db: &impl ConnectionTrait,
+    new: &NewCategory,
+) -> Result<Category, RepoError> {
+    if let Some(found) = case_category::Entity::find()
+        .filter(case_category::Column::Code.eq(new.code.as_str()))
+        .one(db)
+        .await?
+    {
+        return found.try_into();
+    }
+    case_category::ActiveModel {
+        code: Set(new.code.as_str().to_owned()),
+        name_zh: Set(new.name.zh().as_str().to_owned()),
+        name_en: Set(new.name.en().as_str().to_owned()),
+        case_type: Set(new.case_type.as_str().to_owned()),
+        default_priority: Set(new.default_priority.as_str().to_owned()),
+        active: Set(true),
+        sort_order: Set(new.sort_order),
+        created_at: Set(Utc::now().fixed_offset()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .try_into()
+}

@@ -1,0 +1,123 @@
+//! A fresh database per test, so tests run in parallel and never see each other's rows.
+//!
+//! Without `WHISTLE_TEST_DATABASE_URL` each test gets a new SQLite file in a temporary directory.
+//! With it (e.g. `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a new PostgreSQL
+//! database `whistle_test_<random>` created through that server and dropped on `Drop`.
+
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::db::Backend;
+
+/// The environment variable naming the PostgreSQL server tests should use.
+pub const TEST_DATABASE_URL_VAR: &str = "WHISTLE_TEST_DATABASE_URL";
+
+#[derive(Debug)]
+enum Kind {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+/// A database that exists for the life of this value.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    kind: Kind,
+}
+
+impl TestDatabase {
+    /// Creates the database (empty, not migrated). Panics with a clear message when PostgreSQL
+    /// was asked for and cannot be reached: a test run must not silently fall back to SQLite.
+    pub async fn create() -> Self {
+        match std::env::var(TEST_DATABASE_URL_VAR) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => Self::postgres(admin_url).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let url = format!("sqlite://{}/whistle.db", dir.path().display());
+        TestDatabase {
+            url,
+            kind: Kind::Sqlite { _dir: dir },
+        }
+    }
+
+    async fn postgres(admin_url: String) -> Self {
+        let name = format!("whistle_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| {
+            panic!("{TEST_DATABASE_URL_VAR} is set but PostgreSQL is unreachable: {e}")
+        });
+        admin
+            .execute_raw(Statement::from_string(
+                admin.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL url");
+        url.set_path(&format!("/{name}"));
+        TestDatabase {
+            url: url.to_string(),
+            kind: Kind::Postgres { admin_url, name },
+        }
+    }
+
+    /// The URL to give to `connect`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.kind {
+            Kind::Sqlite { .. } => Backend::Sqlite,
+            Kind::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// PostgreSQL only: the server URL with administrative rights over this database.
+    pub fn admin_url(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Postgres { admin_url, .. } => Some(admin_url),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// PostgreSQL only: the database's name.
+    pub fn name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Postgres { name, .. } => Some(name),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Kind::Postgres { admin_url, name } = &self.kind else {
+            return;
+        };
+        let (admin_url, name) = (admin_url.clone(), name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
+        // small runtime does the async work. WITH (FORCE) ends connections a pool still holds.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            rt.block_on(async move {
+                if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                    let _ = admin
+                        .execute_raw(Statement::from_string(
+                            admin.get_database_backend(),
+                            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                        ))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
+}
