@@ -10,7 +10,7 @@ use serde::Deserialize;
 use whistle_persistence::{Backend, DbSettings, connect};
 
 /// The notifier's settings: the database and logging sections of the shared configuration.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
@@ -24,11 +24,12 @@ pub struct DatabaseSettings {
 }
 
 /// The database URL may hold a password; it is never printed.
-impl std::fmt::Debug for Settings {
+impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("database", &self.db_settings())
-            .field("log", &self.log)
+        f.debug_struct("DatabaseSettings")
+            .field("url", &whistle_persistence::db::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
             .finish()
     }
 }

@@ -1,0 +1,43 @@
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn openapi_describes_every_endpoint() {
+    let app = TestApp::spawn_with(false, &[]).await;
+    let doc = app.get_json("/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/districts",
+        "/api/v1/streets",
+        "/api/v1/communities",
+        "/api/v1/communities/{id}",
+        "/api/v1/grids",
+        "/api/v1/locate",
+        "/api/v1/categories",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // The generated document and the served one are the same.
+    assert_eq!(
+        serde_json::to_value(whistle_api::routes::openapi()).unwrap()["paths"],
+        doc["paths"]
+    );
+}
+
+#[tokio::test]
+async fn docs_render_from_local_assets_only() {
+    let app = TestApp::spawn_with(false, &[]).await;
+    let res = app.get("/docs/").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(!html.contains("https://"), "no CDN links: {html}");
+    let js = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.unwrap().len() > 100_000, "the bundle is served locally");
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+}

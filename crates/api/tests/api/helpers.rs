@@ -1,0 +1,105 @@
+//! A real server on a loopback port over a fresh database per test.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use reqwest::header::CONTENT_TYPE;
+use serde_json::Value;
+use whistle_api::{App, Settings, demo};
+use whistle_persistence::testing::TestDatabase;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Kept so the database lives as long as the server.
+    _test_db: TestDatabase,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Settings for a test: the given database, port 0, no config file.
+pub fn settings_for(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".to_owned(), database_url.to_owned()),
+        ("WHISTLE__SERVER__PORT".to_owned(), "0".to_owned()),
+    ]);
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Settings::load_from(Some(Path::new("/nonexistent/whistle.toml")), env).expect("test settings")
+}
+
+impl TestApp {
+    /// A server over a fresh database with the demo city seeded.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(true, &[]).await
+    }
+
+    pub async fn spawn_with(seed_demo: bool, extra: &[(&str, &str)]) -> TestApp {
+        let test_db = TestDatabase::create().await;
+        let settings = settings_for(test_db.url(), extra);
+        let db = whistle_api::startup::open_database(&settings)
+            .await
+            .expect("open the test database");
+        if seed_demo {
+            demo::seed(&db).await.expect("seed the demo city");
+        }
+        let app = App::build_with(settings, db).await.expect("build the app");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            _test_db: test_db,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GET expecting 200 JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.expect("body");
+        assert_eq!(status, 200, "GET {path} → {status}: {body}");
+        serde_json::from_str(&body).expect("JSON body")
+    }
+}
+
+/// Asserts the response is a problem+json with this status and code, and returns the body.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status for expected {code}");
+    let ct = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
+    body
+}
+
+/// A point inside the demo's 文昌社区, near its south gate (WGS-84 lat, lon).
+pub fn wenchang_south_gate() -> (f64, f64) {
+    let [min_lon, min_lat, max_lon, _] = demo::community_rect(0, 0);
+    // West of the middle line, so the point is not on the edge between two grids.
+    (min_lat + 0.0008, (min_lon + max_lon) / 2.0 - 0.001)
+}

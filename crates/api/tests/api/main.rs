@@ -1,0 +1,12 @@
+//! Integration tests of whistle-api: a real server on loopback over a real database (SQLite by
+//! default; PostgreSQL when WHISTLE_TEST_DATABASE_URL is set), one fresh database per test.
+
+mod helpers;
+
+mod cli;
+mod docs;
+mod errors;
+mod geography;
+mod health;
+mod locate;
+mod outage;
