@@ -18,7 +18,11 @@ use crate::startup::{App, open_database};
 use crate::{demo, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "whistle-api", version, about = "Whistle (吹哨) API server and admin tool")]
+#[command(
+    name = "whistle-api",
+    version,
+    about = "Whistle (吹哨) API server and admin tool"
+)]
 pub struct Cli {
     /// Configuration file (default: ./whistle.toml if present).
     #[arg(long, global = true, env = "WHISTLE_CONFIG")]
@@ -215,7 +219,8 @@ async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<S
     let pw = parsed.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
     let txn = db.begin().await?;
-    let (user, officer) = match create_user(&txn, &parsed.new, hash, parsed.officer.as_ref()).await {
+    let (user, officer) = match create_user(&txn, &parsed.new, hash, parsed.officer.as_ref()).await
+    {
         Ok(created) => created,
         Err(RepoError::Conflict(what)) => {
             anyhow::bail!("username, phone or badge number already taken ({what})")

@@ -199,13 +199,11 @@ mod tests {
         let s = Settings::load_from(Some(&path), env(&[])).unwrap();
         assert_eq!(s.server.port, 7000);
         assert_eq!(s.server.public_base_url, "https://whistle.example.cn");
-        let s = Settings::load_from(Some(&path), env(&[("WHISTLE__SERVER__PORT", "7001")])).unwrap();
+        let s =
+            Settings::load_from(Some(&path), env(&[("WHISTLE__SERVER__PORT", "7001")])).unwrap();
         assert_eq!(s.server.port, 7001);
-        let via_env = Settings::load_from(
-            None,
-            env(&[("WHISTLE_CONFIG", path.to_str().unwrap())]),
-        )
-        .unwrap();
+        let via_env =
+            Settings::load_from(None, env(&[("WHISTLE_CONFIG", path.to_str().unwrap())])).unwrap();
         assert_eq!(via_env.server.port, 7000);
     }
 
@@ -214,9 +212,7 @@ mod tests {
         assert!(
             Settings::load_from(no_file(), env(&[("WHISTLE__SERVER__PORT", "eighty")])).is_err()
         );
-        assert!(
-            Settings::load_from(no_file(), env(&[("WHISTLE__LOG__FORMAT", "xml")])).is_err()
-        );
+        assert!(Settings::load_from(no_file(), env(&[("WHISTLE__LOG__FORMAT", "xml")])).is_err());
     }
 
     #[test]

@@ -16,12 +16,12 @@ use whistle_domain::case::{CaseType, Priority};
 use whistle_domain::geography::{Boundary, CasePrefix};
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::{BilingualName, Code, Name};
+use whistle_persistence::DatabaseConnection;
 use whistle_persistence::repo::categories::{NewCategory, ensure_category};
 use whistle_persistence::repo::geography::{
     ensure_community, ensure_district, ensure_grid, ensure_street,
 };
 use whistle_persistence::repo::users::{NewOfficer, create_user, find_by_username};
-use whistle_persistence::DatabaseConnection;
 
 /// The password of every demo account. Printed at start; the demo is not for production data.
 pub const DEMO_PASSWORD: &str = "whistle-demo-2026";
@@ -61,17 +61,83 @@ const GRID_NAMES: [&str; 4] = ["第一网格", "第二网格", "第三网格", "
 
 /// The article's problems, and a few more every bureau handles.
 const CATEGORIES: [(&str, &str, &str, CaseType, Priority); 11] = [
-    ("noise", "噪声扰民", "Noise nuisance (e.g. loudspeaker hawking)", CaseType::Complaint, Priority::High),
-    ("street_vending", "游商占道经营", "Street vending blocking the road", CaseType::Complaint, Priority::Normal),
-    ("shop_encroachment", "出店经营", "Shop business spilling onto the pavement", CaseType::Complaint, Priority::Normal),
-    ("green_encroachment", "占绿毁绿", "Encroachment on or damage to green space", CaseType::Complaint, Priority::Normal),
-    ("household_waste", "生活垃圾乱堆放", "Household garbage piled up", CaseType::Complaint, Priority::Normal),
-    ("construction_waste", "建筑垃圾乱堆放", "Construction rubble dumped", CaseType::Complaint, Priority::High),
-    ("illegal_construction", "违法搭建", "Illegal construction or shed", CaseType::Complaint, Priority::High),
-    ("garbage_sorting", "垃圾分类", "Garbage sorting", CaseType::Complaint, Priority::Low),
-    ("outdoor_advertising", "户外广告乱设", "Unauthorised outdoor advertising", CaseType::Complaint, Priority::Low),
-    ("facility_damage", "公共设施损坏", "Damaged public facilities", CaseType::HelpRequest, Priority::Normal),
-    ("consultation", "城管政策咨询", "Question about city-management rules", CaseType::Consultation, Priority::Low),
+    (
+        "noise",
+        "噪声扰民",
+        "Noise nuisance (e.g. loudspeaker hawking)",
+        CaseType::Complaint,
+        Priority::High,
+    ),
+    (
+        "street_vending",
+        "游商占道经营",
+        "Street vending blocking the road",
+        CaseType::Complaint,
+        Priority::Normal,
+    ),
+    (
+        "shop_encroachment",
+        "出店经营",
+        "Shop business spilling onto the pavement",
+        CaseType::Complaint,
+        Priority::Normal,
+    ),
+    (
+        "green_encroachment",
+        "占绿毁绿",
+        "Encroachment on or damage to green space",
+        CaseType::Complaint,
+        Priority::Normal,
+    ),
+    (
+        "household_waste",
+        "生活垃圾乱堆放",
+        "Household garbage piled up",
+        CaseType::Complaint,
+        Priority::Normal,
+    ),
+    (
+        "construction_waste",
+        "建筑垃圾乱堆放",
+        "Construction rubble dumped",
+        CaseType::Complaint,
+        Priority::High,
+    ),
+    (
+        "illegal_construction",
+        "违法搭建",
+        "Illegal construction or shed",
+        CaseType::Complaint,
+        Priority::High,
+    ),
+    (
+        "garbage_sorting",
+        "垃圾分类",
+        "Garbage sorting",
+        CaseType::Complaint,
+        Priority::Low,
+    ),
+    (
+        "outdoor_advertising",
+        "户外广告乱设",
+        "Unauthorised outdoor advertising",
+        CaseType::Complaint,
+        Priority::Low,
+    ),
+    (
+        "facility_damage",
+        "公共设施损坏",
+        "Damaged public facilities",
+        CaseType::HelpRequest,
+        Priority::Normal,
+    ),
+    (
+        "consultation",
+        "城管政策咨询",
+        "Question about city-management rules",
+        CaseType::Consultation,
+        Priority::Low,
+    ),
 ];
 
 /// A demo account as printed at start.
@@ -91,13 +157,55 @@ struct AccountSpec {
 }
 
 const ACCOUNTS: [AccountSpec; 7] = [
-    AccountSpec { username: "admin", display_name: "系统管理员", role: Role::Admin, phone: None, badge: None },
-    AccountSpec { username: "dispatcher", display_name: "指挥中心值班员", role: Role::Dispatcher, phone: None, badge: None },
-    AccountSpec { username: "leader.haizhou1", display_name: "海州一大队大队长", role: Role::Leader, phone: Some("13905180001"), badge: Some(("HZ0100", "海州一大队")) },
-    AccountSpec { username: "tianye", display_name: "田野", role: Role::Officer, phone: Some("13905180101"), badge: Some(("HZ0101", "海州一大队")) },
-    AccountSpec { username: "officer.gulou", display_name: "李晨", role: Role::Officer, phone: Some("13905180102"), badge: Some(("HZ0102", "海州一大队")) },
-    AccountSpec { username: "wenchang.wuye", display_name: "文昌社区物业服务中心", role: Role::Partner, phone: None, badge: None },
-    AccountSpec { username: "13800001234", display_name: "张师傅", role: Role::Resident, phone: Some("13800001234"), badge: None },
+    AccountSpec {
+        username: "admin",
+        display_name: "系统管理员",
+        role: Role::Admin,
+        phone: None,
+        badge: None,
+    },
+    AccountSpec {
+        username: "dispatcher",
+        display_name: "指挥中心值班员",
+        role: Role::Dispatcher,
+        phone: None,
+        badge: None,
+    },
+    AccountSpec {
+        username: "leader.haizhou1",
+        display_name: "海州一大队大队长",
+        role: Role::Leader,
+        phone: Some("13905180001"),
+        badge: Some(("HZ0100", "海州一大队")),
+    },
+    AccountSpec {
+        username: "tianye",
+        display_name: "田野",
+        role: Role::Officer,
+        phone: Some("13905180101"),
+        badge: Some(("HZ0101", "海州一大队")),
+    },
+    AccountSpec {
+        username: "officer.gulou",
+        display_name: "李晨",
+        role: Role::Officer,
+        phone: Some("13905180102"),
+        badge: Some(("HZ0102", "海州一大队")),
+    },
+    AccountSpec {
+        username: "wenchang.wuye",
+        display_name: "文昌社区物业服务中心",
+        role: Role::Partner,
+        phone: None,
+        badge: None,
+    },
+    AccountSpec {
+        username: "13800001234",
+        display_name: "张师傅",
+        role: Role::Resident,
+        phone: Some("13800001234"),
+        badge: None,
+    },
 ];
 
 /// What seeding did.
@@ -119,7 +227,13 @@ impl fmt::Display for DemoReport {
         )?;
         writeln!(f, "Demo accounts (password for all: {DEMO_PASSWORD}):")?;
         for a in &self.accounts {
-            writeln!(f, "  {:<18} {:<11} {}", a.username, a.role.as_str(), a.display_name)?;
+            writeln!(
+                f,
+                "  {:<18} {:<11} {}",
+                a.username,
+                a.role.as_str(),
+                a.display_name
+            )?;
         }
         Ok(())
     }
@@ -141,7 +255,10 @@ fn rectangle(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> anyhow::
         (min_lon, max_lat),
         (min_lon, min_lat),
     ];
-    let coords: Vec<String> = ring.iter().map(|(x, y)| format!("[{x:.6},{y:.6}]")).collect();
+    let coords: Vec<String> = ring
+        .iter()
+        .map(|(x, y)| format!("[{x:.6},{y:.6}]"))
+        .collect();
     Boundary::from_geojson(&format!(
         r#"{{"type":"Polygon","coordinates":[[{}]]}}"#,
         coords.join(",")
@@ -154,7 +271,12 @@ fn rectangle(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> anyhow::
 pub fn community_rect(row: usize, col: usize) -> [f64; 4] {
     let min_lon = ORIGIN_LON + COMMUNITY_DLON * col as f64;
     let min_lat = ORIGIN_LAT + COMMUNITY_DLAT * row as f64;
-    [min_lon, min_lat, min_lon + COMMUNITY_DLON, min_lat + COMMUNITY_DLAT]
+    [
+        min_lon,
+        min_lat,
+        min_lon + COMMUNITY_DLON,
+        min_lat + COMMUNITY_DLAT,
+    ]
 }
 
 /// Seeds the demo city in one transaction; running it again changes nothing.
@@ -180,21 +302,45 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
 
     let txn = db.begin().await?;
     let mut report = DemoReport::default();
-    let district = ensure_district(&txn, &code("320706")?, &name("海州区")?, &CasePrefix::parse("HZ")?).await?;
+    let district = ensure_district(
+        &txn,
+        &code("320706")?,
+        &name("海州区")?,
+        &CasePrefix::parse("HZ")?,
+    )
+    .await?;
     for (row, spec) in STREETS.iter().enumerate() {
         let street = ensure_street(&txn, district.id, &code(spec.code)?, &name(spec.name)?).await?;
         for (col, (c_code, c_name)) in spec.communities.iter().enumerate() {
             let [x0, y0, x1, y1] = community_rect(row, col);
-            let community =
-                ensure_community(&txn, street.id, &code(c_code)?, &name(c_name)?, &rectangle(x0, y0, x1, y1)?).await?;
+            let community = ensure_community(
+                &txn,
+                street.id,
+                &code(c_code)?,
+                &name(c_name)?,
+                &rectangle(x0, y0, x1, y1)?,
+            )
+            .await?;
             report.communities += 1;
             // Four grids: the community's quadrants, numbered south-west, south-east,
             // north-west, north-east.
             let (mx, my) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-            let quadrants = [(x0, y0, mx, my), (mx, y0, x1, my), (x0, my, mx, y1), (mx, my, x1, y1)];
+            let quadrants = [
+                (x0, y0, mx, my),
+                (mx, y0, x1, my),
+                (x0, my, mx, y1),
+                (mx, my, x1, y1),
+            ];
             for (i, (a, b, c, d)) in quadrants.into_iter().enumerate() {
                 let g_code = code(&format!("{c_code}-{:02}", i + 1))?;
-                ensure_grid(&txn, &community, &g_code, &name(GRID_NAMES[i])?, &rectangle(a, b, c, d)?).await?;
+                ensure_grid(
+                    &txn,
+                    &community,
+                    &g_code,
+                    &name(GRID_NAMES[i])?,
+                    &rectangle(a, b, c, d)?,
+                )
+                .await?;
                 report.grids += 1;
             }
         }
@@ -255,7 +401,12 @@ mod tests {
             if let Some(p) = spec.phone {
                 assert!(PhoneNumber::parse(p).is_ok());
             }
-            assert_eq!(spec.badge.is_some(), spec.role.is_enforcement(), "{}", spec.username);
+            assert_eq!(
+                spec.badge.is_some(),
+                spec.role.is_enforcement(),
+                "{}",
+                spec.username
+            );
         }
         assert!(Password::new(DEMO_PASSWORD, &[]).is_ok());
         for (c, zh, en, ..) in CATEGORIES {

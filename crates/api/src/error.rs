@@ -143,7 +143,9 @@ impl From<JsonRejection> for ApiError {
                 detail: e.body_text(),
                 field: None,
             },
-            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::bad_request("malformed_json", e.body_text())
+            }
             JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
                 "unsupported_content_type",
                 "expected Content-Type: application/json",
@@ -226,7 +228,11 @@ impl IntoResponse for ApiError {
             ApiError::Internal(e) => {
                 // The whole chain goes to the log; the client learns only that it failed.
                 tracing::error!(error = ?e, "internal error");
-                Problem::new(status, code, "an internal error occurred; quote the request id")
+                Problem::new(
+                    status,
+                    code,
+                    "an internal error occurred; quote the request id",
+                )
             }
             ApiError::DatabaseUnavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
@@ -306,7 +312,10 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
         Some(p) => p,
         None => {
             drop(body);
-            let detail = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
+            let detail = status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase();
             Problem::new(status, code_for_status(status), detail)
         }
     };
@@ -335,11 +344,27 @@ mod tests {
                 422,
                 "invalid_value",
             ),
-            (ApiError::not_found("outside_city", "d"), 404, "outside_city"),
-            (RepoError::Conflict("users.username".into()).into(), 409, "conflict"),
+            (
+                ApiError::not_found("outside_city", "d"),
+                404,
+                "outside_city",
+            ),
+            (
+                RepoError::Conflict("users.username".into()).into(),
+                409,
+                "conflict",
+            ),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
-            (ApiError::DatabaseUnavailable("db".into()), 503, "database_unavailable"),
-            (ApiError::Internal(anyhow::anyhow!("boom")), 500, "internal_error"),
+            (
+                ApiError::DatabaseUnavailable("db".into()),
+                503,
+                "database_unavailable",
+            ),
+            (
+                ApiError::Internal(anyhow::anyhow!("boom")),
+                500,
+                "internal_error",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status);
@@ -361,7 +386,10 @@ mod tests {
 
     #[test]
     fn titles_follow_language() {
-        assert_eq!(title("outside_city", StatusCode::NOT_FOUND, Lang::En), "Location outside the city");
+        assert_eq!(
+            title("outside_city", StatusCode::NOT_FOUND, Lang::En),
+            "Location outside the city"
+        );
         assert_eq!(title("whatever", StatusCode::NOT_FOUND, Lang::Zh), "未找到");
     }
 }

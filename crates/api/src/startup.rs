@@ -77,7 +77,10 @@ impl App {
     }
 
     /// Serves until `stop` completes (tests pass their own trigger).
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         let app = routes::app(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

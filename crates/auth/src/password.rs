@@ -173,6 +173,9 @@ mod tests {
     #[test]
     fn dummy_hash_is_a_real_hash() {
         assert!(dummy_hash().starts_with("$argon2id$"));
-        assert!(!verify(&Password::for_login("anything").unwrap(), dummy_hash()));
+        assert!(!verify(
+            &Password::for_login("anything").unwrap(),
+            dummy_hash()
+        ));
     }
 }

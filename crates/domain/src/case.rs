@@ -124,7 +124,12 @@ pub struct CaseNumber(String);
 
 impl CaseNumber {
     pub fn new(prefix: &CasePrefix, day: NaiveDate, seq: u64) -> Self {
-        Self(format!("{}-{}-{:06}", prefix.as_str(), day.format("%Y%m%d"), seq))
+        Self(format!(
+            "{}-{}-{:06}",
+            prefix.as_str(),
+            day.format("%Y%m%d"),
+            seq
+        ))
     }
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {

@@ -1,7 +1,7 @@
 //! The case-category catalogue: what residents can report, in Chinese and English.
 
-use crate::ids::CategoryId;
 use crate::case::{CaseType, Priority};
+use crate::ids::CategoryId;
 use crate::text::{BilingualName, Code};
 
 /// One kind of problem (噪声扰民, 游商占道经营, 占绿毁绿 …).

@@ -273,7 +273,10 @@ pub(crate) mod tests {
     fn a_grid_lies_inside_its_one_community() {
         let c = community(1, rect(0.0, 0.0, 2.0, 2.0));
         // Sharing the community's edge is fine.
-        assert_eq!(grid(1, 1, rect(0.0, 0.0, 1.0, 1.0)).check_within(&c), Ok(()));
+        assert_eq!(
+            grid(1, 1, rect(0.0, 0.0, 1.0, 1.0)).check_within(&c),
+            Ok(())
+        );
         assert!(matches!(
             grid(2, 1, rect(1.5, 1.5, 2.5, 2.5)).check_within(&c),
             Err(GeographyError::OutsideCommunity { .. })

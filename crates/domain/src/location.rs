@@ -150,7 +150,9 @@ mod tests {
 
     #[test]
     fn wgs84_to_gcj02_matches_the_published_forward_value() {
-        let (lat, lon) = Coordinate::wgs84(39.915, 116.404).unwrap().to_crs(Crs::Gcj02);
+        let (lat, lon) = Coordinate::wgs84(39.915, 116.404)
+            .unwrap()
+            .to_crs(Crs::Gcj02);
         assert!(close(lat, 39.91640428150164, 1e-9));
         assert!(close(lon, 116.41024449916938, 1e-9));
     }
@@ -194,7 +196,10 @@ mod tests {
             (1e308, 1e308),
         ] {
             for crs in Crs::ALL {
-                assert!(Coordinate::from_crs(crs, lat, lon).is_err(), "{crs} {lat} {lon}");
+                assert!(
+                    Coordinate::from_crs(crs, lat, lon).is_err(),
+                    "{crs} {lat} {lon}"
+                );
             }
         }
         assert_eq!(Coordinate::wgs84(91.0, 0.0).unwrap_err().field, "lat");

@@ -15,7 +15,9 @@ pub struct LicenceNumber(String);
 
 /// The code's alphabet: digits and upper-case letters without I, O, S, V, Z.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 impl LicenceNumber {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
@@ -28,7 +30,8 @@ impl LicenceNumber {
             .bytes()
             .map(|b| USCC_ALPHABET.iter().position(|&a| a == b).map(|p| p as u32))
             .collect();
-        let values = values.ok_or_else(|| err("contains a character outside the code's alphabet"))?;
+        let values =
+            values.ok_or_else(|| err("contains a character outside the code's alphabet"))?;
         if values[17] != Self::check_value(&values[..17]) {
             return Err(err("check digit does not match"));
         }

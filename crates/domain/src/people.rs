@@ -102,10 +102,7 @@ impl Username {
         let ok_chars = s
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        let ok_start = s
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
+        let ok_start = s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
         if ok_len && ok_chars && ok_start {
             Ok(Self(s))
         } else {
@@ -144,7 +141,11 @@ impl PhoneNumber {
         let digits = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("0086"))
-            .or_else(|| (compact.len() == 13).then(|| compact.strip_prefix("86")).flatten())
+            .or_else(|| {
+                (compact.len() == 13)
+                    .then(|| compact.strip_prefix("86"))
+                    .flatten()
+            })
             .unwrap_or(&compact);
         let bytes = digits.as_bytes();
         let ok = bytes.len() == 11
@@ -260,7 +261,11 @@ mod tests {
             "0086-138-1234-5678",
             "8613812345678",
         ] {
-            assert_eq!(PhoneNumber::parse(raw).unwrap().as_str(), "13812345678", "{raw}");
+            assert_eq!(
+                PhoneNumber::parse(raw).unwrap().as_str(),
+                "13812345678",
+                "{raw}"
+            );
         }
         for raw in [
             "12812345678",

@@ -116,7 +116,11 @@ mod tests {
         for i in 0..10 {
             for j in 0..10 {
                 let (x, y) = (119.0 + 0.01 * i as f64, 34.0 + 0.01 * j as f64);
-                grids.push(grid(i * 10 + j + 1, i / 5 + 1, rect(x, y, x + 0.01, y + 0.01)));
+                grids.push(grid(
+                    i * 10 + j + 1,
+                    i / 5 + 1,
+                    rect(x, y, x + 0.01, y + 0.01),
+                ));
             }
         }
         GridIndex::new(grids)
@@ -140,7 +144,11 @@ mod tests {
             .locate(Coordinate::wgs84(35.0, 119.05).unwrap())
             .unwrap_err();
         assert!(matches!(err, LocateError::OutsideCity { .. }));
-        assert!(GridIndex::new([]).locate(Coordinate::wgs84(0.0, 0.0).unwrap()).is_err());
+        assert!(
+            GridIndex::new([])
+                .locate(Coordinate::wgs84(0.0, 0.0).unwrap())
+                .is_err()
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub(crate) fn clean_text(
         .chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad {
-        return Err(ValueError::new(field, "must not contain control characters"));
+        return Err(ValueError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "whistle-notifier", version, about = "Whistle (吹哨) SLA reminders and notifications")]
+#[command(
+    name = "whistle-notifier",
+    version,
+    about = "Whistle (吹哨) SLA reminders and notifications"
+)]
 struct Cli {
     /// Configuration file (default: ./whistle.toml if present).
     #[arg(long, env = "WHISTLE_CONFIG")]

@@ -132,7 +132,10 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), ConnectError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
             path: path.to_owned(),
             source,

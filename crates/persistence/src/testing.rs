@@ -45,9 +45,11 @@ impl TestDatabase {
 
     async fn postgres(admin_url: String) -> Self {
         let name = format!("whistle_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| {
-            panic!("{TEST_DATABASE_URL_VAR} is set but PostgreSQL is unreachable: {e}")
-        });
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{TEST_DATABASE_URL_VAR} is set but PostgreSQL is unreachable: {e}")
+            });
         admin
             .execute_raw(Statement::from_string(
                 admin.get_database_backend(),

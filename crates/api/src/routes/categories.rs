@@ -37,7 +37,9 @@ impl CategoryDto {
         CategoryDto {
             id: c.id.get(),
             code: c.code.to_string(),
-            name: lang.pick(c.name.zh().as_str(), c.name.en().as_str()).to_owned(),
+            name: lang
+                .pick(c.name.zh().as_str(), c.name.en().as_str())
+                .to_owned(),
             name_zh: c.name.zh().to_string(),
             name_en: c.name.en().to_string(),
             case_type: c.case_type.as_str().to_owned(),
@@ -55,5 +57,9 @@ async fn list_categories(
     lang: Lang,
 ) -> Result<Json<Vec<CategoryDto>>, ApiError> {
     let list = categories::list_categories(&state.db, false).await?;
-    Ok(Json(list.into_iter().map(|c| CategoryDto::new(c, lang)).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|c| CategoryDto::new(c, lang))
+            .collect(),
+    ))
 }

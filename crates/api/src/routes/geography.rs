@@ -10,8 +10,8 @@ use whistle_domain::geography::{District, Grid, Street};
 use whistle_domain::ids::{CommunityId, DistrictId, StreetId};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::routing::LocateError;
-use whistle_persistence::repo::geography::{self as geo_repo, CommunityFilter, CommunityInContext};
 use whistle_persistence::repo::PageRequest;
+use whistle_persistence::repo::geography::{self as geo_repo, CommunityFilter, CommunityInContext};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
@@ -334,13 +334,14 @@ pub struct LatLon {
 }
 
 fn parse_number(field: &'static str, raw: Option<&str>) -> Result<f64, ApiError> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
-        ApiError::Unprocessable {
+    let raw = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable {
             code: "invalid_coordinate",
             detail: format!("{field} is required"),
             field: Some(field.to_owned()),
-        }
-    })?;
+        })?;
     raw.parse::<f64>().map_err(|_| ApiError::Unprocessable {
         code: "invalid_coordinate",
         detail: format!("{field} must be a decimal number"),

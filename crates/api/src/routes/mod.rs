@@ -64,9 +64,7 @@ pub fn app(state: AppState) -> Router {
     let settings = state.settings.clone();
     let routes = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
-        .fallback(|| async {
-            ApiError::not_found("route_not_found", "no such endpoint")
-        })
+        .fallback(|| async { ApiError::not_found("route_not_found", "no such endpoint") })
         .with_state(state);
 
     // Outermost first: the request id exists before the trace span opens; problem bodies are

@@ -35,7 +35,9 @@ impl Cursor {
             .and_then(|n| n.parse::<i64>().ok())
             .filter(|n| *n >= 0)
             .map(Some)
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+            })
     }
 }
 

@@ -29,7 +29,9 @@ fn whistle(db: &TestDatabase, args: &[&str], stdin: &str) -> std::process::Outpu
 
 async fn open(db: &TestDatabase) -> whistle_persistence::DatabaseConnection {
     let settings = crate::helpers::settings_for(db.url(), &[]);
-    whistle_api::startup::open_database(&settings).await.unwrap()
+    whistle_api::startup::open_database(&settings)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -37,11 +39,27 @@ async fn admin_create_user_reads_the_password_from_stdin() {
     let db = TestDatabase::create().await;
     let out = whistle(
         &db,
-        &["admin", "create-user", "--username", "wangwu", "--role", "officer",
-          "--display-name", "王五", "--badge-number", "hz0999", "--squad", "海州一大队"],
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "wangwu",
+            "--role",
+            "officer",
+            "--display-name",
+            "王五",
+            "--badge-number",
+            "hz0999",
+            "--squad",
+            "海州一大队",
+        ],
         "Str0ng-enough\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("badge HZ0999"));
 
     let conn = open(&db).await;
@@ -51,17 +69,40 @@ async fn admin_create_user_reads_the_password_from_stdin() {
         .expect("user stored");
     assert_eq!(stored.user.role, Role::Officer);
     assert_eq!(stored.user.display_name.as_str(), "王五");
-    assert!(stored.password_hash.starts_with("$argon2id$"), "hashed, not stored in clear");
-    let officer = users::officer_of_user(&conn, stored.user.id).await.unwrap().unwrap();
+    assert!(
+        stored.password_hash.starts_with("$argon2id$"),
+        "hashed, not stored in clear"
+    );
+    let officer = users::officer_of_user(&conn, stored.user.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(officer.badge_number.as_str(), "HZ0999");
     let password = whistle_auth::password::Password::for_login("Str0ng-enough").unwrap();
-    assert!(whistle_auth::password::verify(&password, &stored.password_hash));
+    assert!(whistle_auth::password::verify(
+        &password,
+        &stored.password_hash
+    ));
 
     // The same username again: refused, nothing changed.
-    let again = whistle(&db, &["admin", "create-user", "--username", "wangwu", "--role", "admin"], "Str0ng-enough\n");
+    let again = whistle(
+        &db,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "wangwu",
+            "--role",
+            "admin",
+        ],
+        "Str0ng-enough\n",
+    );
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already taken"));
-    let still = users::find_by_username(&conn, &Username::parse("wangwu").unwrap()).await.unwrap().unwrap();
+    let still = users::find_by_username(&conn, &Username::parse("wangwu").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still.user.role, Role::Officer);
 }
 
@@ -69,34 +110,108 @@ async fn admin_create_user_reads_the_password_from_stdin() {
 async fn admin_create_user_refuses_bad_input_and_writes_nothing() {
     let db = TestDatabase::create().await;
     for (args, stdin) in [
-        (vec!["--username", "zhaoliu", "--role", "superuser"], "Str0ng-enough\n"),
-        (vec!["--username", "zhaoliu", "--role", "dispatcher"], "short\n"),
-        (vec!["--username", "zhaoliu", "--role", "dispatcher"], "zhaoliu-2026\n"),
-        (vec!["--username", "zhaoliu", "--role", "officer"], "Str0ng-enough\n"),
-        (vec!["--username", "zhaoliu", "--role", "resident", "--badge-number", "X1"], "Str0ng-enough\n"),
-        (vec!["--username", "zhaoliu", "--role", "resident", "--phone", "12345"], "Str0ng-enough\n"),
-        (vec!["--username", "x' OR 1=1 --", "--role", "admin"], "Str0ng-enough\n"),
+        (
+            vec!["--username", "zhaoliu", "--role", "superuser"],
+            "Str0ng-enough\n",
+        ),
+        (
+            vec!["--username", "zhaoliu", "--role", "dispatcher"],
+            "short\n",
+        ),
+        (
+            vec!["--username", "zhaoliu", "--role", "dispatcher"],
+            "zhaoliu-2026\n",
+        ),
+        (
+            vec!["--username", "zhaoliu", "--role", "officer"],
+            "Str0ng-enough\n",
+        ),
+        (
+            vec![
+                "--username",
+                "zhaoliu",
+                "--role",
+                "resident",
+                "--badge-number",
+                "X1",
+            ],
+            "Str0ng-enough\n",
+        ),
+        (
+            vec![
+                "--username",
+                "zhaoliu",
+                "--role",
+                "resident",
+                "--phone",
+                "12345",
+            ],
+            "Str0ng-enough\n",
+        ),
+        (
+            vec!["--username", "x' OR 1=1 --", "--role", "admin"],
+            "Str0ng-enough\n",
+        ),
         (vec!["--username", "zhaoliu", "--role", "admin"], ""),
     ] {
         let mut full = vec!["admin", "create-user"];
         full.extend(args.iter().copied());
         let out = whistle(&db, &full, stdin);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let conn = open(&db).await;
-    assert!(users::find_by_username(&conn, &Username::parse("zhaoliu").unwrap()).await.unwrap().is_none());
+    assert!(
+        users::find_by_username(&conn, &Username::parse("zhaoliu").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn a_taken_badge_number_leaves_no_account_behind() {
     let db = TestDatabase::create().await;
-    let first = whistle(&db, &["admin", "create-user", "--username", "first", "--role", "officer", "--badge-number", "HZ7"], "Str0ng-enough\n");
+    let first = whistle(
+        &db,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "first",
+            "--role",
+            "officer",
+            "--badge-number",
+            "HZ7",
+        ],
+        "Str0ng-enough\n",
+    );
     assert!(first.status.success());
-    let second = whistle(&db, &["admin", "create-user", "--username", "second", "--role", "leader", "--badge-number", "HZ7"], "Str0ng-enough\n");
+    let second = whistle(
+        &db,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "second",
+            "--role",
+            "leader",
+            "--badge-number",
+            "HZ7",
+        ],
+        "Str0ng-enough\n",
+    );
     assert_eq!(second.status.code(), Some(1));
     let conn = open(&db).await;
     assert!(
-        users::find_by_username(&conn, &Username::parse("second").unwrap()).await.unwrap().is_none(),
+        users::find_by_username(&conn, &Username::parse("second").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
         "the user row was rolled back with the officer row"
     );
 }
@@ -105,14 +220,27 @@ async fn a_taken_badge_number_leaves_no_account_behind() {
 async fn migrate_creates_the_schema() {
     let db = TestDatabase::create().await;
     let out = whistle(&db, &["migrate"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Twice is fine.
     assert!(whistle(&db, &["migrate"], "").status.success());
-    let conn = whistle_persistence::connect(&crate::helpers::settings_for(db.url(), &[]).database.db_settings())
-        .await
-        .unwrap();
+    let conn = whistle_persistence::connect(
+        &crate::helpers::settings_for(db.url(), &[])
+            .database
+            .db_settings(),
+    )
+    .await
+    .unwrap();
     assert!(geography::list_districts(&conn).await.unwrap().is_empty());
-    assert!(categories::list_categories(&conn, true).await.unwrap().is_empty());
+    assert!(
+        categories::list_categories(&conn, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -123,13 +251,23 @@ async fn demo_seeding_is_idempotent() {
     assert_eq!(first.accounts_created, 7);
     let counts = || async {
         (
-            geography::list_communities(&conn, Default::default(), whistle_persistence::repo::PageRequest { after: None, limit: 1000 })
+            geography::list_communities(
+                &conn,
+                Default::default(),
+                whistle_persistence::repo::PageRequest {
+                    after: None,
+                    limit: 1000,
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+            geography::list_grids(&conn, None).await.unwrap().len(),
+            categories::list_categories(&conn, true)
                 .await
                 .unwrap()
-                .items
                 .len(),
-            geography::list_grids(&conn, None).await.unwrap().len(),
-            categories::list_categories(&conn, true).await.unwrap().len(),
             geography::list_streets(&conn, None).await.unwrap().len(),
         )
     };
@@ -137,7 +275,11 @@ async fn demo_seeding_is_idempotent() {
     assert_eq!(before, (6, 24, 11, 3));
     // Through the binary too, as an operator would run it.
     let out = whistle(&db, &["demo"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("0 accounts created now"), "{printed}");
     assert!(printed.contains("tianye"));
@@ -171,15 +313,19 @@ async fn the_server_stops_cleanly_on_sigterm() {
     })
     .await
     .unwrap();
-    let body: serde_json::Value = reqwest::get(format!("{addr}/api/v1/locate?lat=34.5858&lon=119.144"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value =
+        reqwest::get(format!("{addr}/api/v1/locate?lat=34.5858&lon=119.144"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(body["community"]["name"], "文昌社区");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -187,7 +333,10 @@ async fn the_server_stops_cleanly_on_sigterm() {
             assert!(code.success(), "exit status {code}");
             break;
         }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -17,7 +17,10 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/locate",
         "/api/v1/categories",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     // The generated document and the served one are the same.
@@ -37,7 +40,10 @@ async fn docs_render_from_local_assets_only() {
     assert!(!html.contains("https://"), "no CDN links: {html}");
     let js = app.get("/docs/swagger-ui-bundle.js").await;
     assert_eq!(js.status(), 200);
-    assert!(js.text().await.unwrap().len() > 100_000, "the bundle is served locally");
+    assert!(
+        js.text().await.unwrap().len() > 100_000,
+        "the bundle is served locally"
+    );
     let init = app.get("/docs/swagger-initializer.js").await;
     assert!(init.text().await.unwrap().contains("/openapi.json"));
 }

@@ -3,9 +3,19 @@ use crate::helpers::{TestApp, assert_problem};
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = TestApp::spawn_with(false, &[]).await;
-    assert_problem(app.get("/api/v1/nothing-here").await, 404, "route_not_found").await;
+    assert_problem(
+        app.get("/api/v1/nothing-here").await,
+        404,
+        "route_not_found",
+    )
+    .await;
     assert_problem(app.get("/").await, 404, "route_not_found").await;
-    let res = app.client.delete(app.url("/api/v1/communities")).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url("/api/v1/communities"))
+        .send()
+        .await
+        .unwrap();
     let allow = res.headers().get("allow").cloned();
     assert_problem(res, 405, "method_not_allowed").await;
     assert!(allow.is_some(), "405 keeps its Allow header");
@@ -49,5 +59,12 @@ async fn hostile_query_strings_never_500() {
         }
     }
     // The grid table survived the injection attempt.
-    assert_eq!(app.get_json("/api/v1/grids").await.as_array().unwrap().len(), 24);
+    assert_eq!(
+        app.get_json("/api/v1/grids")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        24
+    );
 }

@@ -45,7 +45,10 @@ async fn community_pages_cover_everything_once() {
     }
     assert_eq!(seen.len(), 6);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 6);
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "stable ascending order");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "stable ascending order"
+    );
 }
 
 #[tokio::test]
@@ -70,7 +73,10 @@ async fn communities_filter_by_street_and_district() {
     assert_eq!(districts[0]["name"], "海州区");
     assert_eq!(districts[0]["case_prefix"], "HZ");
     let all = app
-        .get_json(&format!("/api/v1/communities?district_id={}", districts[0]["id"]))
+        .get_json(&format!(
+            "/api/v1/communities?district_id={}",
+            districts[0]["id"]
+        ))
         .await;
     assert_eq!(all["items"].as_array().unwrap().len(), 6);
     let none = app.get_json("/api/v1/communities?district_id=999").await;
@@ -94,10 +100,30 @@ async fn one_community_with_its_boundary() {
 #[tokio::test]
 async fn unknown_or_malformed_community_ids() {
     let app = TestApp::spawn().await;
-    assert_problem(app.get("/api/v1/communities/99999").await, 404, "community_not_found").await;
-    assert_problem(app.get("/api/v1/communities/0").await, 404, "community_not_found").await;
-    assert_problem(app.get("/api/v1/communities/-3").await, 404, "community_not_found").await;
-    assert_problem(app.get("/api/v1/communities/abc").await, 400, "invalid_path").await;
+    assert_problem(
+        app.get("/api/v1/communities/99999").await,
+        404,
+        "community_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities/0").await,
+        404,
+        "community_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities/-3").await,
+        404,
+        "community_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities/abc").await,
+        400,
+        "invalid_path",
+    )
+    .await;
     assert_problem(
         app.get("/api/v1/communities/99999999999999999999999").await,
         400,
@@ -125,9 +151,18 @@ async fn grids_of_a_community_lie_inside_it() {
     }
     let all = app.get_json("/api/v1/grids").await;
     assert_eq!(all.as_array().unwrap().len(), 24);
-    assert_problem(app.get("/api/v1/grids?community_id=424242").await, 404, "community_not_found")
-        .await;
-    assert_problem(app.get("/api/v1/grids?community_id=x").await, 400, "invalid_query").await;
+    assert_problem(
+        app.get("/api/v1/grids?community_id=424242").await,
+        404,
+        "community_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/grids?community_id=x").await,
+        400,
+        "invalid_query",
+    )
+    .await;
 }
 
 fn bbox(v: &Value) -> [f64; 4] {
@@ -156,24 +191,69 @@ async fn categories_in_both_languages() {
         .await
         .unwrap();
     let en: Value = res.json().await.unwrap();
-    let noise_en = en.as_array().unwrap().iter().find(|c| c["code"] == "noise").unwrap();
+    let noise_en = en
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "noise")
+        .unwrap();
     assert!(noise_en["name"].as_str().unwrap().starts_with("Noise"));
-    for code in ["street_vending", "green_encroachment", "construction_waste", "illegal_construction", "garbage_sorting"] {
-        assert!(zh.as_array().unwrap().iter().any(|c| c["code"] == code), "{code}");
+    for code in [
+        "street_vending",
+        "green_encroachment",
+        "construction_waste",
+        "illegal_construction",
+        "garbage_sorting",
+    ] {
+        assert!(
+            zh.as_array().unwrap().iter().any(|c| c["code"] == code),
+            "{code}"
+        );
     }
 }
 
 #[tokio::test]
 async fn bad_list_parameters() {
     let app = TestApp::spawn().await;
-    assert_problem(app.get("/api/v1/communities?limit=abc").await, 400, "invalid_query").await;
-    assert_problem(app.get("/api/v1/communities?limit=0").await, 422, "invalid_limit").await;
-    assert_problem(app.get("/api/v1/communities?limit=5000").await, 422, "invalid_limit").await;
-    assert_problem(app.get("/api/v1/communities?limit=-1").await, 400, "invalid_query").await;
-    assert_problem(app.get("/api/v1/communities?cursor=zzz").await, 400, "invalid_cursor").await;
-    assert_problem(app.get("/api/v1/communities?street_id=-1").await, 422, "invalid_value").await;
     assert_problem(
-        app.get("/api/v1/communities?street_id=1%27%20OR%201%3D1").await,
+        app.get("/api/v1/communities?limit=abc").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?limit=0").await,
+        422,
+        "invalid_limit",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?limit=5000").await,
+        422,
+        "invalid_limit",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?limit=-1").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?cursor=zzz").await,
+        400,
+        "invalid_cursor",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?street_id=-1").await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/communities?street_id=1%27%20OR%201%3D1")
+            .await,
         400,
         "invalid_query",
     )

@@ -13,7 +13,10 @@ async fn healthz_and_readyz_answer() {
 async fn every_response_carries_a_request_id() {
     let app = TestApp::spawn_with(false, &[]).await;
     let res = app.get("/healthz").await;
-    let id = res.headers().get("x-request-id").expect("request id header");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .expect("request id header");
     assert_eq!(id.to_str().unwrap().len(), 36, "a UUID");
     // A client-supplied id is kept, so a request can be traced across services.
     let res = app

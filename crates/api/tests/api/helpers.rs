@@ -92,8 +92,14 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     let body: Value = res.json().await.expect("problem body is JSON");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["type"].as_str().is_some_and(|t| t.ends_with(code)),
+        "{body}"
+    );
     body
 }
 

@@ -4,7 +4,8 @@ use whistle_domain::location::{Coordinate, Crs};
 use crate::helpers::{TestApp, assert_problem, wenchang_south_gate};
 
 async fn locate(app: &TestApp, lat: f64, lon: f64, crs: &str) -> reqwest::Response {
-    app.get(&format!("/api/v1/locate?lat={lat}&lon={lon}&crs={crs}")).await
+    app.get(&format!("/api/v1/locate?lat={lat}&lon={lon}&crs={crs}"))
+        .await
 }
 
 #[tokio::test]
@@ -26,7 +27,9 @@ async fn a_wgs84_point_in_wenchang_is_routed_there() {
 async fn a_gcj02_point_in_wenchang_is_routed_there() {
     let app = TestApp::spawn().await;
     let (lat, lon) = wenchang_south_gate();
-    let wgs = app.get_json(&format!("/api/v1/locate?lat={lat}&lon={lon}")).await;
+    let wgs = app
+        .get_json(&format!("/api/v1/locate?lat={lat}&lon={lon}"))
+        .await;
     // What an Amap/Tencent map in the resident's phone reports for the same spot.
     let (glat, glon) = Coordinate::wgs84(lat, lon).unwrap().to_crs(Crs::Gcj02);
     let res = locate(&app, glat, glon, "gcj02").await;
@@ -62,9 +65,16 @@ async fn every_grid_routes_its_own_interior() {
     let app = TestApp::spawn().await;
     let grids = app.get_json("/api/v1/grids").await;
     for g in grids.as_array().unwrap() {
-        let b: Vec<f64> = g["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let b: Vec<f64> = g["bbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let (lat, lon) = ((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0);
-        let hit = app.get_json(&format!("/api/v1/locate?lat={lat}&lon={lon}")).await;
+        let hit = app
+            .get_json(&format!("/api/v1/locate?lat={lat}&lon={lon}"))
+            .await;
         assert_eq!(hit["grid"]["id"], g["id"], "centre of {}", g["code"]);
         assert_eq!(hit["community"]["id"], g["community_id"]);
     }
@@ -74,7 +84,12 @@ async fn every_grid_routes_its_own_interior() {
 async fn outside_the_city_is_404() {
     let app = TestApp::spawn().await;
     // Beijing, Tiananmen.
-    let body = assert_problem(locate(&app, 39.9087, 116.3975, "wgs84").await, 404, "outside_city").await;
+    let body = assert_problem(
+        locate(&app, 39.9087, 116.3975, "wgs84").await,
+        404,
+        "outside_city",
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("39.9087"));
     assert_problem(locate(&app, 0.0, 0.0, "gcj02").await, 404, "outside_city").await;
 }
@@ -101,7 +116,8 @@ async fn malformed_and_out_of_range_coordinates_are_422() {
         assert_eq!(body["field"], field, "{query}: {body}");
     }
     let body = assert_problem(
-        app.get("/api/v1/locate?lat=34.58&lon=119.14&crs=utm50n").await,
+        app.get("/api/v1/locate?lat=34.58&lon=119.14&crs=utm50n")
+            .await,
         422,
         "invalid_value",
     )

@@ -33,7 +33,9 @@ impl Relay {
         let (up2, cut2) = (up.clone(), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -41,7 +43,9 @@ impl Relay {
                 let target = target.clone();
                 let cut = cut2.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
                         () = cut.notified() => {}
@@ -103,7 +107,11 @@ async fn readyz_reports_a_database_outage_and_recovers() {
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     // A database-backed endpoint fails cleanly too, without a 500.
-    let res = client.get(format!("{base}/api/v1/communities")).send().await.unwrap();
+    let res = client
+        .get(format!("{base}/api/v1/communities"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 503, "database_unavailable").await;
 
     relay.restore();
@@ -115,7 +123,14 @@ async fn readyz_reports_a_database_outage_and_recovers() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(recovered, "/readyz did not recover after the database came back");
-    let res = client.get(format!("{base}/api/v1/communities")).send().await.unwrap();
+    assert!(
+        recovered,
+        "/readyz did not recover after the database came back"
+    );
+    let res = client
+        .get(format!("{base}/api/v1/communities"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }

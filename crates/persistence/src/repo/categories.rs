@@ -52,7 +52,11 @@ pub async fn list_categories(
     if !include_inactive {
         q = q.filter(case_category::Column::Active.eq(true));
     }
-    q.all(db).await?.into_iter().map(Category::try_from).collect()
+    q.all(db)
+        .await?
+        .into_iter()
+        .map(Category::try_from)
+        .collect()
 }
 
 /// Inserts the category unless its code exists; returns the stored one either way.

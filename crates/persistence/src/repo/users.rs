@@ -39,7 +39,12 @@ impl TryFrom<officer::Model> for Officer {
             id: OfficerId::new(m.id).map_err(bad)?,
             user_id: UserId::new(m.user_id).map_err(bad)?,
             badge_number: BadgeNumber::parse(&m.badge_number).map_err(bad)?,
-            squad: m.squad.as_deref().map(Name::parse).transpose().map_err(bad)?,
+            squad: m
+                .squad
+                .as_deref()
+                .map(Name::parse)
+                .transpose()
+                .map_err(bad)?,
         })
     }
 }
