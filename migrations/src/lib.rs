@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_geography;
 mod m20261125_000002_people;
 mod m20261125_000003_case_categories;
+mod m20261125_000004_auth;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_geography::Migration),
             Box::new(m20261125_000002_people::Migration),
             Box::new(m20261125_000003_case_categories::Migration),
+            Box::new(m20261125_000004_auth::Migration),
         ]
     }
 }

@@ -8,9 +8,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sea_orm::TransactionTrait;
 use whistle_auth::password::{self, Password};
+use whistle_domain::jurisdiction::{AreaLevel, Jurisdiction};
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
-use whistle_domain::text::Name;
-use whistle_persistence::repo::users::{NewOfficer, create_user};
+use whistle_domain::text::{Code, Name};
+use whistle_persistence::repo::geography::find_area_by_code;
+use whistle_persistence::repo::users::{NewOfficer, create_user, set_jurisdiction};
 use whistle_persistence::{RepoError, connect, migrate};
 
 use crate::config::Settings;
@@ -68,6 +70,10 @@ pub enum AdminCommand {
         /// Squad (中队) of an officer or leader.
         #[arg(long)]
         squad: Option<String>,
+        /// An area of the account's jurisdiction as level:code, e.g. community:320706001001;
+        /// repeat for several.
+        #[arg(long = "area")]
+        areas: Vec<String>,
     },
 }
 
@@ -93,6 +99,7 @@ pub async fn run() -> ExitCode {
             phone,
             badge_number,
             squad,
+            areas,
         }) => {
             let input = CreateUserInput {
                 username,
@@ -101,6 +108,7 @@ pub async fn run() -> ExitCode {
                 phone,
                 badge_number,
                 squad,
+                areas,
             };
             return admin_create_user(&settings, input).await;
         }
@@ -147,6 +155,7 @@ struct CreateUserInput {
     phone: Option<String>,
     badge_number: Option<String>,
     squad: Option<String>,
+    areas: Vec<String>,
 }
 
 /// Exit code 2 for input the command refuses, 1 for failures (database, conflict).
@@ -174,6 +183,7 @@ struct ParsedUser {
     new: NewUser,
     officer: Option<NewOfficer>,
     password: Password,
+    areas: Vec<(AreaLevel, Code)>,
 }
 
 fn parse_create_user(input: CreateUserInput) -> anyhow::Result<ParsedUser> {
@@ -190,6 +200,16 @@ fn parse_create_user(input: CreateUserInput) -> anyhow::Result<ParsedUser> {
         (false, Some(_)) => anyhow::bail!("--badge-number is only for officers and leaders"),
         (false, None) => None,
     };
+    let areas = input
+        .areas
+        .iter()
+        .map(|raw| -> anyhow::Result<(AreaLevel, Code)> {
+            let (level, code) = raw
+                .split_once(':')
+                .with_context(|| format!("--area {raw}: expected level:code"))?;
+            Ok((level.parse()?, Code::parse(code)?))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -211,6 +231,7 @@ fn parse_create_user(input: CreateUserInput) -> anyhow::Result<ParsedUser> {
         },
         officer,
         password,
+        areas,
     })
 }
 
@@ -227,6 +248,15 @@ async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<S
         }
         Err(e) => return Err(e.into()),
     };
+    let mut areas = Vec::new();
+    for (level, code) in &parsed.areas {
+        let area = find_area_by_code(&txn, *level, code)
+            .await?
+            .with_context(|| format!("no {level} with code {code}"))?;
+        areas.push(area);
+    }
+    let jurisdiction = Jurisdiction::for_role(user.role, areas)?;
+    set_jurisdiction(&txn, user.id, &jurisdiction).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id.get(), role = %user.role, "user created from the command line");
     Ok(match officer {

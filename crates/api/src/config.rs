@@ -35,9 +35,63 @@ impl<T> fmt::Debug for Secret<T> {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
+    pub app: AppSettings,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    /// `development` (default) or `production`. Production refuses to start without configured
+    /// secrets instead of generating them.
+    pub environment: Environment,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// `iss` of issued access tokens.
+    pub issuer: String,
+    /// `aud` of issued access tokens.
+    pub audience: String,
+    /// Lifetime of an access token. Role and jurisdiction changes reach a session at its next
+    /// refresh, so this is also how long such a change may take to apply.
+    pub access_ttl_secs: i64,
+    /// Lifetime of a refresh token (each refresh issues a new one).
+    pub refresh_ttl_secs: i64,
+    /// The key that signs access tokens, `kid:base64secret` (at least 32 bytes). Required in
+    /// production; in development a key is generated once into `dev_key_file`.
+    pub signing_key: Secret<String>,
+    /// Older keys still accepted for verification during a rotation: `kid:b64,kid:b64`.
+    pub verification_keys: Secret<String>,
+    /// Where a development signing key is kept between restarts.
+    pub dev_key_file: String,
+    /// Consecutive failed passwords that lock an account…
+    pub lockout_threshold: i32,
+    /// …for this many seconds.
+    pub lockout_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Take the client address from the first `X-Forwarded-For` entry. Only behind a proxy that
+    /// sets it; otherwise clients could choose their own address.
+    pub trust_forwarded_for: bool,
+    /// Login and registration attempts per client address: a burst, then a steady rate.
+    pub auth_ip_burst: u32,
+    pub auth_ip_per_minute: u32,
+    /// Login attempts per account name, whoever sends them.
+    pub auth_account_burst: u32,
+    pub auth_account_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,6 +169,21 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("whistle.toml"));
         let database_url = env.get("DATABASE_URL").filter(|u| !u.is_empty()).cloned();
         let builder = config::Config::builder()
+            .set_default("app.environment", "development")?
+            .set_default("auth.issuer", "whistle")?
+            .set_default("auth.audience", "whistle-api")?
+            .set_default("auth.access_ttl_secs", 900)?
+            .set_default("auth.refresh_ttl_secs", 30 * 24 * 3600)?
+            .set_default("auth.signing_key", "")?
+            .set_default("auth.verification_keys", "")?
+            .set_default("auth.dev_key_file", "data/jwt-signing.key")?
+            .set_default("auth.lockout_threshold", 5)?
+            .set_default("auth.lockout_secs", 900)?
+            .set_default("limits.trust_forwarded_for", false)?
+            .set_default("limits.auth_ip_burst", 30)?
+            .set_default("limits.auth_ip_per_minute", 30)?
+            .set_default("limits.auth_account_burst", 10)?
+            .set_default("limits.auth_account_per_minute", 10)?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?
@@ -219,11 +288,16 @@ mod tests {
     fn secrets_do_not_appear_in_debug() {
         let s = Settings::load_from(
             no_file(),
-            env(&[("DATABASE_URL", "postgres://whistle:hunter2@db/whistle")]),
+            env(&[
+                ("DATABASE_URL", "postgres://whistle:hunter2@db/whistle"),
+                ("WHISTLE__AUTH__SIGNING_KEY", "k1:c2VjcmV0c2VjcmV0c2VjcmV0"),
+            ]),
         )
         .unwrap();
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert_eq!(s.app.environment, Environment::Development);
         assert!(!format!("{:?}", s.database.db_settings()).contains("hunter2"));
     }
 }

@@ -14,14 +14,17 @@ use sea_orm::TransactionTrait;
 use whistle_auth::password::{self, Password};
 use whistle_domain::case::{CaseType, Priority};
 use whistle_domain::geography::{Boundary, CasePrefix};
+use whistle_domain::jurisdiction::{AreaLevel, Jurisdiction};
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::{BilingualName, Code, Name};
 use whistle_persistence::DatabaseConnection;
 use whistle_persistence::repo::categories::{NewCategory, ensure_category};
 use whistle_persistence::repo::geography::{
-    ensure_community, ensure_district, ensure_grid, ensure_street,
+    ensure_community, ensure_district, ensure_grid, ensure_street, find_area_by_code,
 };
-use whistle_persistence::repo::users::{NewOfficer, create_user, find_by_username};
+use whistle_persistence::repo::users::{
+    NewOfficer, create_user, find_by_username, set_jurisdiction,
+};
 
 /// The password of every demo account. Printed at start; the demo is not for production data.
 pub const DEMO_PASSWORD: &str = "whistle-demo-2026";
@@ -154,6 +157,8 @@ struct AccountSpec {
     role: Role,
     phone: Option<&'static str>,
     badge: Option<(&'static str, &'static str)>,
+    /// Where the account acts, by area code.
+    areas: &'static [(AreaLevel, &'static str)],
 }
 
 const ACCOUNTS: [AccountSpec; 7] = [
@@ -163,6 +168,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Admin,
         phone: None,
         badge: None,
+        areas: &[],
     },
     AccountSpec {
         username: "dispatcher",
@@ -170,6 +176,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Dispatcher,
         phone: None,
         badge: None,
+        areas: &[],
     },
     AccountSpec {
         username: "leader.haizhou1",
@@ -177,6 +184,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Leader,
         phone: Some("13905180001"),
         badge: Some(("HZ0100", "海州一大队")),
+        areas: &[(AreaLevel::Street, "320706001")],
     },
     AccountSpec {
         username: "tianye",
@@ -184,6 +192,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Officer,
         phone: Some("13905180101"),
         badge: Some(("HZ0101", "海州一大队")),
+        areas: &[(AreaLevel::Community, "320706001001")],
     },
     AccountSpec {
         username: "officer.gulou",
@@ -191,6 +200,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Officer,
         phone: Some("13905180102"),
         badge: Some(("HZ0102", "海州一大队")),
+        areas: &[(AreaLevel::Community, "320706001002")],
     },
     AccountSpec {
         username: "wenchang.wuye",
@@ -198,6 +208,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Partner,
         phone: None,
         badge: None,
+        areas: &[(AreaLevel::Community, "320706001001")],
     },
     AccountSpec {
         username: "13800001234",
@@ -205,6 +216,7 @@ const ACCOUNTS: [AccountSpec; 7] = [
         role: Role::Resident,
         phone: Some("13800001234"),
         badge: None,
+        areas: &[],
     },
 ];
 
@@ -375,7 +387,15 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 })
             })
             .transpose()?;
-        create_user(&txn, &new, hash, officer.as_ref()).await?;
+        let (user, _) = create_user(&txn, &new, hash, officer.as_ref()).await?;
+        let mut areas = Vec::new();
+        for (level, area_code) in spec.areas {
+            let area = find_area_by_code(&txn, *level, &code(area_code)?)
+                .await?
+                .with_context(|| format!("demo area {area_code}"))?;
+            areas.push(area);
+        }
+        set_jurisdiction(&txn, user.id, &Jurisdiction::for_role(spec.role, areas)?).await?;
         report.accounts_created += 1;
     }
     txn.commit().await?;

@@ -34,6 +34,20 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// 401: no credentials, or credentials that do not check out. The reason is logged at debug
+    /// level; clients get the same answer whatever it was.
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: String },
+    /// 403: authenticated, but the policy does not allow this.
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    /// 429: too many attempts; retry after the given number of seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// 404: the thing asked for does not exist, or the point is outside the city.
     #[error("{detail}")]
     NotFound { code: &'static str, detail: String },
@@ -59,6 +73,20 @@ impl ApiError {
         }
     }
 
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
@@ -70,6 +98,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -81,6 +112,9 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::TooManyRequests { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. } => code,
@@ -123,6 +157,12 @@ impl From<RepoError> for ApiError {
             }
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RepoError::from(e).into()
     }
 }
 
@@ -247,6 +287,19 @@ impl IntoResponse for ApiError {
         };
         let mut res = problem.clone().render(Lang::default());
         res.extensions_mut().insert(problem);
+        match &self {
+            ApiError::Unauthorized { .. } => {
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
         res
     }
 }
@@ -258,6 +311,12 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         "invalid_coordinate" => ("坐标无效", "Invalid coordinate"),
         "route_not_found" => ("接口不存在", "No such endpoint"),
         "database_unavailable" => ("数据库不可用", "Database unavailable"),
+        "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
+        "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
+        "account_disabled" => ("账号已停用", "Account disabled"),
+        "unauthenticated" => ("请先登录", "Login required"),
+        "invalid_token" => ("登录凭证无效或已过期", "Invalid or expired token"),
+        "phone_taken" => ("该手机号已注册", "Phone number already registered"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod authn;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod ratelimit;
 pub mod routes;
 pub mod startup;
 pub mod state;

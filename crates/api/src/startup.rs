@@ -46,7 +46,7 @@ impl App {
         let bind = format!("{}:{}", settings.server.host, settings.server.port);
         let state = AppState::new(db, settings)
             .await
-            .context("loading the grid index")?;
+            .context("preparing the application state")?;
         let listener = TcpListener::bind(&bind)
             .await
             .with_context(|| format!("binding {bind}"))?;

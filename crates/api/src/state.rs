@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 use whistle_domain::routing::GridIndex;
 use whistle_persistence::{DatabaseConnection, RepoError, repo};
 
+use crate::authn::AuthContext;
 use crate::config::Settings;
 
 /// Shared by all requests; cheap to clone (everything inside is reference-counted).
@@ -15,19 +16,23 @@ use crate::config::Settings;
 ///   by [`AppState::reload_grids`] at start and whenever the geography changes through this
 ///   process. Readers take the current `Arc` and never wait on a rebuild.
 /// - `settings`: the configuration the process started with.
+/// - `auth`: the token key ring and the login limiters.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: DatabaseConnection,
     grids: Arc<RwLock<Arc<GridIndex>>>,
     pub settings: Arc<Settings>,
+    pub auth: Arc<AuthContext>,
 }
 
 impl AppState {
-    pub async fn new(db: DatabaseConnection, settings: Settings) -> Result<Self, RepoError> {
+    pub async fn new(db: DatabaseConnection, settings: Settings) -> anyhow::Result<Self> {
+        let auth = AuthContext::new(&settings)?;
         let state = AppState {
             db,
             grids: Arc::new(RwLock::new(Arc::new(GridIndex::new([])))),
             settings: Arc::new(settings),
+            auth: Arc::new(auth),
         };
         state.reload_grids().await?;
         Ok(state)

@@ -1,3 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod password;
+pub mod policy;
+pub mod principal;
+pub mod refresh;
+pub mod token;
+
+pub use policy::{Action, Decision, DenyReason, Resource, authorize};
+pub use principal::Principal;

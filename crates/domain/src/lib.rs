@@ -5,6 +5,7 @@ pub mod category;
 pub mod error;
 pub mod geography;
 pub mod ids;
+pub mod jurisdiction;
 pub mod location;
 pub mod merchant;
 pub mod people;

@@ -1,6 +1,8 @@
 //! The HTTP surface: one router per module, merged here with the OpenAPI document and the
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
+pub mod admin;
+pub mod auth;
 pub mod categories;
 pub mod geography;
 pub mod health;
@@ -38,10 +40,33 @@ use crate::state::AppState;
         (name = "health", description = "Liveness and readiness"),
         (name = "geography", description = "Districts, streets, communities, grids; locating a point"),
         (name = "catalogue", description = "Case categories"),
+        (name = "auth", description = "Registration, login, sessions"),
+        (name = "admin", description = "Account management and the audit log (admins)"),
     ),
-    components(schemas(crate::error::Problem))
+    components(schemas(crate::error::Problem)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme (JWT access tokens from `/api/v1/auth/login`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from /api/v1/auth/login or /refresh"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -51,6 +76,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(geography::router())
         .merge(categories::router())
+        .merge(auth::router())
+        .merge(admin::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -296,6 +296,7 @@ async fn the_server_stops_cleanly_on_sigterm() {
         .env("DATABASE_URL", db.url())
         .env("WHISTLE_CONFIG", "/nonexistent/whistle.toml")
         .env("WHISTLE__SERVER__PORT", "0")
+        .env("WHISTLE__AUTH__SIGNING_KEY", crate::helpers::TEST_KEY)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

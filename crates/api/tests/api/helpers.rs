@@ -16,11 +16,18 @@ pub struct TestApp {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Settings for a test: the given database, port 0, no config file.
+/// The signing key of test servers (`kid:base64` of 32 bytes of 0x2a).
+pub const TEST_KEY: &str = "test-1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
+/// The demo accounts' password.
+pub const PW: &str = whistle_api::demo::DEMO_PASSWORD;
+
+/// Settings for a test: the given database, port 0, no config file, a fixed signing key.
 pub fn settings_for(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("WHISTLE__SERVER__PORT".to_owned(), "0".to_owned()),
+        ("WHISTLE__AUTH__SIGNING_KEY".to_owned(), TEST_KEY.to_owned()),
     ]);
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
@@ -55,6 +62,59 @@ impl TestApp {
             _test_db: test_db,
             _stop: stop,
         }
+    }
+
+    /// POST JSON, optionally with a bearer token.
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// PUT JSON with a bearer token.
+    pub async fn put(&self, path: &str, body: &Value, token: &str) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GET with a bearer token.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Logs in and returns the whole session body.
+    pub async fn login(&self, username: &str, password: &str) -> Value {
+        let res = self
+            .post(
+                "/api/v1/auth/login",
+                &serde_json::json!({"username": username, "password": password}),
+                None,
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("JSON");
+        assert_eq!(status, 200, "login {username}: {body}");
+        body
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn token(&self, username: &str) -> String {
+        self.login(username, PW).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod admin;
+mod auth;
 mod cli;
 mod docs;
 mod errors;

@@ -395,3 +395,43 @@ pub async fn ensure_grid(
     .await?
     .try_into()
 }
+
+/// The area with this code at this level, if any (for commands that name areas by code).
+pub async fn find_area_by_code(
+    db: &impl ConnectionTrait,
+    level: whistle_domain::jurisdiction::AreaLevel,
+    code: &Code,
+) -> Result<Option<whistle_domain::jurisdiction::Area>, RepoError> {
+    use whistle_domain::jurisdiction::{Area, AreaLevel};
+    let id: Option<i64> = match level {
+        AreaLevel::District => {
+            district::Entity::find()
+                .select_only()
+                .column(district::Column::Id)
+                .filter(district::Column::Code.eq(code.as_str()))
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        AreaLevel::Street => {
+            street::Entity::find()
+                .select_only()
+                .column(street::Column::Id)
+                .filter(street::Column::Code.eq(code.as_str()))
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        AreaLevel::Community => {
+            community::Entity::find()
+                .select_only()
+                .column(community::Column::Id)
+                .filter(community::Column::Code.eq(code.as_str()))
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+    };
+    id.map(|id| Area::new(level, id).map_err(corrupt(level.as_str(), id)))
+        .transpose()
+}

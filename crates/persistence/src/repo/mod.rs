@@ -3,8 +3,10 @@
 //! Every function takes `&impl ConnectionTrait` so that it runs equally on the pool or inside a
 //! caller's transaction: one operation, one transaction, decided by the caller.
 
+pub mod audit;
 pub mod categories;
 pub mod geography;
+pub mod sessions;
 pub mod users;
 
 /// A page request for keyset pagination over ascending ids: rows with `id > after`, at most

@@ -1,12 +1,19 @@
 //! Accounts and officer records.
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use whistle_domain::ids::{OfficerId, UserId};
+use whistle_domain::jurisdiction::{Area, AreaLevel, Jurisdiction};
+use whistle_domain::people::Role;
 use whistle_domain::people::{BadgeNumber, NewUser, Officer, PhoneNumber, User, Username};
 use whistle_domain::text::Name;
 
-use crate::entities::{officer, users};
+use super::{Page, PageRequest};
+use crate::entities::{community, district, officer, street, user_area, users};
 use crate::error::{RepoError, corrupt};
 
 impl TryFrom<users::Model> for User {
@@ -56,11 +63,12 @@ pub struct NewOfficer {
     pub squad: Option<Name>,
 }
 
-/// A stored account with its password hash, for login.
+/// A stored account with its password hash and lockout state, for login.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: String,
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Creates an account (and its officer record). Run it in a transaction when `officer` is given,
@@ -117,9 +125,11 @@ pub async fn find_by_username(
         return Ok(None);
     };
     let password_hash = row.password_hash.clone();
+    let locked_until = row.locked_until.map(|t| t.with_timezone(&Utc));
     Ok(Some(UserCredentials {
         user: row.try_into()?,
         password_hash,
+        locked_until,
     }))
 }
 
@@ -141,4 +151,206 @@ pub async fn officer_of_user(
         .await?
         .map(Officer::try_from)
         .transpose()
+}
+
+/// Counts a failed password for an existing account. At `threshold` consecutive failures the
+/// account is locked until `now + lock_for` and the count starts again; returns the lock's end
+/// when this failure locked it. Run in a transaction: the increment and the check are one step.
+pub async fn record_failed_login(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    threshold: i32,
+    lock_for: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, RepoError> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::FailedLogins,
+            Expr::col(users::Column::FailedLogins).add(1),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    let count: Option<i32> = users::Entity::find_by_id(id.get())
+        .select_only()
+        .column(users::Column::FailedLogins)
+        .into_tuple()
+        .one(db)
+        .await?;
+    if count.unwrap_or(0) < threshold {
+        return Ok(None);
+    }
+    let until = now + lock_for;
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLogins, Expr::value(0))
+        .col_expr(
+            users::Column::LockedUntil,
+            Expr::value(until.fixed_offset()),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    Ok(Some(until))
+}
+
+/// A successful login clears the failure count and any expired lock.
+pub async fn reset_failed_logins(db: &impl ConnectionTrait, id: UserId) -> Result<(), RepoError> {
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLogins, Expr::value(0))
+        .col_expr(
+            users::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::FixedOffset>>::None),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The stored areas of an account, checked against its role.
+pub async fn jurisdiction_of(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    role: Role,
+) -> Result<Jurisdiction, RepoError> {
+    let rows = user_area::Entity::find()
+        .filter(user_area::Column::UserId.eq(id.get()))
+        .all(db)
+        .await?;
+    let areas = rows
+        .iter()
+        .map(|r| {
+            r.level
+                .parse::<AreaLevel>()
+                .and_then(|level| Area::new(level, r.area_id))
+                .map_err(corrupt("user_area", r.id))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Jurisdiction::for_role(role, areas).map_err(corrupt("users", id.get()))
+}
+
+/// Replaces an account's areas. Every area must exist (`RepoError::Reference` naming the first
+/// that does not). Run in a transaction with any role change.
+pub async fn set_jurisdiction(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    jurisdiction: &Jurisdiction,
+) -> Result<(), RepoError> {
+    for area in jurisdiction.areas() {
+        let exists = match area {
+            Area::District(d) => district::Entity::find_by_id(d.get())
+                .one(db)
+                .await?
+                .is_some(),
+            Area::Street(s) => street::Entity::find_by_id(s.get()).one(db).await?.is_some(),
+            Area::Community(c) => community::Entity::find_by_id(c.get())
+                .one(db)
+                .await?
+                .is_some(),
+        };
+        if !exists {
+            return Err(RepoError::Reference(format!(
+                "{} {} does not exist",
+                area.level(),
+                area.id()
+            )));
+        }
+    }
+    user_area::Entity::delete_many()
+        .filter(user_area::Column::UserId.eq(id.get()))
+        .exec(db)
+        .await?;
+    let now = Utc::now().fixed_offset();
+    for area in jurisdiction.areas() {
+        user_area::ActiveModel {
+            user_id: Set(id.get()),
+            level: Set(area.level().as_str().to_owned()),
+            area_id: Set(area.id()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Changes an account's role. The caller clears or replaces the jurisdiction in the same
+/// transaction, since what an account may hold depends on its role.
+pub async fn set_role(db: &impl ConnectionTrait, id: UserId, role: Role) -> Result<(), RepoError> {
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::Role, Expr::value(role.as_str()))
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::NotFound("user"));
+    }
+    Ok(())
+}
+
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    disabled: bool,
+) -> Result<(), RepoError> {
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::Disabled, Expr::value(disabled))
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Gives an account an officer record if it has none (on a change of role to officer or leader).
+pub async fn ensure_officer(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    new: &NewOfficer,
+) -> Result<Officer, RepoError> {
+    if let Some(found) = officer_of_user(db, id).await? {
+        return Ok(found);
+    }
+    officer::ActiveModel {
+        user_id: Set(id.get()),
+        badge_number: Set(new.badge_number.as_str().to_owned()),
+        squad: Set(new.squad.as_ref().map(|s| s.as_str().to_owned())),
+        created_at: Set(Utc::now().fixed_offset()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .try_into()
+}
+
+/// A page of accounts in id order, optionally of one role.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    role: Option<Role>,
+    page: PageRequest,
+) -> Result<Page<User>, RepoError> {
+    let mut q = users::Entity::find().order_by_asc(users::Column::Id);
+    if let Some(after) = page.after {
+        q = q.filter(users::Column::Id.gt(after));
+    }
+    if let Some(role) = role {
+        q = q.filter(users::Column::Role.eq(role.as_str()));
+    }
+    let rows = q.limit(page.limit + 1).all(db).await?;
+    let users = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(users, page.limit, |u| u.id.get()))
 }

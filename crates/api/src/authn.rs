@@ -1,0 +1,248 @@
+//! Authentication in the HTTP layer: the key ring and limiters every request shares, the
+//! extractors that turn a bearer token into a principal, and [`require`], the one way handlers
+//! consult the authorization policy.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use whistle_auth::Principal;
+use whistle_auth::policy::{Action, Decision, DenyReason, Resource, authorize};
+use whistle_auth::token::{KeyRing, SigningKey};
+
+use crate::config::{Environment, Settings};
+use crate::error::ApiError;
+use crate::ratelimit::{FailureTracker, KeyedLimiter};
+use crate::state::AppState;
+
+/// What authentication needs at run time.
+#[derive(Debug)]
+pub struct AuthContext {
+    pub keys: KeyRing,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub lockout_threshold: i32,
+    pub lockout: chrono::Duration,
+    pub ip_limiter: KeyedLimiter,
+    pub account_limiter: KeyedLimiter,
+    pub unknown_accounts: FailureTracker,
+    pub trust_forwarded_for: bool,
+}
+
+impl AuthContext {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let auth = &settings.auth;
+        let signing = signing_key(settings)?;
+        let mut older = Vec::new();
+        for raw in auth
+            .verification_keys
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            older.push(SigningKey::parse(raw).context("auth.verification_keys")?);
+        }
+        let limits = &settings.limits;
+        Ok(AuthContext {
+            keys: KeyRing::new(&signing, &older, &auth.issuer, &auth.audience),
+            access_ttl_secs: auth.access_ttl_secs.max(1),
+            refresh_ttl_secs: auth.refresh_ttl_secs.max(1),
+            lockout_threshold: auth.lockout_threshold.max(1),
+            lockout: chrono::Duration::seconds(auth.lockout_secs.max(1)),
+            ip_limiter: KeyedLimiter::new(limits.auth_ip_burst, limits.auth_ip_per_minute),
+            account_limiter: KeyedLimiter::new(
+                limits.auth_account_burst,
+                limits.auth_account_per_minute,
+            ),
+            unknown_accounts: FailureTracker::new(
+                auth.lockout_threshold.max(1) as u32,
+                Duration::from_secs(auth.lockout_secs.max(1) as u64),
+            ),
+            trust_forwarded_for: limits.trust_forwarded_for,
+        })
+    }
+
+    /// Counts an authentication attempt from `ip` for `account`; 429 when over either limit.
+    pub fn throttle(&self, ip: &str, account: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let over = |wait: Duration| ApiError::TooManyRequests {
+            code: "rate_limited",
+            detail: "too many attempts; retry later".into(),
+            retry_after_secs: wait.as_secs().max(1),
+        };
+        self.ip_limiter.check(ip, now).map_err(over)?;
+        self.account_limiter
+            .check(&format!("acct:{account}"), now)
+            .map_err(over)
+    }
+}
+
+/// The configured signing key; in development without one, a key generated once and kept in
+/// `auth.dev_key_file`; in production without one, an error (the process refuses to start).
+fn signing_key(settings: &Settings) -> anyhow::Result<SigningKey> {
+    let configured = settings.auth.signing_key.expose().trim();
+    if !configured.is_empty() {
+        return SigningKey::parse(configured).context("auth.signing_key");
+    }
+    if settings.app.environment == Environment::Production {
+        anyhow::bail!(
+            "auth.signing_key is required in production (set WHISTLE__AUTH__SIGNING_KEY to \
+             kid:base64 of at least 32 random bytes)"
+        );
+    }
+    let path = Path::new(&settings.auth.dev_key_file);
+    if path.exists() {
+        let raw =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return SigningKey::parse(&raw).with_context(|| format!("key in {}", path.display()));
+    }
+    let key = SigningKey::generate("dev-1").context("generating a development key")?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_private(path, &key.to_config_string())?;
+    tracing::warn!(path = %path.display(), "generated a development signing key; configure auth.signing_key in production");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(content.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The authenticated caller. Rejects with 401 `unauthenticated` when there is no bearer token
+/// and 401 `invalid_token` when the token does not verify (the reason is logged at debug).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Principal);
+
+/// The caller if a bearer token was sent. A token that was sent but does not verify is still a
+/// 401: a client with a broken token must not be silently treated as anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Principal>);
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "malformed Authorization header"))?;
+    let (scheme, token) = text
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "expected: Bearer <token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "expected: Bearer <token>",
+        ));
+    }
+    Ok(Some(token.trim()))
+}
+
+fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    state.auth.keys.verify(token).map_err(|e| {
+        tracing::debug!(reason = %e, "access token refused");
+        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+    })
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts)? {
+            Some(token) => verify(state, token).map(CurrentUser),
+            None => Err(ApiError::unauthorized(
+                "unauthenticated",
+                "this endpoint needs a bearer access token",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts)? {
+            Some(token) => verify(state, token).map(|p| MaybeUser(Some(p))),
+            None => Ok(MaybeUser(None)),
+        }
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when configured
+/// to trust the proxy in front.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.auth.trust_forwarded_for
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(ClientIp(first.to_string()));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientIp(peer))
+    }
+}
+
+/// Asks the policy; a denial becomes 403, or 404 for reads that must not reveal existence.
+pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Result<(), ApiError> {
+    match authorize(principal, action, resource) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => {
+            tracing::debug!(
+                user_id = principal.user_id.get(),
+                ?action,
+                ?reason,
+                "denied"
+            );
+            if action.is_read() && reason != DenyReason::NotPermitted {
+                return Err(ApiError::not_found("not_found", "not found"));
+            }
+            Err(ApiError::forbidden(
+                match reason {
+                    DenyReason::NotPermitted => "forbidden",
+                    DenyReason::OutsideJurisdiction => "outside_jurisdiction",
+                    DenyReason::NotOwner => "not_owner",
+                },
+                "you are not allowed to do this",
+            ))
+        }
+    }
+}

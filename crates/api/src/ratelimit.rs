@@ -1,0 +1,148 @@
+//! Keyed rate limiting (GCRA, the algorithm behind most token-bucket limiters): each key may
+//! spend a burst at once, then one request per interval. Used for login and registration, keyed
+//! by client address and by account name.
+//!
+//! State is per process. Behind a load balancer with N API processes a client gets at most N
+//! times the configured rate; account lockout (stored in the database) is what holds across
+//! processes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Above this many tracked keys, keys whose allowance is fully restored are forgotten.
+const PRUNE_ABOVE: usize = 100_000;
+
+#[derive(Debug)]
+pub struct KeyedLimiter {
+    interval: Duration,
+    tolerance: Duration,
+    /// Per key: the theoretical arrival time of the next request.
+    tat: Mutex<HashMap<String, Instant>>,
+}
+
+impl KeyedLimiter {
+    /// `burst` requests at once, refilling at `per_minute`.
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        let interval = Duration::from_secs(60) / per_minute.max(1);
+        KeyedLimiter {
+            interval,
+            tolerance: interval * burst.max(1).saturating_sub(1),
+            tat: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a request for `key` at `now`; `Err(wait)` when over the limit.
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut map = match self.tat.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() > PRUNE_ABOVE {
+            map.retain(|_, tat| *tat > now);
+        }
+        let tat = map.get(key).copied().unwrap_or(now).max(now);
+        let allowed_at = tat.checked_sub(self.tolerance).unwrap_or(now);
+        if allowed_at > now {
+            return Err(allowed_at - now);
+        }
+        map.insert(key.to_owned(), tat + self.interval);
+        Ok(())
+    }
+}
+
+/// Failed-login counting for account names that do not exist, so that they lock exactly like
+/// real accounts do and a lockout does not reveal which names are real.
+#[derive(Debug)]
+pub struct FailureTracker {
+    threshold: u32,
+    lock_for: Duration,
+    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl FailureTracker {
+    pub fn new(threshold: u32, lock_for: Duration) -> Self {
+        FailureTracker {
+            threshold: threshold.max(1),
+            lock_for,
+            state: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// When `key` is locked at `now`, for how much longer.
+    pub fn locked(&self, key: &str, now: Instant) -> Option<Duration> {
+        let map = match self.state.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(key)
+            .and_then(|(_, until)| *until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
+    /// Counts a failure; returns the lock's length when this failure locked the key.
+    pub fn fail(&self, key: &str, now: Instant) -> Option<Duration> {
+        let mut map = match self.state.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() > PRUNE_ABOVE {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, None));
+        if entry.1.is_some_and(|u| u <= now) {
+            *entry = (0, None);
+        }
+        entry.0 += 1;
+        if entry.0 >= self.threshold {
+            *entry = (0, Some(now + self.lock_for));
+            return Some(self.lock_for);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_steady_rate() {
+        let l = KeyedLimiter::new(3, 60); // one a second after a burst of three
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(l.check("ip", t0).is_ok());
+        }
+        let wait = l.check("ip", t0).unwrap_err();
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Other keys are unaffected.
+        assert!(l.check("other", t0).is_ok());
+        // After a second, one more.
+        assert!(l.check("ip", t0 + Duration::from_secs(1)).is_ok());
+        assert!(l.check("ip", t0 + Duration::from_secs(1)).is_err());
+        // After a long pause the whole burst is back.
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert!(l.check("ip", later).is_ok());
+        }
+        assert!(l.check("ip", later).is_err());
+    }
+
+    #[test]
+    fn unknown_names_lock_like_real_ones() {
+        let f = FailureTracker::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert_eq!(f.fail("ghost", t0), None);
+        assert_eq!(f.fail("ghost", t0), None);
+        assert!(f.locked("ghost", t0).is_none());
+        assert_eq!(f.fail("ghost", t0), Some(Duration::from_secs(60)));
+        assert!(f.locked("ghost", t0 + Duration::from_secs(30)).is_some());
+        assert!(f.locked("ghost", t0 + Duration::from_secs(61)).is_none());
+        // After the lock, counting starts again.
+        assert_eq!(f.fail("ghost", t0 + Duration::from_secs(61)), None);
+    }
+}

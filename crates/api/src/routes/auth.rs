@@ -1,0 +1,503 @@
+//! Accounts and sessions: register, login, refresh, logout, and "who am I".
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::Principal;
+use whistle_auth::password::{self, Password, PasswordError};
+use whistle_auth::refresh;
+use whistle_domain::jurisdiction::{Area, Jurisdiction};
+use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username};
+use whistle_domain::text::Name;
+use whistle_persistence::RepoError;
+use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::{sessions, users};
+
+use crate::authn::{ClientIp, CurrentUser};
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh_session))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+// ---- wire types ----------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// Mainland mobile number; becomes the login name.
+    pub phone: String,
+    /// 8–128 characters mixing at least two of letters, digits, other characters.
+    pub password: String,
+    /// Name shown to the officer handling the resident's cases.
+    pub display_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Username, or a resident's phone number.
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// An area of a jurisdiction.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AreaDto {
+    /// `district`, `street` or `community`.
+    pub level: String,
+    pub id: i64,
+}
+
+impl From<&Area> for AreaDto {
+    fn from(a: &Area) -> Self {
+        AreaDto {
+            level: a.level().as_str().to_owned(),
+            id: a.id(),
+        }
+    }
+}
+
+/// An account as its owner (or an admin) sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDto {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    /// `resident`, `partner`, `officer`, `leader`, `dispatcher` or `admin`.
+    pub role: String,
+    pub disabled: bool,
+    /// Where the account acts: communities (officers, partners), streets or districts (leaders).
+    pub jurisdiction: Vec<AreaDto>,
+    pub badge_number: Option<String>,
+    pub squad: Option<String>,
+}
+
+impl AccountDto {
+    pub fn new(user: &User, jurisdiction: &Jurisdiction, officer: Option<&Officer>) -> Self {
+        AccountDto {
+            id: user.id.get(),
+            username: user.username.to_string(),
+            display_name: user.display_name.to_string(),
+            phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
+            role: user.role.as_str().to_owned(),
+            disabled: user.disabled,
+            jurisdiction: jurisdiction.areas().iter().map(AreaDto::from).collect(),
+            badge_number: officer.map(|o| o.badge_number.as_str().to_owned()),
+            squad: officer.and_then(|o| o.squad.as_ref().map(|s| s.to_string())),
+        }
+    }
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDto {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Exchange at `/api/v1/auth/refresh` for a new pair; each refresh token works once.
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+    pub account: AccountDto,
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+async fn hash_off_executor(p: Password) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || password::hash(&p))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+async fn verify_off_executor(p: Password, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || password::verify(&p, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn weak(e: PasswordError) -> ApiError {
+    ApiError::Unprocessable {
+        code: "weak_password",
+        detail: e.to_string(),
+        field: Some("password".into()),
+    }
+}
+
+/// Stores a refresh token in `family` (a new family for a new login) and signs an access token.
+async fn open_session(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    user: &User,
+    jurisdiction: Jurisdiction,
+    family: Option<String>,
+) -> Result<SessionDto, ApiError> {
+    let now = Utc::now();
+    let token = refresh::generate().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let refresh_ttl = state.auth.refresh_ttl_secs;
+    sessions::insert(
+        txn,
+        user.id,
+        &family,
+        &token.hash,
+        now + chrono::Duration::seconds(refresh_ttl),
+    )
+    .await?;
+    let officer = users::officer_of_user(txn, user.id).await?;
+    let principal = Principal {
+        user_id: user.id,
+        role: user.role,
+        jurisdiction: jurisdiction.clone(),
+    };
+    let access = state
+        .auth
+        .keys
+        .issue(&principal, now.timestamp(), state.auth.access_ttl_secs)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(SessionDto {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: state.auth.access_ttl_secs,
+        refresh_token: token.plaintext,
+        refresh_expires_in: refresh_ttl,
+        account: AccountDto::new(user, &jurisdiction, officer.as_ref()),
+    })
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "wrong username or password")
+}
+
+fn locked(seconds: i64) -> ApiError {
+    ApiError::TooManyRequests {
+        code: "account_locked",
+        detail: "too many failed logins; the account is temporarily locked".into(),
+        retry_after_secs: seconds.max(1) as u64,
+    }
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::unauthorized(
+        "invalid_refresh_token",
+        "the refresh token is invalid, used or expired",
+    )
+}
+
+/// The login name as stored: a phone number in its 11-digit form, else a username.
+fn login_name(raw: &str) -> Option<Username> {
+    match PhoneNumber::parse(raw) {
+        Ok(phone) => Username::parse(phone.as_str()).ok(),
+        Err(_) => Username::parse(raw).ok(),
+    }
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+/// Register a resident account (phone number + password) and log in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, body = SessionDto),
+        (status = 409, description = "Phone number already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid phone, name or too weak a password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<SessionDto>), ApiError> {
+    let account_key: String = req.phone.chars().take(64).collect();
+    state.auth.throttle(&ip, &account_key)?;
+    let phone = PhoneNumber::parse(&req.phone)?;
+    let display_name = Name::parse(&req.display_name)?;
+    let password = Password::new(&req.password, &[phone.as_str()]).map_err(weak)?;
+    let username = Username::parse(phone.as_str())?;
+    let hash = hash_off_executor(password).await?;
+    let new = NewUser {
+        username,
+        display_name,
+        phone: Some(phone),
+        role: Role::Resident,
+    };
+    let txn = state.db.begin().await?;
+    let user = match users::create_user(&txn, &new, hash, None).await {
+        Ok((user, _)) => user,
+        Err(RepoError::Conflict(_)) => {
+            return Err(ApiError::Conflict {
+                code: "phone_taken",
+                detail: "this phone number is already registered".into(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &txn,
+        AuditEvent::Registered,
+        AuditEntry {
+            actor: Some(user.id),
+            subject: Some(user.id),
+            ip: Some(ip),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let session = open_session(&state, &txn, &user, Jurisdiction::none(), None).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id.get(), "resident registered");
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+/// Log in with a username (or a resident's phone number) and password.
+///
+/// Unknown accounts and wrong passwords get the same answer in the same time. After
+/// `auth.lockout_threshold` consecutive failures an account is locked for `auth.lockout_secs`.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = SessionDto),
+        (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Password longer than any valid one", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited or account locked; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<SessionDto>, ApiError> {
+    let tried: String = req
+        .username
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(64)
+        .collect();
+    state.auth.throttle(&ip, &tried)?;
+    let password = Password::for_login(&req.password).ok_or_else(|| ApiError::Unprocessable {
+        code: "password_too_long",
+        detail: format!("a password has at most {} characters", Password::MAX_CHARS),
+        field: Some("password".into()),
+    })?;
+    let found = match login_name(&req.username) {
+        Some(name) => users::find_by_username(&state.db, &name).await?,
+        None => None,
+    };
+    // Always one argon2 verification, against a dummy hash for unknown accounts, so that the
+    // answer takes as long whether or not the account exists.
+    let stored_hash = found
+        .as_ref()
+        .map(|f| f.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
+    let matches = verify_off_executor(password, stored_hash).await?;
+    let now = Utc::now();
+    let entry = |subject| AuditEntry {
+        subject,
+        username: Some(tried.clone()),
+        ip: Some(ip.clone()),
+        ..Default::default()
+    };
+
+    let Some(found) = found else {
+        let clock = std::time::Instant::now();
+        if let Some(wait) = state.auth.unknown_accounts.locked(&tried, clock) {
+            return Err(locked(wait.as_secs() as i64));
+        }
+        state.auth.unknown_accounts.fail(&tried, clock);
+        audit::record(&state.db, AuditEvent::LoginFailed, entry(None)).await?;
+        return Err(invalid_credentials());
+    };
+    let user = found.user;
+    if let Some(until) = found.locked_until.filter(|u| *u > now) {
+        audit::record(
+            &state.db,
+            AuditEvent::LoginWhileLocked,
+            entry(Some(user.id)),
+        )
+        .await?;
+        return Err(locked((until - now).num_seconds()));
+    }
+    if !matches {
+        let txn = state.db.begin().await?;
+        let locked_now = users::record_failed_login(
+            &txn,
+            user.id,
+            state.auth.lockout_threshold,
+            state.auth.lockout,
+            now,
+        )
+        .await?;
+        audit::record(&txn, AuditEvent::LoginFailed, entry(Some(user.id))).await?;
+        if locked_now.is_some() {
+            audit::record(&txn, AuditEvent::AccountLocked, entry(Some(user.id))).await?;
+            tracing::warn!(
+                user_id = user.id.get(),
+                "account locked after failed logins"
+            );
+        }
+        txn.commit().await?;
+        return Err(invalid_credentials());
+    }
+    if user.disabled {
+        audit::record(
+            &state.db,
+            AuditEvent::LoginWhileDisabled,
+            entry(Some(user.id)),
+        )
+        .await?;
+        return Err(ApiError::forbidden(
+            "account_disabled",
+            "this account is disabled",
+        ));
+    }
+    let txn = state.db.begin().await?;
+    users::reset_failed_logins(&txn, user.id).await?;
+    let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
+    audit::record(&txn, AuditEvent::LoginSucceeded, entry(Some(user.id))).await?;
+    let session = open_session(&state, &txn, &user, jurisdiction, None).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id.get(), role = %user.role, "login");
+    Ok(Json(session))
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token.
+///
+/// Each refresh token works once. Presenting one that was already exchanged means it was copied:
+/// every token of that login is revoked and the user must log in again.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, body = SessionDto),
+        (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn refresh_session(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<SessionDto>, ApiError> {
+    if req.refresh_token.len() > 256 {
+        return Err(invalid_refresh());
+    }
+    let hash = refresh::hash(req.refresh_token.trim());
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let Some(record) = sessions::find_by_hash(&txn, &hash).await? else {
+        return Err(invalid_refresh());
+    };
+    if record.revoked_at.is_some() || record.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    if record.rotated_at.is_some() || !sessions::mark_rotated(&txn, record.id, now).await? {
+        let revoked = sessions::revoke_family(&txn, &record.family_id, now).await?;
+        audit::record(
+            &txn,
+            AuditEvent::RefreshReuseDetected,
+            AuditEntry {
+                subject: Some(record.user_id),
+                ip: Some(ip),
+                detail: Some(format!("family revoked ({revoked} live tokens)")),
+                ..Default::default()
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::warn!(
+            user_id = record.user_id.get(),
+            "refresh token reuse: session family revoked"
+        );
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; log in again",
+        ));
+    }
+    let user = users::get_user(&txn, record.user_id).await?;
+    if user.disabled {
+        sessions::revoke_family(&txn, &record.family_id, now).await?;
+        txn.commit().await?;
+        return Err(invalid_refresh());
+    }
+    // Role and jurisdiction are read afresh: changes made by an admin apply from here on.
+    let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
+    let session = open_session(&state, &txn, &user, jurisdiction, Some(record.family_id)).await?;
+    txn.commit().await?;
+    Ok(Json(session))
+}
+
+/// Log out: revoke the refresh token and every token of the same login. Idempotent.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out (also when the token was unknown)")))]
+async fn logout(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    if req.refresh_token.len() > 256 {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let hash = refresh::hash(req.refresh_token.trim());
+    let txn = state.db.begin().await?;
+    if let Some(record) = sessions::find_by_hash(&txn, &hash).await? {
+        let revoked = sessions::revoke_family(&txn, &record.family_id, Utc::now()).await?;
+        if revoked > 0 {
+            audit::record(
+                &txn,
+                AuditEvent::LoggedOut,
+                AuditEntry {
+                    actor: Some(record.user_id),
+                    subject: Some(record.user_id),
+                    ip: Some(ip),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account, role and jurisdiction, as stored now.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = AccountDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn me(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+) -> Result<Json<AccountDto>, ApiError> {
+    let user = match users::get_user(&state.db, principal.user_id).await {
+        Ok(u) if !u.disabled => u,
+        Ok(_) | Err(RepoError::NotFound(_)) => {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "the account is gone or disabled",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let jurisdiction = users::jurisdiction_of(&state.db, user.id, user.role).await?;
+    let officer = users::officer_of_user(&state.db, user.id).await?;
+    Ok(Json(AccountDto::new(
+        &user,
+        &jurisdiction,
+        officer.as_ref(),
+    )))
+}

@@ -1,0 +1,654 @@
+//! Registration, login, refresh, logout, and the attacks on each.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use whistle_auth::Principal;
+use whistle_auth::token::{KeyRing, SigningKey};
+use whistle_domain::ids::UserId;
+use whistle_domain::jurisdiction::Jurisdiction;
+use whistle_domain::people::Role;
+
+use crate::helpers::{PW, TEST_KEY, TestApp, assert_problem};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn a_resident_registers_and_is_logged_in() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "+86 139 1234 5678", "password": "wenchang-2026", "display_name": "王阿姨"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["token_type"], "Bearer");
+    assert_eq!(session["account"]["role"], "resident");
+    assert_eq!(session["account"]["phone"], "13912345678");
+    let me = app
+        .get_as("/api/v1/me", session["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["display_name"], "王阿姨");
+    assert_eq!(me["username"], "13912345678");
+    // And can log in with the phone number in any usual form.
+    app.login("139-1234-5678", "wenchang-2026").await;
+    // The same phone again: 409.
+    let again = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912345678", "password": "another-2026", "display_name": "冒名"}),
+            None,
+        )
+        .await;
+    assert_problem(again, 409, "phone_taken").await;
+}
+
+#[tokio::test]
+async fn registration_refuses_bad_input_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    for (body, status, code) in [
+        (
+            json!({"phone": "12345", "password": "wenchang-2026", "display_name": "x"}),
+            422,
+            "invalid_value",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "short", "display_name": "x"}),
+            422,
+            "weak_password",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "abc13912340000", "display_name": "x"}),
+            422,
+            "weak_password",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "a1".repeat(5000), "display_name": "x"}),
+            422,
+            "weak_password",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "wenchang-2026", "display_name": ""}),
+            422,
+            "invalid_value",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "wenchang-2026", "display_name": "名".repeat(101)}),
+            422,
+            "invalid_value",
+        ),
+        (
+            json!({"phone": "13912340000", "password": "wenchang-2026"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({"phone": {"$ne": null}, "password": "wenchang-2026", "display_name": "x"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({"phone": "' OR '1'='1", "password": "wenchang-2026", "display_name": "x"}),
+            422,
+            "invalid_value",
+        ),
+        // serde reads a struct from an array too; the values then fail as values.
+        (json!(["not", "a", "phone"]), 422, "invalid_value"),
+        (json!("just a string"), 422, "invalid_body"),
+    ] {
+        let res = app.post("/api/v1/auth/register", &body, None).await;
+        assert_problem(res, status, code).await;
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body("{\"phone\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_json").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .body("phone=1")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "unsupported_content_type").await;
+    // Nothing was stored: the phone is still free.
+    let ok = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912340000", "password": "wenchang-2026", "display_name": "x"}),
+            None,
+        )
+        .await;
+    assert_eq!(ok.status(), 201);
+}
+
+#[tokio::test]
+async fn injection_strings_are_just_text() {
+    let app = TestApp::spawn().await;
+    let name = "Robert'); DROP TABLE users;-- <script>alert(1)</script>";
+    let res = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912340001", "password": "wenchang-2026", "display_name": name}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["account"]["display_name"], name);
+    for username in [
+        "' OR '1'='1",
+        "admin'--",
+        "\"; DROP TABLE users; --",
+        "admin\u{0}",
+        "{\"$gt\":\"\"}",
+    ] {
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"username": username, "password": "x' OR '1'='1"}),
+                None,
+            )
+            .await;
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    // The users table is intact.
+    app.login("tianye", PW).await;
+}
+
+#[tokio::test]
+async fn demo_staff_log_in_with_role_and_jurisdiction() {
+    let app = TestApp::spawn().await;
+    let session = app.login("tianye", PW).await;
+    let account = &session["account"];
+    assert_eq!(account["role"], "officer");
+    assert_eq!(account["badge_number"], "HZ0101");
+    assert_eq!(
+        account["jurisdiction"],
+        json!([{"level": "community", "id": 1}])
+    );
+    assert!(session["expires_in"].as_i64().unwrap() > 0);
+    let leader = app.login("leader.haizhou1", PW).await;
+    assert_eq!(leader["account"]["jurisdiction"][0]["level"], "street");
+    // The access token carries the same principal.
+    let ring = KeyRing::new(
+        &SigningKey::parse(TEST_KEY).unwrap(),
+        &[],
+        "whistle",
+        "whistle-api",
+    );
+    let p = ring
+        .verify(session["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(p.role, Role::Officer);
+    assert_eq!(p.jurisdiction.areas().len(), 1);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_the_same() {
+    let app = TestApp::spawn().await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "tianye", "password": "nope-2026"}),
+            None,
+        )
+        .await;
+    let wrong = assert_problem(wrong, 401, "invalid_credentials").await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "nobody", "password": "nope-2026"}),
+            None,
+        )
+        .await;
+    let unknown = assert_problem(unknown, 401, "invalid_credentials").await;
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    assert_eq!(wrong["title"], unknown["title"]);
+}
+
+#[tokio::test]
+async fn an_over_long_password_is_refused_before_hashing() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "tianye", "password": "x".repeat(100_000)}),
+            None,
+        )
+        .await;
+    assert_problem(res, 422, "password_too_long").await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let first = app.login("tianye", PW).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let res = app
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": r1}), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    assert_eq!(
+        app.get_as("/api/v1/me", second["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+    // The first token again: reuse. Everything from that login is revoked, r2 included.
+    let reuse = app
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": r1}), None)
+        .await;
+    assert_problem(reuse, 401, "refresh_token_reused").await;
+    let r2_after = app
+        .post("/api/v1/auth/refresh", &json!({"refresh_token": r2}), None)
+        .await;
+    assert_problem(r2_after, 401, "invalid_refresh_token").await;
+    // Another login (another family) is unaffected.
+    let other = app.login("tianye", PW).await;
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": other["refresh_token"]}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // The reuse is in the audit log.
+    let admin = app.token("admin").await;
+    let audit: Value = app
+        .get_as("/api/v1/admin/audit", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "refresh_reuse_detected")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_cannot_both_win() {
+    let app = TestApp::spawn().await;
+    let session = app.login("tianye", PW).await;
+    let body = json!({"refresh_token": session["refresh_token"]});
+    let (a, b) = tokio::join!(
+        app.post("/api/v1/auth/refresh", &body, None),
+        app.post("/api/v1/auth/refresh", &body, None)
+    );
+    let ok = [a.status(), b.status()]
+        .iter()
+        .filter(|s| s.as_u16() == 200)
+        .count();
+    assert!(ok <= 1, "both refreshes succeeded");
+}
+
+#[tokio::test]
+async fn garbage_refresh_tokens_and_logout() {
+    let app = TestApp::spawn().await;
+    for t in ["", "garbage", &"x".repeat(10_000)] {
+        let res = app
+            .post("/api/v1/auth/refresh", &json!({"refresh_token": t}), None)
+            .await;
+        assert_problem(res, 401, "invalid_refresh_token").await;
+    }
+    let session = app.login("tianye", PW).await;
+    let body = json!({"refresh_token": session["refresh_token"]});
+    assert_eq!(
+        app.post("/api/v1/auth/logout", &body, None).await.status(),
+        204
+    );
+    assert_eq!(
+        app.post("/api/v1/auth/logout", &body, None).await.status(),
+        204,
+        "idempotent"
+    );
+    let res = app.post("/api/v1/auth/refresh", &body, None).await;
+    assert_problem(res, 401, "invalid_refresh_token").await;
+}
+
+fn b64(s: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+#[tokio::test]
+async fn forged_and_broken_access_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/api/v1/me").await;
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert_problem(res, 401, "unauthenticated").await;
+
+    let good = app.token("tianye").await;
+    let parts: Vec<&str> = good.split('.').collect();
+    let payload = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    let test_key = SigningKey::parse(TEST_KEY).unwrap();
+    let principal = |role: Role| Principal {
+        user_id: UserId::new(1).unwrap(),
+        role,
+        jurisdiction: Jurisdiction::none(),
+    };
+    let claims = json!({
+        "iss": "whistle", "aud": "whistle-api", "sub": "1", "iat": now(), "nbf": now(),
+        "exp": now() + 600, "jti": "x", "role": "admin", "jur": []
+    });
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(TEST_KEY.split_once(':').unwrap().1)
+        .unwrap();
+    let mut hs512 = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512);
+    hs512.kid = Some("test-1".into());
+    let mut no_kid = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    no_kid.kid = None;
+    let forged: Vec<(&str, String)> = vec![
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(br#"{"alg":"none","typ":"JWT","kid":"test-1"}"#),
+                parts[1]
+            ),
+        ),
+        (
+            "alg none, no dot",
+            format!("{}.{}", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]),
+        ),
+        (
+            "HS512",
+            jsonwebtoken::encode(
+                &hs512,
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(&secret),
+            )
+            .unwrap(),
+        ),
+        (
+            "no kid",
+            jsonwebtoken::encode(
+                &no_kid,
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(&secret),
+            )
+            .unwrap(),
+        ),
+        (
+            "wrong key",
+            KeyRing::new(
+                &SigningKey::new("test-1", vec![9; 32]).unwrap(),
+                &[],
+                "whistle",
+                "whistle-api",
+            )
+            .issue(&principal(Role::Admin), now(), 600)
+            .unwrap()
+            .token,
+        ),
+        (
+            "expired",
+            KeyRing::new(&test_key, &[], "whistle", "whistle-api")
+                .issue(&principal(Role::Admin), now() - 7200, 600)
+                .unwrap()
+                .token,
+        ),
+        (
+            "wrong aud",
+            KeyRing::new(&test_key, &[], "whistle", "someone-else")
+                .issue(&principal(Role::Admin), now(), 600)
+                .unwrap()
+                .token,
+        ),
+        (
+            "tampered role",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64(payload.replace("\"officer\"", "\"admin\"").as_bytes()),
+                parts[2]
+            ),
+        ),
+        ("garbage", "not-a-token".into()),
+        ("empty segments", "..".into()),
+        ("huge", "a".repeat(20_000)),
+    ];
+    for (what, token) in forged {
+        let res = app.get_as("/api/v1/admin/users", &token).await;
+        let body = assert_problem(res, 401, "invalid_token").await;
+        assert!(body["detail"].is_string(), "{what}");
+    }
+    for header in ["Basic dGlhbnllOnB3", "Bearer", "Bearer ", "bearer\tx"] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 401, "invalid_token").await;
+    }
+    // The genuine token still works.
+    assert_eq!(app.get_as("/api/v1/me", &good).await.status(), 200);
+}
+
+#[tokio::test]
+async fn fifty_fast_wrong_passwords_lock_the_account() {
+    let app = TestApp::spawn_with(
+        true,
+        &[
+            ("WHISTLE__AUTH__LOCKOUT_SECS", "2"),
+            ("WHISTLE__LIMITS__AUTH_IP_BURST", "1000"),
+            ("WHISTLE__LIMITS__AUTH_ACCOUNT_BURST", "1000"),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..50 {
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"username": "tianye", "password": format!("wrong-{i}")}),
+                None,
+            )
+            .await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            let retry: u64 = res.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&retry), "Retry-After {retry}");
+            assert_problem(res, 429, "account_locked").await;
+        }
+    }
+    assert_eq!(&statuses[..5], &[401; 5]);
+    assert!(
+        statuses[5..].iter().all(|s| *s == 429 || *s == 401),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[5], 429);
+    // Even the right password is refused while locked…
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "tianye", "password": PW}),
+            None,
+        )
+        .await;
+    assert_problem(res, 429, "account_locked").await;
+    // …and works once the lock has passed.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.login("tianye", PW).await;
+    let admin = app.token("admin").await;
+    let audit: Value = app
+        .get_as("/api/v1/admin/audit?limit=200", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"account_locked"));
+    assert!(events.contains(&"login_failed"));
+    assert!(events.contains(&"login_while_locked"));
+    assert!(events.contains(&"login_succeeded"));
+}
+
+#[tokio::test]
+async fn unknown_accounts_lock_too() {
+    let app = TestApp::spawn_with(true, &[("WHISTLE__LIMITS__AUTH_ACCOUNT_BURST", "100")]).await;
+    let mut last = 0;
+    for _ in 0..6 {
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"username": "ghost", "password": "whatever-1"}),
+                None,
+            )
+            .await;
+        last = res.status().as_u16();
+    }
+    assert_eq!(last, 429);
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_client_address() {
+    let app = TestApp::spawn_with(
+        true,
+        &[
+            ("WHISTLE__LIMITS__AUTH_IP_BURST", "5"),
+            ("WHISTLE__LIMITS__AUTH_IP_PER_MINUTE", "1"),
+        ],
+    )
+    .await;
+    for i in 0..5 {
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({"username": format!("user{i}"), "password": "x-1234567"}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "tianye", "password": PW}),
+            None,
+        )
+        .await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_problem(res, 429, "rate_limited").await;
+    let res = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912340002", "password": "wenchang-2026", "display_name": "x"}),
+            None,
+        )
+        .await;
+    assert_problem(res, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn a_development_key_is_generated_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("keys/jwt.key");
+    let key_file = key_file.to_str().unwrap();
+    let db = whistle_persistence::testing::TestDatabase::create().await;
+    let settings = || {
+        let mut s =
+            crate::helpers::settings_for(db.url(), &[("WHISTLE__AUTH__DEV_KEY_FILE", key_file)]);
+        s.auth.signing_key = whistle_api::config::Secret::new(String::new());
+        s
+    };
+    let conn = whistle_api::startup::open_database(&settings())
+        .await
+        .unwrap();
+    whistle_api::demo::seed(&conn).await.unwrap();
+    let first = whistle_api::App::build_with(settings(), conn.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", first.local_addr());
+    tokio::spawn(first.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let session: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "tianye", "password": PW}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let content = std::fs::read_to_string(key_file).unwrap();
+    assert!(content.starts_with("dev-1:"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is private");
+    }
+    // A restart (a second process on the same key file) accepts the first one's tokens.
+    let second = whistle_api::App::build_with(settings(), conn.clone())
+        .await
+        .unwrap();
+    let base2 = format!("http://{}", second.local_addr());
+    tokio::spawn(second.run_until(std::future::pending()));
+    let me = client
+        .get(format!("{base2}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(std::fs::read_to_string(key_file).unwrap(), content);
+}
+
+#[tokio::test]
+async fn production_without_a_key_refuses_to_start() {
+    let db = whistle_persistence::testing::TestDatabase::create().await;
+    let mut settings =
+        crate::helpers::settings_for(db.url(), &[("WHISTLE__APP__ENVIRONMENT", "production")]);
+    settings.auth.signing_key = whistle_api::config::Secret::new(String::new());
+    let err = whistle_api::App::build(settings).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("auth.signing_key is required in production"),
+        "{err:#}"
+    );
+}
