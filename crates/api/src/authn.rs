@@ -246,3 +246,69 @@ pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Re
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whistle_domain::ids::{CommunityId, DistrictId, StreetId, UserId};
+    use whistle_domain::jurisdiction::{Area, AreaPath, Jurisdiction};
+    use whistle_domain::people::Role;
+
+    fn officer() -> Principal {
+        Principal {
+            user_id: UserId::new(1).unwrap(),
+            role: Role::Officer,
+            jurisdiction: Jurisdiction::for_role(
+                Role::Officer,
+                [Area::Community(CommunityId::new(1).unwrap())],
+            )
+            .unwrap(),
+        }
+    }
+
+    fn elsewhere() -> Resource {
+        Resource::at(AreaPath {
+            district: DistrictId::new(2).unwrap(),
+            street: StreetId::new(2).unwrap(),
+            community: CommunityId::new(2).unwrap(),
+        })
+    }
+
+    #[test]
+    fn denials_map_to_403_or_hiding_404() {
+        let p = officer();
+        // A read outside the jurisdiction does not reveal that the thing exists.
+        let read = require(&p, Action::ViewCase, &elsewhere()).unwrap_err();
+        assert_eq!(read.status().as_u16(), 404);
+        // An action outside the jurisdiction is a 403 naming why.
+        let act = require(&p, Action::HandleCase, &elsewhere()).unwrap_err();
+        assert_eq!(
+            (act.status().as_u16(), act.code()),
+            (403, "outside_jurisdiction")
+        );
+        // An action the role never has is a plain 403, also for reads.
+        let never = require(&p, Action::ManageUsers, &Resource::city()).unwrap_err();
+        assert_eq!((never.status().as_u16(), never.code()), (403, "forbidden"));
+        let resident = Principal {
+            role: Role::Resident,
+            jurisdiction: Jurisdiction::none(),
+            ..p
+        };
+        let other = Resource::city().owned_by(UserId::new(99).unwrap());
+        assert_eq!(
+            require(&resident, Action::ViewCase, &other)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            404
+        );
+        assert!(
+            require(
+                &resident,
+                Action::ViewCase,
+                &Resource::city().owned_by(resident.user_id)
+            )
+            .is_ok()
+        );
+    }
+}

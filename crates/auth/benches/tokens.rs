@@ -1,10 +1,12 @@
 //! The per-request cost of authentication: verifying an access token (every authenticated
-//! request) and issuing one (login, refresh). `cargo bench -p whistle-auth --bench tokens`.
+//! request), issuing one (login, refresh), and the argon2id verification that dominates a login.
+//! `cargo bench -p whistle-auth --bench tokens`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use whistle_auth::Principal;
+use whistle_auth::password::{self, Password};
 use whistle_auth::token::{KeyRing, SigningKey};
 use whistle_domain::ids::{CommunityId, UserId};
 use whistle_domain::jurisdiction::{Area, Jurisdiction};
@@ -37,6 +39,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("issue_access_token", |b| {
         b.iter(|| ring.issue(black_box(&principal), now, 900).expect("issued"))
     });
+    let pw = Password::new("wenchang-2026", &[]).expect("password");
+    let hash = password::hash(&pw).expect("hash");
+    let mut group = c.benchmark_group("login");
+    group.sample_size(20);
+    group.bench_function("argon2id_verify", |b| {
+        b.iter(|| assert!(password::verify(black_box(&pw), &hash)))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

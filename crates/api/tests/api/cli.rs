@@ -341,3 +341,68 @@ async fn the_server_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn admin_create_user_sets_the_jurisdiction_by_area_code() {
+    let db = TestDatabase::create().await;
+    let conn = open(&db).await;
+    demo::seed(&conn).await.unwrap();
+    let out = whistle(
+        &db,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "chenhui",
+            "--role",
+            "officer",
+            "--badge-number",
+            "HZ0104",
+            "--area",
+            "community:320706001001",
+            "--area",
+            "community:320706002001",
+        ],
+        "Str0ng-enough\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = users::find_by_username(&conn, &Username::parse("chenhui").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let jurisdiction = users::jurisdiction_of(&conn, stored.user.id, Role::Officer)
+        .await
+        .unwrap();
+    assert_eq!(jurisdiction.areas().len(), 2);
+
+    // An unknown code or a level the role cannot hold: refused, no account.
+    for area in ["community:999999", "street:320706001", "grid:1", "nonsense"] {
+        let out = whistle(
+            &db,
+            &[
+                "admin",
+                "create-user",
+                "--username",
+                "luyjie",
+                "--role",
+                "officer",
+                "--badge-number",
+                "HZ0105",
+                "--area",
+                area,
+            ],
+            "Str0ng-enough\n",
+        );
+        assert!(!out.status.success(), "{area}");
+    }
+    assert!(
+        users::find_by_username(&conn, &Username::parse("luyjie").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

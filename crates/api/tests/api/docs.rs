@@ -16,6 +16,18 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/grids",
         "/api/v1/locate",
         "/api/v1/categories",
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/admin/users",
+        "/api/v1/admin/users/{id}",
+        "/api/v1/admin/users/{id}/disable",
+        "/api/v1/admin/users/{id}/enable",
+        "/api/v1/admin/users/{id}/role",
+        "/api/v1/admin/users/{id}/jurisdiction",
+        "/api/v1/admin/audit",
     ] {
         assert!(
             paths.contains_key(p),
@@ -23,6 +35,13 @@ async fn openapi_describes_every_endpoint() {
         );
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // The bearer scheme, and the endpoints that need it say so.
+    let bearer = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(bearer["type"], "http");
+    assert_eq!(bearer["scheme"], "bearer");
+    assert_eq!(bearer["bearerFormat"], "JWT");
+    assert!(doc["paths"]["/api/v1/me"]["get"]["security"][0]["bearer"].is_array());
+    assert!(doc["paths"]["/api/v1/admin/users"]["post"]["security"][0]["bearer"].is_array());
     // The generated document and the served one are the same.
     assert_eq!(
         serde_json::to_value(whistle_api::routes::openapi()).unwrap()["paths"],
