@@ -1,9 +1,15 @@
-//! axum's extractors with their rejections turned into [`ApiError`] problem bodies (axum's own
-//! rejections are plain text).
+//! Extractors: axum's own with their rejections turned into [`ApiError`] problem bodies (axum's
+//! rejections are plain text), and the authentication extractors.
 
-use axum::extract::{FromRequest, FromRequestParts};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use whistle_auth::Principal;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// `axum::Json` whose rejection is a problem+json.
 #[derive(Debug, FromRequest)]
@@ -19,3 +25,95 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// The authenticated caller. Rejects with 401 `unauthenticated` when there is no bearer token
+/// and 401 `invalid_token` when the token does not verify (the reason is logged at debug).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Principal);
+
+/// The caller if a bearer token was sent. A token that was sent but does not verify is still a
+/// 401: a client with a broken token must not be silently treated as anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Principal>);
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "malformed Authorization header"))?;
+    let (scheme, token) = text
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "expected: Bearer <token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "expected: Bearer <token>",
+        ));
+    }
+    Ok(Some(token.trim()))
+}
+
+fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    state.auth.keys.verify(token).map_err(|e| {
+        tracing::debug!(reason = %e, "access token refused");
+        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+    })
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts)? {
+            Some(token) => verify(state, token).map(CurrentUser),
+            None => Err(ApiError::unauthorized(
+                "unauthenticated",
+                "this endpoint needs a bearer access token",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts)? {
+            Some(token) => verify(state, token).map(|p| MaybeUser(Some(p))),
+            None => Ok(MaybeUser(None)),
+        }
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when configured
+/// to trust the proxy in front.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.auth.trust_forwarded_for
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(ClientIp(first.to_string()));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientIp(peer))
+    }
+}

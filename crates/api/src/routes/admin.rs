@@ -21,9 +21,10 @@ use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::users::{self, NewOfficer};
 use whistle_persistence::repo::{PageRequest, sessions};
 
-use crate::authn::{ClientIp, CurrentUser, require};
+use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ClientIp, CurrentUser};
 use crate::routes::auth::{AccountDto, AreaDto};
 use crate::routes::paging::{self, Cursor, PageOf};
 use crate::state::AppState;
@@ -55,17 +56,15 @@ fn user_id(raw: i64) -> Result<UserId, ApiError> {
     UserId::new(raw).map_err(|_| ApiError::not_found("user_not_found", format!("no user {raw}")))
 }
 
+async fn load_user(db: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<User, ApiError> {
+    users::get_user(db, id).await.map_err(|e| match e {
+        RepoError::NotFound(_) => ApiError::not_found("user_not_found", format!("no user {id}")),
+        other => other.into(),
+    })
+}
+
 async fn account(txn: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<AccountDto, ApiError> {
-    let user = match users::get_user(txn, id).await {
-        Ok(u) => u,
-        Err(RepoError::NotFound(_)) => {
-            return Err(ApiError::not_found(
-                "user_not_found",
-                format!("no user {id}"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let user = load_user(txn, id).await?;
     let jurisdiction = users::jurisdiction_of(txn, id, user.role).await?;
     let officer = users::officer_of_user(txn, id).await?;
     Ok(AccountDto::new(&user, &jurisdiction, officer.as_ref()))
@@ -415,10 +414,7 @@ async fn set_role(
     let jurisdiction = parse_areas(role, &req.areas)?;
     let officer = new_officer(role, req.badge_number.as_deref(), req.squad.as_deref())?;
     let txn = state.db.begin().await?;
-    let before: User = users::get_user(&txn, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => ApiError::not_found("user_not_found", format!("no user {id}")),
-        other => other.into(),
-    })?;
+    let before: User = load_user(&txn, id).await?;
     if role.is_enforcement() && users::officer_of_user(&txn, id).await?.is_none() {
         let officer = officer.ok_or_else(badge_required)?;
         users::ensure_officer(&txn, id, &officer)
@@ -468,10 +464,7 @@ async fn set_jurisdiction(
     may_manage_users(&p)?;
     let id = user_id(id)?;
     let txn = state.db.begin().await?;
-    let user = users::get_user(&txn, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => ApiError::not_found("user_not_found", format!("no user {id}")),
-        other => other.into(),
-    })?;
+    let user = load_user(&txn, id).await?;
     let jurisdiction = parse_areas(user.role, &req.areas)?;
     users::set_jurisdiction(&txn, id, &jurisdiction)
         .await

@@ -18,9 +18,9 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::{sessions, users};
 
-use crate::authn::{ClientIp, CurrentUser};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::extract::{ClientIp, CurrentUser};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
