@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod error;
 pub mod geography;
 pub mod ids;
 pub mod jurisdiction;
+pub mod lifecycle;
 pub mod location;
 pub mod merchant;
 pub mod people;
