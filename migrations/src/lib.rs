@@ -6,6 +6,7 @@ mod m20261125_000001_geography;
 mod m20261125_000002_people;
 mod m20261125_000003_case_categories;
 mod m20261125_000004_auth;
+mod m20261125_000005_cases;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_people::Migration),
             Box::new(m20261125_000003_case_categories::Migration),
             Box::new(m20261125_000004_auth::Migration),
+            Box::new(m20261125_000005_cases::Migration),
         ]
     }
 }

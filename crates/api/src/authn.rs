@@ -26,6 +26,9 @@ pub struct AuthContext {
     pub account_limiter: KeyedLimiter,
     pub unknown_accounts: FailureTracker,
     pub trust_forwarded_for: bool,
+    /// Derived from the signing key; makes anonymous reporters' tracking tokens reproducible for
+    /// a retried intake (same Idempotency-Key → same token).
+    pub tracking_secret: [u8; 32],
 }
 
 impl AuthContext {
@@ -59,6 +62,7 @@ impl AuthContext {
                 Duration::from_secs(auth.lockout_secs.max(1) as u64),
             ),
             trust_forwarded_for: limits.trust_forwarded_for,
+            tracking_secret: signing.derive("whistle/case-tracking/v1"),
         })
     }
 

@@ -40,7 +40,17 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub cases: CaseSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseSettings {
+    /// The city's offset from UTC in minutes (480 for China): the working calendar and the day in
+    /// case numbers are in this local time.
+    pub utc_offset_minutes: i32,
+    /// How many days after closing the reporter may reopen a case.
+    pub reopen_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +194,8 @@ impl Settings {
             .set_default("limits.auth_ip_per_minute", 30)?
             .set_default("limits.auth_account_burst", 10)?
             .set_default("limits.auth_account_per_minute", 10)?
+            .set_default("cases.utc_offset_minutes", 480)?
+            .set_default("cases.reopen_days", 7)?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?

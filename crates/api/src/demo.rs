@@ -291,6 +291,53 @@ pub fn community_rect(row: usize, col: usize) -> [f64; 4] {
     ]
 }
 
+/// Time limits per priority for the demo: accept, dispatch, sign, resolve, verify. Noise and
+/// vending are settled quickly (the article: "噪声扰民问题，我们马上解决"); construction matters
+/// take longer to resolve.
+const SLA: [(Priority, [&str; 5]); 4] = [
+    (Priority::Urgent, ["1h", "1h", "1h", "4h", "24h"]),
+    (Priority::High, ["2wh", "2wh", "2wh", "1wd", "1wd"]),
+    (Priority::Normal, ["4wh", "4wh", "4wh", "3wd", "2wd"]),
+    (Priority::Low, ["1wd", "1wd", "1wd", "5wd", "3wd"]),
+];
+
+/// The 2026 public holidays and make-up working days as demo data. A city enters the official
+/// schedule published by the State Council each year through the calendar admin endpoint.
+const HOLIDAYS_2026: [&str; 5] = [
+    "2026-01-01",
+    "2026-10-01",
+    "2026-10-02",
+    "2026-10-05",
+    "2026-10-06",
+];
+const MAKEUP_2026: [&str; 1] = ["2026-10-10"];
+
+async fn seed_sla(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
+    use whistle_domain::calendar::{SlaPolicy, TimeLimit, WorkingCalendar};
+    use whistle_persistence::repo::{categories, sla};
+    for category in categories::list_categories(txn, true).await? {
+        for (priority, limits) in SLA {
+            if sla::policy_for(txn, category.id, priority).await?.is_some() {
+                continue;
+            }
+            let parsed = limits.map(|l| TimeLimit::parse(l).expect("static limit"));
+            sla::set_policy(txn, category.id, priority, &SlaPolicy::new(parsed)).await?;
+        }
+    }
+    if !sla::calendar_is_configured(txn).await? {
+        let standard = WorkingCalendar::standard();
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().expect("static date");
+        let calendar = WorkingCalendar::new(
+            standard.windows().to_vec(),
+            standard.weekend().to_vec(),
+            HOLIDAYS_2026.iter().map(|d| day(d)).collect(),
+            MAKEUP_2026.iter().map(|d| day(d)).collect(),
+        )?;
+        sla::save_calendar(txn, &calendar).await?;
+    }
+    Ok(())
+}
+
 /// Seeds the demo city in one transaction; running it again changes nothing.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
     // Hash outside the transaction: argon2 takes tens of milliseconds per account and must not
@@ -371,6 +418,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         .await?;
         report.categories += 1;
     }
+    seed_sla(&txn).await?;
     for (spec, hash) in missing.iter().zip(hashes) {
         let new = NewUser {
             username: Username::parse(spec.username)?,

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// 409: the request conflicts with the current state (a taken username, a stale version).
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 412: an `If-Match` precondition no longer holds (the resource changed).
+    #[error("{detail}")]
+    PreconditionFailed { detail: String },
     /// 413: the body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,6 +122,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. } => code,
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -317,6 +322,15 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         "unauthenticated" => ("请先登录", "Login required"),
         "invalid_token" => ("登录凭证无效或已过期", "Invalid or expired token"),
         "phone_taken" => ("该手机号已注册", "Phone number already registered"),
+        "illegal_transition" => (
+            "当前状态不允许该操作",
+            "Action not allowed in the current status",
+        ),
+        "version_conflict" | "precondition_failed" => {
+            ("案件已被他人修改", "The case was changed by someone else")
+        }
+        "unknown_category" => ("未知的问题类别", "Unknown category"),
+        "case_not_found" => ("案件不存在", "No such case"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),

@@ -103,6 +103,21 @@ impl SigningKey {
     pub fn kid(&self) -> &str {
         &self.kid
     }
+
+    /// A separate secret derived from this key for another purpose (`label` names it), so that
+    /// one configured secret serves several uses without reusing the same bytes.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        keyed_digest(&self.secret, label.as_bytes())
+    }
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+pub fn keyed_digest(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(key)
+        .expect("HMAC accepts keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// Why a token was refused. The API logs the reason at debug level and answers a uniform 401.
@@ -446,6 +461,21 @@ mod tests {
         assert_eq!(
             old.verify(&fresh.token).unwrap_err(),
             TokenError::UnknownKey
+        );
+    }
+
+    #[test]
+    fn derived_secrets_differ_by_label_and_key() {
+        let a = key("k1", 1);
+        assert_eq!(a.derive("tracking"), a.derive("tracking"));
+        assert_ne!(a.derive("tracking"), a.derive("other"));
+        assert_ne!(a.derive("tracking"), key("k1", 2).derive("tracking"));
+        // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+        let mac = keyed_digest(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 

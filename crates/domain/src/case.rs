@@ -5,14 +5,17 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValueError;
+use crate::calendar::Stage;
 use crate::geography::CasePrefix;
-use crate::ids::{CaseId, CategoryId};
+use crate::ids::{CaseId, CategoryId, UserId};
+use crate::jurisdiction::AreaPath;
 use crate::location::Coordinate;
+use crate::people::PhoneNumber;
 use crate::routing::GridHit;
-use crate::text::clean_text;
+use crate::text::{Name, clean_text};
 
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal { $($(#[$vdoc:meta])* $variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
@@ -202,9 +205,22 @@ impl Description {
     }
 }
 
-/// The core of a case as far as geography and catalogue are concerned.
+/// Who reported a case.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CaseSummary {
+pub enum Reporter {
+    /// A logged-in account (resident, partner, officer on patrol, dispatcher).
+    Account(UserId),
+    /// Someone without an account, following the case with a tracking token; name and phone
+    /// when given (hotline callers usually give them).
+    Anonymous {
+        name: Option<Name>,
+        phone: Option<PhoneNumber>,
+    },
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
     pub id: CaseId,
     pub number: CaseNumber,
     pub category_id: CategoryId,
@@ -212,10 +228,57 @@ pub struct CaseSummary {
     pub priority: Priority,
     pub source: CaseSource,
     pub status: CaseStatus,
-    pub location: CaseLocation,
     pub description: Description,
+    pub address: Option<String>,
+    pub location: CaseLocation,
+    /// The place at every level, for jurisdiction checks.
+    pub area: AreaPath,
+    pub reporter: Reporter,
+    /// Who records the case: the reporting account, if any (the policy's "owner").
+    pub reporter_id: Option<UserId>,
+    /// Who the intake suggested (the community's officer with the least open load).
+    pub suggested_officer: Option<UserId>,
+    pub assignee: Option<UserId>,
+    /// The stage whose clock runs, with its deadline (UTC).
+    pub stage: Option<Stage>,
+    pub stage_due: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i32,
+    pub rating: Option<Rating>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A reporter's rating of the result (满意度): 1–5 with an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    score: u8,
+    comment: Option<String>,
+}
+
+impl Rating {
+    pub fn new(score: i64, comment: Option<&str>) -> Result<Self, ValueError> {
+        if !(1..=5).contains(&score) {
+            return Err(ValueError::new("rating", "must be 1 to 5"));
+        }
+        let comment = comment
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| clean_text("rating_comment", c, 1000, true))
+            .transpose()?;
+        Ok(Self {
+            score: score as u8,
+            comment,
+        })
+    }
+
+    pub fn score(&self) -> u8 {
+        self.score
+    }
+
+    pub fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +341,14 @@ mod tests {
         assert!(Description::parse("").is_err());
         assert!(Description::parse(&"吵".repeat(5000)).is_ok());
         assert!(Description::parse(&"吵".repeat(5001)).is_err());
+    }
+
+    #[test]
+    fn ratings_are_one_to_five() {
+        assert_eq!(Rating::new(5, Some("很满意")).unwrap().score(), 5);
+        assert_eq!(Rating::new(4, Some("  ")).unwrap().comment(), None);
+        assert!(Rating::new(0, None).is_err());
+        assert!(Rating::new(6, None).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
 pub mod categories;
 pub mod geography;
 pub mod health;
@@ -41,6 +42,7 @@ use crate::state::AppState;
         (name = "geography", description = "Districts, streets, communities, grids; locating a point"),
         (name = "catalogue", description = "Case categories"),
         (name = "auth", description = "Registration, login, sessions"),
+        (name = "cases", description = "Reporting, following and handling cases"),
         (name = "admin", description = "Account management and the audit log (admins)"),
     ),
     components(schemas(crate::error::Problem)),
@@ -78,6 +80,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(categories::router())
         .merge(auth::router())
         .merge(admin::router())
+        .merge(cases::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

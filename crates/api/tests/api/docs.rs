@@ -28,6 +28,10 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/admin/users/{id}/role",
         "/api/v1/admin/users/{id}/jurisdiction",
         "/api/v1/admin/audit",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+        "/api/v1/cases/{id}/timeline",
+        "/api/v1/cases/{id}/actions",
     ] {
         assert!(
             paths.contains_key(p),

@@ -3,12 +3,18 @@
 pub mod prelude;
 
 pub mod audit_log;
+pub mod calendar_day;
 pub mod case_category;
+pub mod case_event;
+pub mod case_number_counter;
+pub mod cases;
 pub mod community;
 pub mod district;
 pub mod grid;
 pub mod officer;
 pub mod refresh_token;
+pub mod sla_policy;
 pub mod street;
 pub mod user_area;
 pub mod users;
+pub mod work_calendar;

@@ -1,10 +1,16 @@
 pub use super::audit_log::Entity as AuditLog;
+pub use super::calendar_day::Entity as CalendarDay;
 pub use super::case_category::Entity as CaseCategory;
+pub use super::case_event::Entity as CaseEvent;
+pub use super::case_number_counter::Entity as CaseNumberCounter;
+pub use super::cases::Entity as Cases;
 pub use super::community::Entity as Community;
 pub use super::district::Entity as District;
 pub use super::grid::Entity as Grid;
 pub use super::officer::Entity as Officer;
 pub use super::refresh_token::Entity as RefreshToken;
+pub use super::sla_policy::Entity as SlaPolicy;
 pub use super::street::Entity as Street;
 pub use super::user_area::Entity as UserArea;
 pub use super::users::Entity as Users;
+pub use super::work_calendar::Entity as WorkCalendar;

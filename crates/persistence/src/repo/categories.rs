@@ -86,3 +86,24 @@ pub async fn ensure_category(
     .await?
     .try_into()
 }
+
+/// The category with this code (active or not).
+pub async fn get_by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<Category>, RepoError> {
+    case_category::Entity::find()
+        .filter(case_category::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .map(Category::try_from)
+        .transpose()
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: CategoryId) -> Result<Category, RepoError> {
+    case_category::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("category"))?
+        .try_into()
+}

@@ -4,9 +4,11 @@
 //! caller's transaction: one operation, one transaction, decided by the caller.
 
 pub mod audit;
+pub mod cases;
 pub mod categories;
 pub mod geography;
 pub mod sessions;
+pub mod sla;
 pub mod users;
 
 /// A page request for keyset pagination over ascending ids: rows with `id > after`, at most

@@ -1,0 +1,955 @@
+//! Cases: intake (a resident blows the whistle), reading a case and its timeline, and the actions
+//! of the closed loop.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::Principal;
+use whistle_auth::policy::{Action, Decision, Resource, authorize};
+use whistle_auth::refresh;
+use whistle_auth::token::keyed_digest;
+use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
+use whistle_domain::case::{
+    Case, CaseLocation, CaseSource, CaseStatus, CaseType, Description, Priority, Rating, Reporter,
+};
+use whistle_domain::ids::{CaseId, UserId};
+use whistle_domain::jurisdiction::AreaPath;
+use whistle_domain::lifecycle::{CaseActionKind, transition};
+use whistle_domain::location::{Coordinate, Crs};
+use whistle_domain::people::{PhoneNumber, Role};
+use whistle_domain::routing::LocateError;
+use whistle_domain::text::Name;
+use whistle_persistence::RepoError;
+use whistle_persistence::repo::cases::{self, CaseEvent, CaseUpdate, NewCase};
+use whistle_persistence::repo::{categories, geography, sla, users};
+
+use crate::authn::require;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, MaybeUser};
+use crate::routes::geography::AreaRef;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_case))
+        .routes(routes!(get_case))
+        .routes(routes!(get_timeline))
+        .routes(routes!(act))
+}
+
+const TRACKING_HEADER: &str = "x-tracking-token";
+
+// ---- wire types ----------------------------------------------------------------------------
+
+/// A new report.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCaseRequest {
+    /// Category code, e.g. `noise`.
+    pub category: String,
+    /// What is wrong, 1–5000 characters.
+    pub description: String,
+    /// Latitude in `crs`.
+    pub lat: f64,
+    /// Longitude in `crs`.
+    pub lon: f64,
+    /// `wgs84` (default), `gcj02` (Amap, Tencent) or `bd09` (Baidu).
+    pub crs: Option<String>,
+    /// The address as the reporter describes it.
+    pub address: Option<String>,
+    /// Staff only: `urgent`, `high`, `normal`, `low` (default: the category's).
+    pub priority: Option<String>,
+    /// Staff only: `complaint`, `help_request`, `consultation`, `suggestion`.
+    pub case_type: Option<String>,
+    /// Hotline entry and anonymous reports: the caller's name.
+    pub reporter_name: Option<String>,
+    /// Hotline entry and anonymous reports: the caller's phone.
+    pub reporter_phone: Option<String>,
+}
+
+/// A case as the caller may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: i64,
+    /// Human case number, e.g. `HZ-20261125-000123`.
+    pub number: String,
+    pub status: String,
+    pub category: String,
+    pub case_type: String,
+    pub priority: String,
+    pub source: String,
+    pub description: String,
+    pub address: Option<String>,
+    /// WGS-84.
+    pub lat: f64,
+    pub lon: f64,
+    pub grid: AreaRef,
+    pub community: AreaRef,
+    pub street: AreaRef,
+    pub district: AreaRef,
+    /// The reporter's name and phone, masked unless the caller may see them.
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub suggested_officer_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// The stage whose clock is running (`accept`, `dispatch`, `sign`, `resolve`, `verify`).
+    pub stage: Option<String>,
+    /// Its deadline.
+    pub stage_due: Option<DateTime<Utc>>,
+    /// Send back as `version` (or `If-Match`) with the next action.
+    pub version: i32,
+    pub rating: Option<u8>,
+    pub rating_comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Only in the intake response to an anonymous reporter: send it as `X-Tracking-Token` to
+    /// follow the case. Keep it; it is not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_token: Option<String>,
+}
+
+/// An action on a case.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActionRequest {
+    /// `accept`, `reject`, `dispatch`, `sign`, `return`, `resolve`, `verify`, `rework`, `close`,
+    /// `escalate`, `request_extension`, `decide_extension`, `reopen`, `rate`, `comment`.
+    pub action: String,
+    /// The case's `version` as last read (or send `If-Match`).
+    pub version: Option<i32>,
+    /// Notes (required for resolve, rework, return, comment and extension requests).
+    pub note: Option<String>,
+    /// dispatch: the officer's account id.
+    pub assignee_id: Option<i64>,
+    /// reject: `invalid`, `duplicate` or `out_of_scope`.
+    pub reason: Option<String>,
+    /// reject as duplicate: the other case's number.
+    pub duplicate_of: Option<String>,
+    /// escalate: `leader`, `street` or `department` (and `department` names it).
+    pub escalate_to: Option<String>,
+    pub department: Option<String>,
+    /// request_extension: extra working hours asked for (1–240).
+    pub extension_hours: Option<u32>,
+    /// decide_extension: approve or deny.
+    pub approve: Option<bool>,
+    /// rate: 1–5.
+    pub rating: Option<i64>,
+}
+
+/// One event of the timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+fn offset(state: &AppState) -> FixedOffset {
+    FixedOffset::east_opt(state.settings.cases.utc_offset_minutes * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+}
+
+/// The deadline of `stage` starting `now`, on the city's calendar and the category's policy.
+fn deadline(
+    state: &AppState,
+    calendar: &WorkingCalendar,
+    policy: &SlaPolicy,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let local = now.with_timezone(&offset(state)).naive_local();
+    let due = policy.deadline(stage, local, calendar);
+    due.and_local_timezone(offset(state))
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+async fn policy(
+    state: &AppState,
+    case_cat: whistle_domain::ids::CategoryId,
+    p: Priority,
+) -> Result<SlaPolicy, ApiError> {
+    Ok(sla::policy_for(&state.db, case_cat, p)
+        .await?
+        .unwrap_or_else(|| SlaPolicy::default_for(p)))
+}
+
+fn tracking_token(state: &AppState, scope_key: Option<&str>) -> Result<String, ApiError> {
+    match scope_key {
+        // Reproducible for a retried intake with the same Idempotency-Key.
+        Some(k) => Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(keyed_digest(&state.auth.tracking_secret, k.as_bytes()))),
+        None => Ok(refresh::generate()
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+            .plaintext),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–100 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// Everything the DTO needs besides the case.
+async fn to_dto(
+    state: &AppState,
+    case: &Case,
+    viewer: Option<&Principal>,
+    tracking: Option<String>,
+) -> Result<CaseDto, ApiError> {
+    let place = geography::get_grid_in_context(&state.db, case.location.grid().grid_id).await?;
+    let category = categories::get(&state.db, case.category_id).await?;
+    let resource = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    let full_contact = viewer
+        .is_some_and(|p| authorize(p, Action::ViewReporterContact, &resource) == Decision::Allow)
+        || tracking.is_some();
+    let (name, phone) = match &case.reporter {
+        Reporter::Account(id) => match users::get_user(&state.db, *id).await {
+            Ok(u) => (Some(u.display_name.to_string()), u.phone),
+            Err(RepoError::NotFound(_)) => (None, None),
+            Err(e) => return Err(e.into()),
+        },
+        Reporter::Anonymous { name, phone } => {
+            (name.as_ref().map(|n| n.to_string()), phone.clone())
+        }
+    };
+    let (name, phone) = if full_contact {
+        (name, phone.map(|p| p.as_str().to_owned()))
+    } else {
+        (name.map(|n| mask_name(&n)), phone.map(|p| p.masked()))
+    };
+    let point = case.location.point();
+    Ok(CaseDto {
+        id: case.id.get(),
+        number: case.number.to_string(),
+        status: case.status.as_str().to_owned(),
+        category: category.code.to_string(),
+        case_type: case.case_type.as_str().to_owned(),
+        priority: case.priority.as_str().to_owned(),
+        source: case.source.as_str().to_owned(),
+        description: case.description.as_str().to_owned(),
+        address: case.address.clone(),
+        lat: point.lat(),
+        lon: point.lon(),
+        grid: AreaRef::from(&place.grid),
+        community: AreaRef {
+            id: place.community.community.id.get(),
+            code: place.community.community.code.to_string(),
+            name: place.community.community.name.to_string(),
+        },
+        street: AreaRef::from(&place.community.street),
+        district: AreaRef::from(&place.community.district),
+        reporter_name: name,
+        reporter_phone: phone,
+        suggested_officer_id: case.suggested_officer.map(UserId::get),
+        assignee_id: case.assignee.map(UserId::get),
+        stage: case.stage.map(|s| s.as_str().to_owned()),
+        stage_due: case.stage_due,
+        version: case.version,
+        rating: case.rating.as_ref().map(Rating::score),
+        rating_comment: case
+            .rating
+            .as_ref()
+            .and_then(|r| r.comment().map(str::to_owned)),
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+        closed_at: case.closed_at,
+        tracking_token: tracking,
+    })
+}
+
+/// 张师傅 → 张**: how a name appears to those who may not see it.
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().clamp(1, 2))),
+        None => String::new(),
+    }
+}
+
+fn with_etag(status: StatusCode, dto: CaseDto) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", dto.version)).ok();
+    let mut res = (status, Json(dto)).into_response();
+    if let Some(e) = etag {
+        res.headers_mut().insert(header::ETAG, e);
+    }
+    res
+}
+
+/// Who may read this case: an account the policy allows, or the anonymous reporter's token.
+async fn authorize_read(
+    state: &AppState,
+    case: &Case,
+    viewer: Option<&Principal>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let resource = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    match viewer {
+        Some(p) => require(p, Action::ViewCase, &resource),
+        None => {
+            let token = headers.get(TRACKING_HEADER).and_then(|v| v.to_str().ok());
+            let stored = cases::tracking_hash(&state.db, case.id).await?;
+            match (token, stored) {
+                (Some(t), Some(h)) if t.len() <= 128 && refresh::hash(t) == h => Ok(()),
+                (None, _) => Err(ApiError::unauthorized(
+                    "unauthenticated",
+                    "log in or send the case's X-Tracking-Token",
+                )),
+                _ => Err(ApiError::not_found("case_not_found", "no such case")),
+            }
+        }
+    }
+}
+
+async fn load(state: &AppState, id: i64) -> Result<Case, ApiError> {
+    let not_found = || ApiError::not_found("case_not_found", "no such case");
+    let id = CaseId::new(id).map_err(|_| not_found())?;
+    cases::get(&state.db, id).await.map_err(|e| match e {
+        RepoError::NotFound(_) => not_found(),
+        other => other.into(),
+    })
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+/// Report a problem (吹哨). Residents and partners logged in, anyone anonymously (the answer
+/// carries a tracking token), officers on patrol, dispatchers entering a 12345 call.
+///
+/// In one transaction: routing to grid and community, the suggested officer (least open load
+/// among the community's officers), the first SLA deadline, the case number and the first
+/// timeline event. With an `Idempotency-Key` header a retry returns the same case and never
+/// creates a second one.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCaseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key, same case")),
+    responses(
+        (status = 201, body = CaseDto),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The point is outside the city", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_case(
+    State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<NewCaseRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let scope = match &viewer {
+        Some(p) => format!("user:{}", p.user_id),
+        None => "anonymous".to_owned(),
+    };
+    let scoped_key = key.as_ref().map(|k| format!("{scope}\u{1f}{k}"));
+    if let Some(k) = &key
+        && let Some(existing) = cases::find_by_idempotency(&state.db, &scope, k).await?
+    {
+        let token = viewer
+            .is_none()
+            .then(|| tracking_token(&state, scoped_key.as_deref()))
+            .transpose()?;
+        let dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
+        return Ok(with_etag(StatusCode::CREATED, dto));
+    }
+
+    let category = categories::get_by_code(&state.db, req.category.trim())
+        .await?
+        .filter(|c| c.active)
+        .ok_or_else(|| ApiError::Unprocessable {
+            code: "unknown_category",
+            detail: format!(
+                "no active category {:?}",
+                req.category.chars().take(40).collect::<String>()
+            ),
+            field: Some("category".into()),
+        })?;
+    let description = Description::parse(&req.description)?;
+    let crs: Crs = req
+        .crs
+        .as_deref()
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let point =
+        Coordinate::from_crs(crs, req.lat, req.lon).map_err(|e| ApiError::Unprocessable {
+            code: "invalid_coordinate",
+            detail: e.to_string(),
+            field: Some(e.field.to_owned()),
+        })?;
+    let address = req
+        .address
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+        .map(whistle_domain::merchant::Address::parse)
+        .transpose()?
+        .map(|a| a.as_str().to_owned());
+    let hit = state
+        .grids()
+        .locate(point)
+        .map_err(|LocateError::OutsideCity { .. }| {
+            ApiError::not_found(
+                "outside_city",
+                "the location is not inside any grid of the city",
+            )
+        })?;
+    let place = geography::get_grid_in_context(&state.db, hit.grid_id).await?;
+    let area = AreaPath {
+        district: place.community.district.id,
+        street: place.community.street.id,
+        community: hit.community_id,
+    };
+    // Who reports decides the source, and whether priority and type may be set by hand.
+    let (source, staff) = match viewer.as_ref().map(|p| p.role) {
+        None | Some(Role::Resident) => (CaseSource::ResidentApp, false),
+        Some(Role::Partner) => (CaseSource::Partner, false),
+        Some(Role::Officer | Role::Leader) => (CaseSource::OfficerPatrol, true),
+        Some(Role::Dispatcher) => (CaseSource::Hotline12345, true),
+        Some(Role::Admin) => (CaseSource::ResidentApp, false),
+    };
+    if let Some(p) = &viewer {
+        require(
+            p,
+            Action::ReportCase,
+            &Resource::at(area).owned_by(p.user_id),
+        )?;
+    }
+    let priority = match (staff, req.priority.as_deref()) {
+        (true, Some(p)) => p.parse()?,
+        _ => category.default_priority,
+    };
+    let case_type: CaseType = match (staff, req.case_type.as_deref()) {
+        (true, Some(t)) => t.parse()?,
+        _ => category.case_type,
+    };
+    let (reporter_name, reporter_phone) =
+        if viewer.as_ref().is_none_or(|p| p.role == Role::Dispatcher) {
+            (
+                req.reporter_name
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(Name::parse)
+                    .transpose()?,
+                req.reporter_phone
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(PhoneNumber::parse)
+                    .transpose()?,
+            )
+        } else {
+            (None, None)
+        };
+    let calendar = sla::load_calendar(&state.db).await?;
+    let policy = policy(&state, category.id, priority).await?;
+    let suggested = cases::suggest_officer(&state.db, hit.community_id).await?;
+    let now = Utc::now();
+    let token = viewer
+        .is_none()
+        .then(|| tracking_token(&state, scoped_key.as_deref()))
+        .transpose()?;
+    let new = NewCase {
+        prefix: place.community.district.case_prefix.clone(),
+        local_day: now.with_timezone(&offset(&state)).date_naive(),
+        category_id: category.id,
+        case_type,
+        priority,
+        source,
+        description,
+        address,
+        location: CaseLocation::routed(point, hit),
+        area,
+        reporter_id: viewer.as_ref().map(|p| p.user_id),
+        reporter_name,
+        reporter_phone,
+        tracking_token_hash: token.as_deref().map(refresh::hash),
+        suggested_officer: suggested,
+        stage_due: deadline(&state, &calendar, &policy, Stage::Accept, now),
+        idempotency: key.clone().map(|k| (scope.clone(), k)),
+        now,
+    };
+    let txn = state.db.begin().await?;
+    let inserted = async {
+        let case = cases::insert(&txn, &new).await?;
+        cases::append_event(
+            &txn,
+            &CaseEvent {
+                id: 0,
+                case_id: case.id,
+                at: now,
+                actor_id: viewer.as_ref().map(|p| p.user_id),
+                actor_role: viewer
+                    .as_ref()
+                    .map(|p| p.role.as_str())
+                    .unwrap_or("anonymous")
+                    .to_owned(),
+                action: "report".into(),
+                from_status: None,
+                to_status: CaseStatus::Reported,
+                note: None,
+                data: Some(serde_json::json!({
+                    "source": source.as_str(),
+                    "crs": crs.as_str(),
+                    "suggested_officer_id": suggested.map(UserId::get),
+                })),
+            },
+        )
+        .await?;
+        Ok::<_, RepoError>(case)
+    }
+    .await;
+    let case = match inserted {
+        Ok(case) => {
+            txn.commit().await?;
+            case
+        }
+        // A concurrent retry with the same key won the race: answer with its case.
+        Err(RepoError::Conflict(_)) if key.is_some() => {
+            drop(txn);
+            let k = key.as_deref().unwrap_or_default();
+            cases::find_by_idempotency(&state.db, &scope, k)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent case vanished")))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(case_id = case.id.get(), number = %case.number, community_id = hit.community_id.get(), "case reported");
+    let dto = to_dto(&state, &case, viewer.as_ref(), token).await?;
+    Ok(with_etag(StatusCode::CREATED, dto))
+}
+
+/// One case. Staff see cases in their jurisdiction, residents their own (others are 404), an
+/// anonymous reporter the case of their `X-Tracking-Token`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header)),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = CaseDto, headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_case(
+    State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let case = load(&state, id).await?;
+    authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
+    let dto = to_dto(&state, &case, viewer.as_ref(), None).await?;
+    Ok(with_etag(StatusCode::OK, dto))
+}
+
+/// The timeline of a case: every step, who took it and when. Append-only.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/timeline", tag = "cases",
+    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header)),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<EventDto>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_timeline(
+    State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<EventDto>>, ApiError> {
+    let case = load(&state, id).await?;
+    authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
+    let events = cases::timeline(&state.db, case.id).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| EventDto {
+                at: e.at,
+                actor_id: e.actor_id.map(UserId::get),
+                actor_role: e.actor_role,
+                action: e.action,
+                from_status: e.from_status.map(|s| s.as_str().to_owned()),
+                to_status: e.to_status.as_str().to_owned(),
+                note: e.note,
+                data: e.data,
+            })
+            .collect(),
+    ))
+}
+
+fn required_note(req: &ActionRequest) -> Result<String, ApiError> {
+    let note = req.note.as_deref().unwrap_or_default();
+    Description::parse(note)
+        .map(|d| d.as_str().to_owned())
+        .map_err(|_| ApiError::Unprocessable {
+            code: "note_required",
+            detail: "this action needs a note of 1–5000 characters".into(),
+            field: Some("note".into()),
+        })
+}
+
+fn expected_version(req: &ActionRequest, headers: &HeaderMap) -> Result<(i32, bool), ApiError> {
+    if let Some(raw) = headers.get(header::IF_MATCH) {
+        let v = raw
+            .to_str()
+            .ok()
+            .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|s| s.parse::<i32>().ok())
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_if_match", "If-Match must be the case's ETag")
+            })?;
+        return Ok((v, true));
+    }
+    req.version
+        .map(|v| (v, false))
+        .ok_or_else(|| ApiError::Unprocessable {
+            code: "version_required",
+            detail: "send the case's version (or If-Match) so that concurrent changes are detected"
+                .into(),
+            field: Some("version".into()),
+        })
+}
+
+/// Perform an action of the closed loop. Illegal transitions are 409 naming the current status
+/// and the allowed actions; a stale version is 409 (`version` field) or 412 (`If-Match`) and
+/// changes nothing.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ActionRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = CaseDto),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal transition or stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn act(
+    State(state): State<AppState>,
+    crate::extract::CurrentUser(p): crate::extract::CurrentUser,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<ActionRequest>,
+) -> Result<Response, ApiError> {
+    let kind = CaseActionKind::parse(&req.action)?;
+    let (version, via_if_match) = expected_version(&req, &headers)?;
+    let case = load(&state, id).await?;
+    let resource = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    let policy_action = match kind {
+        CaseActionKind::Accept | CaseActionKind::Reject => Action::AcceptCase,
+        CaseActionKind::Dispatch => Action::DispatchCase,
+        CaseActionKind::Sign | CaseActionKind::Return | CaseActionKind::Resolve => {
+            Action::HandleCase
+        }
+        CaseActionKind::Verify | CaseActionKind::Rework | CaseActionKind::Close => {
+            Action::VerifyCase
+        }
+        CaseActionKind::Escalate => Action::EscalateCase,
+        CaseActionKind::RequestExtension => Action::RequestExtension,
+        CaseActionKind::DecideExtension => Action::DecideExtension,
+        CaseActionKind::Reopen => Action::ReopenCase,
+        CaseActionKind::Rate => Action::RateCase,
+        CaseActionKind::Comment => Action::CommentCase,
+    };
+    // Someone who may not even see the case learns nothing about it (404), then the action's
+    // own permission (403).
+    require(&p, Action::ViewCase, &resource)?;
+    require(&p, policy_action, &resource)?;
+    let to = transition(case.status, kind).map_err(|e| ApiError::Conflict {
+        code: "illegal_transition",
+        detail: format!(
+            "cannot {} a case that is {}; allowed now: {}",
+            e.action,
+            e.from,
+            e.allowed
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    if version != case.version {
+        return Err(stale(via_if_match, case.version));
+    }
+    // Handling is the assignee's; verification is someone else's.
+    let assignee_only = matches!(
+        kind,
+        CaseActionKind::Sign
+            | CaseActionKind::Return
+            | CaseActionKind::Resolve
+            | CaseActionKind::RequestExtension
+    );
+    if assignee_only && case.assignee != Some(p.user_id) {
+        return Err(ApiError::forbidden(
+            "not_assignee",
+            "only the officer the case is dispatched to can do this",
+        ));
+    }
+
+    let now = Utc::now();
+    let calendar = sla::load_calendar(&state.db).await?;
+    let sla_policy = policy(&state, case.category_id, case.priority).await?;
+    let due = |stage| deadline(&state, &calendar, &sla_policy, stage, now);
+    let mut update = CaseUpdate {
+        status: to,
+        assignee: case.assignee,
+        stage: case.stage,
+        stage_due: case.stage_due,
+        rating: case.rating.clone(),
+        closed_at: case.closed_at,
+        now,
+    };
+    let mut note = req
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let mut data = serde_json::Map::new();
+    match kind {
+        CaseActionKind::Accept => {
+            update.stage = Some(Stage::Dispatch);
+            update.stage_due = Some(due(Stage::Dispatch));
+        }
+        CaseActionKind::Reject => {
+            let reason = req.reason.as_deref().unwrap_or_default();
+            if !["invalid", "duplicate", "out_of_scope"].contains(&reason) {
+                return Err(ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: "reason must be invalid, duplicate or out_of_scope".into(),
+                    field: Some("reason".into()),
+                });
+            }
+            if reason == "duplicate" {
+                let other = whistle_domain::case::CaseNumber::parse(
+                    req.duplicate_of.as_deref().unwrap_or_default(),
+                )?;
+                data.insert("duplicate_of".into(), other.as_str().into());
+            }
+            data.insert("reason".into(), reason.into());
+            update.stage = None;
+            update.stage_due = None;
+        }
+        CaseActionKind::Dispatch => {
+            let raw = req.assignee_id.ok_or_else(|| ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "dispatch needs assignee_id".into(),
+                field: Some("assignee_id".into()),
+            })?;
+            let assignee = UserId::new(raw)?;
+            let officer = users::get_user(&state.db, assignee)
+                .await
+                .ok()
+                .filter(|u| !u.disabled && u.role.is_enforcement());
+            let Some(officer) = officer else {
+                return Err(ApiError::Unprocessable {
+                    code: "invalid_assignee",
+                    detail: "assignee_id must be an active officer or leader".into(),
+                    field: Some("assignee_id".into()),
+                });
+            };
+            let jurisdiction = users::jurisdiction_of(&state.db, officer.id, officer.role).await?;
+            if !jurisdiction.covers(&case.area) {
+                return Err(ApiError::Unprocessable {
+                    code: "assignee_outside_jurisdiction",
+                    detail: "the officer does not act in this case's community".into(),
+                    field: Some("assignee_id".into()),
+                });
+            }
+            update.assignee = Some(assignee);
+            update.stage = Some(Stage::Sign);
+            update.stage_due = Some(due(Stage::Sign));
+            data.insert("assignee_id".into(), raw.into());
+        }
+        CaseActionKind::Sign => {
+            update.stage = Some(Stage::Resolve);
+            update.stage_due = Some(due(Stage::Resolve));
+        }
+        CaseActionKind::Return => {
+            note = Some(required_note(&req)?);
+            update.assignee = None;
+            update.stage = Some(Stage::Dispatch);
+            update.stage_due = Some(due(Stage::Dispatch));
+        }
+        CaseActionKind::Resolve => {
+            note = Some(required_note(&req)?);
+            update.stage = Some(Stage::Verify);
+            update.stage_due = Some(due(Stage::Verify));
+        }
+        CaseActionKind::Verify => {
+            update.stage = None;
+            update.stage_due = None;
+        }
+        CaseActionKind::Rework => {
+            note = Some(required_note(&req)?);
+            update.stage = Some(Stage::Resolve);
+            update.stage_due = Some(due(Stage::Resolve));
+        }
+        CaseActionKind::Close => {
+            update.closed_at = Some(now);
+        }
+        CaseActionKind::Escalate => {
+            let to_whom = req.escalate_to.as_deref().unwrap_or_default();
+            if !["leader", "street", "department"].contains(&to_whom) {
+                return Err(ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: "escalate_to must be leader, street or department".into(),
+                    field: Some("escalate_to".into()),
+                });
+            }
+            data.insert("escalate_to".into(), to_whom.into());
+            if to_whom == "department" {
+                let dept = Name::parse(req.department.as_deref().unwrap_or_default())?;
+                data.insert("department".into(), dept.as_str().into());
+            }
+        }
+        CaseActionKind::RequestExtension => {
+            note = Some(required_note(&req)?);
+            let hours = req
+                .extension_hours
+                .filter(|h| (1..=240).contains(h))
+                .ok_or_else(|| ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: "extension_hours must be 1 to 240 working hours".into(),
+                    field: Some("extension_hours".into()),
+                })?;
+            data.insert("extension_hours".into(), hours.into());
+        }
+        CaseActionKind::DecideExtension => {
+            let approve = req.approve.ok_or_else(|| ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "decide_extension needs approve: true or false".into(),
+                field: Some("approve".into()),
+            })?;
+            let events = cases::timeline(&state.db, case.id).await?;
+            let pending = events
+                .iter()
+                .rev()
+                .take_while(|e| e.action != "decide_extension")
+                .find(|e| e.action == "request_extension")
+                .and_then(|e| e.data.as_ref()?.get("extension_hours")?.as_u64())
+                .ok_or_else(|| ApiError::Conflict {
+                    code: "no_pending_extension",
+                    detail: "there is no extension request to decide".into(),
+                })?;
+            data.insert("approved".into(), approve.into());
+            data.insert("extension_hours".into(), pending.into());
+            if approve && let Some(current) = case.stage_due {
+                let local = current.with_timezone(&offset(&state)).naive_local();
+                let moved =
+                    calendar.add_working_time(local, chrono::Duration::hours(pending as i64));
+                update.stage_due = moved
+                    .and_local_timezone(offset(&state))
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
+                    .or(Some(current));
+            }
+        }
+        CaseActionKind::Reopen => {
+            let window = chrono::Duration::days(state.settings.cases.reopen_days.max(0));
+            if case.closed_at.is_none_or(|c| now - c > window) {
+                return Err(ApiError::Conflict {
+                    code: "reopen_window_passed",
+                    detail: format!(
+                        "a case can be reopened within {} days of closing",
+                        window.num_days()
+                    ),
+                });
+            }
+            update.closed_at = None;
+            update.rating = None;
+            update.stage = Some(Stage::Dispatch);
+            update.stage_due = Some(due(Stage::Dispatch));
+        }
+        CaseActionKind::Rate => {
+            if case.rating.is_some() {
+                return Err(ApiError::Conflict {
+                    code: "already_rated",
+                    detail: "this case has been rated".into(),
+                });
+            }
+            let rating = Rating::new(req.rating.unwrap_or(0), req.note.as_deref())?;
+            data.insert("rating".into(), rating.score().into());
+            update.rating = Some(rating);
+        }
+        CaseActionKind::Comment => {
+            note = Some(required_note(&req)?);
+        }
+    }
+
+    let txn = state.db.begin().await?;
+    if !cases::update_if_version(&txn, case.id, version, &update).await? {
+        drop(txn);
+        let current = cases::get(&state.db, case.id).await?.version;
+        return Err(stale(via_if_match, current));
+    }
+    cases::append_event(
+        &txn,
+        &CaseEvent {
+            id: 0,
+            case_id: case.id,
+            at: now,
+            actor_id: Some(p.user_id),
+            actor_role: p.role.as_str().to_owned(),
+            action: kind.as_str().to_owned(),
+            from_status: Some(case.status),
+            to_status: to,
+            note,
+            data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        case_id = case.id.get(),
+        action = kind.as_str(),
+        user_id = p.user_id.get(),
+        "case action"
+    );
+    let updated = cases::get(&state.db, case.id).await?;
+    let dto = to_dto(&state, &updated, Some(&p), None).await?;
+    Ok(with_etag(StatusCode::OK, dto))
+}
+
+fn stale(via_if_match: bool, current: i32) -> ApiError {
+    let detail =
+        format!("the case changed meanwhile; its version is now {current}: reload and retry");
+    if via_if_match {
+        ApiError::PreconditionFailed { detail }
+    } else {
+        ApiError::Conflict {
+            code: "version_conflict",
+            detail,
+        }
+    }
+}

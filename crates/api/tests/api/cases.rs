@@ -1,0 +1,573 @@
+//! The heart of Whistle: a resident blows the whistle, the right officer reports for duty, the
+//! loop closes.
+
+use serde_json::{Value, json};
+use whistle_domain::location::{Coordinate, Crs};
+
+use crate::helpers::{TestApp, assert_problem, wenchang_south_gate};
+
+const ZHANG: &str = "13800001234";
+
+fn report_body() -> Value {
+    let (lat, lon) = wenchang_south_gate();
+    // What 张师傅's phone (Amap) reports for the south gate.
+    let (glat, glon) = Coordinate::wgs84(lat, lon).unwrap().to_crs(Crs::Gcj02);
+    json!({
+        "category": "noise",
+        "description": "小区南门外的商家使用高音喇叭叫卖，造成噪声扰民。",
+        "lat": glat, "lon": glon, "crs": "gcj02",
+        "address": "文昌社区南门"
+    })
+}
+
+async fn report(
+    app: &TestApp,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut req = app.client.post(app.url("/api/v1/cases")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    req.send().await.unwrap()
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> reqwest::Response {
+    app.post(&format!("/api/v1/cases/{id}/actions"), &body, Some(token))
+        .await
+}
+
+async fn act_ok(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
+    let res = act(app, token, id, body.clone()).await;
+    let status = res.status();
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body} → {json}");
+    json
+}
+
+#[tokio::test]
+async fn the_articles_story_closes_the_loop() {
+    let app = TestApp::spawn().await;
+    let zhang = app.login(ZHANG, crate::helpers::PW).await;
+    let zhang_token = zhang["access_token"].as_str().unwrap().to_owned();
+    let tianye = app.login("tianye", crate::helpers::PW).await;
+    let tianye_id = tianye["account"]["id"].as_i64().unwrap();
+    let tianye_token = tianye["access_token"].as_str().unwrap().to_owned();
+    let dispatcher = app.token("dispatcher").await;
+    let leader = app.token("leader.haizhou1").await;
+
+    // 张师傅 blows the whistle from his phone.
+    let res = report(&app, Some(&zhang_token), Some("zhang-0001"), &report_body()).await;
+    assert_eq!(res.status(), 201);
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let case: Value = res.json().await.unwrap();
+    assert_eq!(etag, "\"1\"");
+    let id = case["id"].as_i64().unwrap();
+    assert_eq!(case["community"]["name"], "文昌社区");
+    assert_eq!(case["street"]["name"], "海州街道");
+    assert!(case["number"].as_str().unwrap().starts_with("HZ-"));
+    assert!(case["number"].as_str().unwrap().ends_with("-000001"));
+    assert_eq!(case["status"], "reported");
+    assert_eq!(case["source"], "resident_app");
+    assert_eq!(case["priority"], "high");
+    assert_eq!(case["stage"], "accept");
+    assert!(
+        case["stage_due"].is_string(),
+        "the first deadline is known at once"
+    );
+    assert_eq!(
+        case["suggested_officer_id"], tianye_id,
+        "routed to the stationed officer"
+    );
+    assert_eq!(
+        case["reporter_phone"], ZHANG,
+        "the reporter sees their own number"
+    );
+
+    // His phone lost the answer and retried: the same case, not a second one.
+    let retry = report(&app, Some(&zhang_token), Some("zhang-0001"), &report_body()).await;
+    assert_eq!(retry.status(), 201);
+    let retried: Value = retry.json().await.unwrap();
+    assert_eq!(retried, case);
+
+    // The command centre accepts and dispatches to 田野.
+    let c = act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    assert_eq!(
+        (c["status"].as_str(), c["stage"].as_str()),
+        (Some("accepted"), Some("dispatch"))
+    );
+    let c = act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "dispatch", "version": 2, "assignee_id": tianye_id}),
+    )
+    .await;
+    assert_eq!(c["assignee_id"], tianye_id);
+    // 田野 reports for duty, handles it, resolves.
+    let c = act_ok(
+        &app,
+        &tianye_token,
+        id,
+        json!({"action": "sign", "version": 3}),
+    )
+    .await;
+    assert_eq!(c["status"], "in_progress");
+    assert_eq!(
+        c["reporter_phone"], ZHANG,
+        "the officer in charge may call the reporter"
+    );
+    let c = act_ok(&app, &tianye_token, id, json!({"action": "resolve", "version": 4, "note": "已劝导商家停止使用高音喇叭，签订门前四包责任书。"})).await;
+    assert_eq!(c["status"], "resolved");
+    // The squad leader verifies and closes.
+    let c = act_ok(&app, &leader, id, json!({"action": "verify", "version": 5})).await;
+    assert_eq!(c["status"], "verified");
+    let c = act_ok(&app, &leader, id, json!({"action": "close", "version": 6})).await;
+    assert_eq!(c["status"], "closed");
+    assert!(c["closed_at"].is_string());
+    // 张师傅 rates it 5.
+    let c = act_ok(
+        &app,
+        &zhang_token,
+        id,
+        json!({"action": "rate", "version": 7, "rating": 5, "note": "很快就解决了"}),
+    )
+    .await;
+    assert_eq!(c["rating"], 5);
+    let again = act(
+        &app,
+        &zhang_token,
+        id,
+        json!({"action": "rate", "version": 8, "rating": 1}),
+    )
+    .await;
+    assert_problem(again, 409, "already_rated").await;
+
+    // The timeline shows every step with its actor.
+    let timeline: Value = app
+        .get_as(&format!("/api/v1/cases/{id}/timeline"), &zhang_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let steps: Vec<(&str, &str)> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor_role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("report", "resident"),
+            ("accept", "dispatcher"),
+            ("dispatch", "dispatcher"),
+            ("sign", "officer"),
+            ("resolve", "officer"),
+            ("verify", "leader"),
+            ("close", "leader"),
+            ("rate", "resident"),
+        ]
+    );
+    assert_eq!(timeline[3]["actor_id"], tianye_id);
+    assert_eq!(
+        timeline[4]["note"],
+        "已劝导商家停止使用高音喇叭，签订门前四包责任书。"
+    );
+    assert_eq!(timeline[2]["data"]["assignee_id"], tianye_id);
+}
+
+#[tokio::test]
+async fn two_concurrent_actions_on_one_version_apply_once() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let case: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    let (a, b) = tokio::join!(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "accept", "version": 1})
+        ),
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "reject", "version": 1, "reason": "invalid"})
+        )
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses[0], 200);
+    assert_eq!(statuses[1], 409, "the loser is told, not silently applied");
+    let timeline: Value = app
+        .get_as(&format!("/api/v1/cases/{id}/timeline"), &dispatcher)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        timeline.as_array().unwrap().len(),
+        2,
+        "exactly one action recorded"
+    );
+    let now: Value = app
+        .get_as(&format!("/api/v1/cases/{id}"), &dispatcher)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["version"], 2);
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_create_one_case() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let body = report_body();
+    let (a, b, c) = tokio::join!(
+        report(&app, Some(&zhang), Some("flaky-net-7"), &body),
+        report(&app, Some(&zhang), Some("flaky-net-7"), &body),
+        report(&app, Some(&zhang), Some("flaky-net-7"), &body)
+    );
+    let mut numbers = Vec::new();
+    for res in [a, b, c] {
+        assert_eq!(res.status(), 201);
+        let v: Value = res.json().await.unwrap();
+        numbers.push(v["number"].as_str().unwrap().to_owned());
+    }
+    numbers.dedup();
+    assert_eq!(numbers.len(), 1, "{numbers:?}");
+    // A different key is a different case.
+    let other: Value = report(&app, Some(&zhang), Some("flaky-net-8"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(other["number"].as_str().unwrap(), numbers[0]);
+}
+
+#[tokio::test]
+async fn stale_versions_and_illegal_transitions_change_nothing() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let case: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    let body = assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "dispatch", "version": 1, "assignee_id": 4}),
+        )
+        .await,
+        409,
+        "illegal_transition",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("reported"),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("accept, reject, comment"),
+        "{body}"
+    );
+    assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "accept", "version": 7}),
+        )
+        .await,
+        409,
+        "version_conflict",
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{id}/actions")))
+        .bearer_auth(&dispatcher)
+        .header("if-match", "\"9\"")
+        .json(&json!({"action": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 412, "precondition_failed").await;
+    assert_problem(
+        act(&app, &dispatcher, id, json!({"action": "accept"})).await,
+        422,
+        "version_required",
+    )
+    .await;
+    assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "explode", "version": 1}),
+        )
+        .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "reject", "version": 1, "reason": "boring"}),
+        )
+        .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    let now: Value = app
+        .get_as(&format!("/api/v1/cases/{id}"), &dispatcher)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (now["status"].as_str(), now["version"].as_i64()),
+        (Some("reported"), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn jurisdiction_and_ownership_hide_and_forbid() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let case: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    // Another resident: 404, as if the case did not exist.
+    let other = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912340009", "password": "wenchang-2026", "display_name": "邻居"}),
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_problem(
+        app.get_as(&format!("/api/v1/cases/{id}"), &other).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        act(
+            &app,
+            &other,
+            id,
+            json!({"action": "comment", "version": 1, "note": "?"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // The officer of 鼓楼社区 cannot see or act on a 文昌社区 case.
+    let gulou = app.token("officer.gulou").await;
+    assert_problem(
+        app.get_as(&format!("/api/v1/cases/{id}"), &gulou).await,
+        404,
+        "not_found",
+    )
+    .await;
+    // 田野 sees it (his community) but may not accept: that is the command centre's.
+    let tianye = app.token("tianye").await;
+    let seen: Value = app
+        .get_as(&format!("/api/v1/cases/{id}"), &tianye)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["id"], id);
+    assert_problem(
+        act(&app, &tianye, id, json!({"action": "accept", "version": 1})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // The property company of the compound sees it with the reporter's contact masked.
+    let wuye = app.token("wenchang.wuye").await;
+    let masked: Value = app
+        .get_as(&format!("/api/v1/cases/{id}"), &wuye)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(masked["reporter_phone"], "138****1234");
+    assert_eq!(masked["reporter_name"], "张**");
+    // The admin does not read residents' cases.
+    let admin = app.token("admin").await;
+    assert_problem(
+        app.get_as(&format!("/api/v1/cases/{id}"), &admin).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Dispatching to an officer of another community is refused.
+    let dispatcher = app.token("dispatcher").await;
+    act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    let gulou_id = app.login("officer.gulou", crate::helpers::PW).await["account"]["id"]
+        .as_i64()
+        .unwrap();
+    assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "dispatch", "version": 2, "assignee_id": gulou_id}),
+        )
+        .await,
+        422,
+        "assignee_outside_jurisdiction",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_anonymous_reporter_follows_the_case_with_a_token() {
+    let app = TestApp::spawn().await;
+    let mut body = report_body();
+    body["reporter_name"] = json!("路人");
+    let res = report(&app, None, Some("anon-key-1"), &body).await;
+    assert_eq!(res.status(), 201);
+    let case: Value = res.json().await.unwrap();
+    let token = case["tracking_token"].as_str().unwrap().to_owned();
+    let id = case["id"].as_i64().unwrap();
+    // A retry gives back the same token.
+    let again: Value = report(&app, None, Some("anon-key-1"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["tracking_token"], token.as_str());
+    let get = |t: Option<&str>| {
+        let mut req = app.client.get(app.url(&format!("/api/v1/cases/{id}")));
+        if let Some(t) = t {
+            req = req.header("x-tracking-token", t);
+        }
+        req.send()
+    };
+    let seen = get(Some(&token)).await.unwrap();
+    assert_eq!(seen.status(), 200);
+    let seen: Value = seen.json().await.unwrap();
+    assert!(
+        seen.get("tracking_token").is_none(),
+        "shown once, at intake"
+    );
+    assert_problem(get(Some("guess")).await.unwrap(), 404, "case_not_found").await;
+    assert_problem(get(None).await.unwrap(), 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn bad_reports_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let with = |k: &str, v: Value| {
+        let mut b = report_body();
+        b[k] = v;
+        b
+    };
+    for (body, status, code) in [
+        (with("category", json!("dragons")), 422, "unknown_category"),
+        (with("lat", json!(39.9087)), 404, "outside_city"),
+        (with("lat", json!("NaN")), 422, "invalid_body"),
+        (with("lat", json!(1e308)), 422, "invalid_coordinate"),
+        (with("lon", json!(-200.0)), 422, "invalid_coordinate"),
+        (with("crs", json!("utm")), 422, "invalid_value"),
+        (with("description", json!("")), 422, "invalid_value"),
+        (
+            with("description", json!("吵".repeat(100_000 / 3))),
+            422,
+            "invalid_value",
+        ),
+        (
+            with("address", json!("路".repeat(201))),
+            422,
+            "invalid_value",
+        ),
+    ] {
+        let res = report(&app, Some(&zhang), None, &body).await;
+        assert_problem(res, status, code).await;
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&zhang)
+        .header("idempotency-key", "x".repeat(101))
+        .json(&report_body())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "invalid_idempotency_key").await;
+    // Nothing was half-written: the next case is number 1.
+    let ok: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ok["number"].as_str().unwrap().ends_with("-000001"), "{ok}");
+    // Markup is kept as text, never interpreted.
+    let html: Value = report(
+        &app,
+        Some(&zhang),
+        None,
+        &with("description", json!("<script>alert('x')</script> 南门")),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(html["description"], "<script>alert('x')</script> 南门");
+}

@@ -1,0 +1,414 @@
+//! Cases and their append-only timeline.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use whistle_domain::calendar::Stage;
+use whistle_domain::case::{
+    Case, CaseLocation, CaseNumber, CaseSource, CaseStatus, CaseType, Description, Priority,
+    Rating, Reporter,
+};
+use whistle_domain::geography::CasePrefix;
+use whistle_domain::ids::{CaseId, CategoryId, CommunityId, DistrictId, GridId, StreetId, UserId};
+use whistle_domain::jurisdiction::AreaPath;
+use whistle_domain::location::Coordinate;
+use whistle_domain::people::{PhoneNumber, Role};
+use whistle_domain::routing::GridHit;
+use whistle_domain::text::Name;
+
+use crate::entities::{case_event, case_number_counter, cases, user_area, users};
+use crate::error::{RepoError, corrupt};
+
+impl TryFrom<cases::Model> for Case {
+    type Error = RepoError;
+
+    fn try_from(m: cases::Model) -> Result<Self, RepoError> {
+        let bad = |e| corrupt("cases", m.id)(e);
+        let user = |id: Option<i64>| id.map(UserId::new).transpose();
+        let reporter_id = user(m.reporter_id).map_err(bad)?;
+        let reporter = match reporter_id {
+            Some(id) => Reporter::Account(id),
+            None => Reporter::Anonymous {
+                name: m
+                    .reporter_name
+                    .as_deref()
+                    .map(Name::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                phone: m
+                    .reporter_phone
+                    .as_deref()
+                    .map(PhoneNumber::parse)
+                    .transpose()
+                    .map_err(bad)?,
+            },
+        };
+        let point = Coordinate::wgs84(m.lat, m.lon).map_err(bad)?;
+        let hit = GridHit {
+            grid_id: GridId::new(m.grid_id).map_err(bad)?,
+            community_id: CommunityId::new(m.community_id).map_err(bad)?,
+        };
+        Ok(Case {
+            id: CaseId::new(m.id).map_err(bad)?,
+            number: CaseNumber::parse(&m.number).map_err(bad)?,
+            category_id: CategoryId::new(m.category_id).map_err(bad)?,
+            case_type: m.case_type.parse().map_err(bad)?,
+            priority: m.priority.parse().map_err(bad)?,
+            source: m.source.parse().map_err(bad)?,
+            status: m.status.parse().map_err(bad)?,
+            description: Description::parse(&m.description).map_err(bad)?,
+            address: m.address,
+            location: CaseLocation::routed(point, hit),
+            area: AreaPath {
+                district: DistrictId::new(m.district_id).map_err(bad)?,
+                street: StreetId::new(m.street_id).map_err(bad)?,
+                community: hit.community_id,
+            },
+            reporter,
+            reporter_id,
+            suggested_officer: user(m.suggested_officer_id).map_err(bad)?,
+            assignee: user(m.assignee_id).map_err(bad)?,
+            stage: m
+                .stage
+                .as_deref()
+                .map(Stage::parse)
+                .transpose()
+                .map_err(bad)?,
+            stage_due: m.stage_due.map(|t| t.with_timezone(&Utc)),
+            version: m.version,
+            rating: m
+                .rating
+                .map(|r| Rating::new(i64::from(r), m.rating_comment.as_deref()))
+                .transpose()
+                .map_err(bad)?,
+            created_at: m.created_at.with_timezone(&Utc),
+            updated_at: m.updated_at.with_timezone(&Utc),
+            closed_at: m.closed_at.map(|t| t.with_timezone(&Utc)),
+        })
+    }
+}
+
+/// Everything intake decided, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub prefix: CasePrefix,
+    /// The local calendar day the number is counted in.
+    pub local_day: NaiveDate,
+    pub category_id: CategoryId,
+    pub case_type: CaseType,
+    pub priority: Priority,
+    pub source: CaseSource,
+    pub description: Description,
+    pub address: Option<String>,
+    pub location: CaseLocation,
+    pub area: AreaPath,
+    pub reporter_id: Option<UserId>,
+    pub reporter_name: Option<Name>,
+    pub reporter_phone: Option<PhoneNumber>,
+    pub tracking_token_hash: Option<String>,
+    pub suggested_officer: Option<UserId>,
+    pub stage_due: DateTime<Utc>,
+    pub idempotency: Option<(String, String)>,
+    pub now: DateTime<Utc>,
+}
+
+/// The next number of `prefix` on `day`. Inside the intake transaction the counter row stays
+/// locked until commit, so concurrent intakes never share a number; a rolled-back intake leaves
+/// a gap, which is allowed.
+pub async fn next_number(
+    db: &impl ConnectionTrait,
+    prefix: &CasePrefix,
+    day: NaiveDate,
+) -> Result<CaseNumber, RepoError> {
+    let day_key = day.format("%Y%m%d").to_string();
+    let filter = || {
+        case_number_counter::Column::Prefix
+            .eq(prefix.as_str())
+            .and(case_number_counter::Column::Day.eq(day_key.clone()))
+    };
+    let updated = case_number_counter::Entity::update_many()
+        .col_expr(
+            case_number_counter::Column::LastSeq,
+            Expr::col(case_number_counter::Column::LastSeq).add(1),
+        )
+        .filter(filter())
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        case_number_counter::Entity::insert(case_number_counter::ActiveModel {
+            prefix: Set(prefix.as_str().to_owned()),
+            day: Set(day_key.clone()),
+            last_seq: Set(1),
+        })
+        .exec(db)
+        .await?;
+    }
+    let seq: i64 = case_number_counter::Entity::find()
+        .select_only()
+        .column(case_number_counter::Column::LastSeq)
+        .filter(filter())
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("case number counter"))?;
+    Ok(CaseNumber::new(prefix, day, seq as u64))
+}
+
+/// Stores a new case (status `reported`, version 1) with its number. Run in the intake
+/// transaction together with the first timeline event.
+pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, RepoError> {
+    let number = next_number(db, &new.prefix, new.local_day).await?;
+    let now = new.now.fixed_offset();
+    let point = new.location.point();
+    let hit = new.location.grid();
+    cases::ActiveModel {
+        number: Set(number.as_str().to_owned()),
+        category_id: Set(new.category_id.get()),
+        case_type: Set(new.case_type.as_str().to_owned()),
+        priority: Set(new.priority.as_str().to_owned()),
+        source: Set(new.source.as_str().to_owned()),
+        status: Set(CaseStatus::Reported.as_str().to_owned()),
+        description: Set(new.description.as_str().to_owned()),
+        address: Set(new.address.clone()),
+        lat: Set(point.lat()),
+        lon: Set(point.lon()),
+        grid_id: Set(hit.grid_id.get()),
+        community_id: Set(hit.community_id.get()),
+        street_id: Set(new.area.street.get()),
+        district_id: Set(new.area.district.get()),
+        reporter_id: Set(new.reporter_id.map(UserId::get)),
+        reporter_name: Set(new.reporter_name.as_ref().map(|n| n.as_str().to_owned())),
+        reporter_phone: Set(new.reporter_phone.as_ref().map(|p| p.as_str().to_owned())),
+        tracking_token_hash: Set(new.tracking_token_hash.clone()),
+        suggested_officer_id: Set(new.suggested_officer.map(UserId::get)),
+        assignee_id: Set(None),
+        stage: Set(Some(Stage::Accept.as_str().to_owned())),
+        stage_due: Set(Some(new.stage_due.fixed_offset())),
+        version: Set(1),
+        rating: Set(None),
+        rating_comment: Set(None),
+        idempotency_scope: Set(new.idempotency.as_ref().map(|(s, _)| s.clone())),
+        idempotency_key: Set(new.idempotency.as_ref().map(|(_, k)| k.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        closed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .try_into()
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: CaseId) -> Result<Case, RepoError> {
+    cases::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("case"))?
+        .try_into()
+}
+
+/// The case a retried intake already created, if any.
+pub async fn find_by_idempotency(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    key: &str,
+) -> Result<Option<Case>, RepoError> {
+    cases::Entity::find()
+        .filter(cases::Column::IdempotencyScope.eq(scope))
+        .filter(cases::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+        .map(Case::try_from)
+        .transpose()
+}
+
+/// The anonymous reporter's tracking-token hash of a case.
+pub async fn tracking_hash(
+    db: &impl ConnectionTrait,
+    id: CaseId,
+) -> Result<Option<String>, RepoError> {
+    Ok(cases::Entity::find_by_id(id.get())
+        .select_only()
+        .column(cases::Column::TrackingTokenHash)
+        .into_tuple::<Option<String>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// The officers acting in a community, least open load first (ties by id): whom intake suggests.
+pub async fn suggest_officer(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+) -> Result<Option<UserId>, RepoError> {
+    let officer_ids: Vec<i64> = user_area::Entity::find()
+        .select_only()
+        .column(user_area::Column::UserId)
+        .filter(user_area::Column::Level.eq("community"))
+        .filter(user_area::Column::AreaId.eq(community.get()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let officers: Vec<i64> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Id.is_in(officer_ids))
+        .filter(users::Column::Role.eq(Role::Officer.as_str()))
+        .filter(users::Column::Disabled.eq(false))
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut best: Option<(u64, i64)> = None;
+    for id in officers {
+        let load = cases::Entity::find()
+            .filter(cases::Column::AssigneeId.eq(id))
+            .filter(
+                cases::Column::Status
+                    .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
+            )
+            .count(db)
+            .await?;
+        if best.is_none_or(|(l, _)| load < l) {
+            best = Some((load, id));
+        }
+    }
+    best.map(|(_, id)| UserId::new(id).map_err(corrupt("users", id)))
+        .transpose()
+}
+
+/// The new state of a case after an action.
+#[derive(Debug, Clone)]
+pub struct CaseUpdate {
+    pub status: CaseStatus,
+    pub assignee: Option<UserId>,
+    pub stage: Option<Stage>,
+    pub stage_due: Option<DateTime<Utc>>,
+    pub rating: Option<Rating>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+/// Writes `update` only if the case is still at `expected_version`; `Ok(false)` when someone
+/// else changed it first (nothing written).
+pub async fn update_if_version(
+    db: &impl ConnectionTrait,
+    id: CaseId,
+    expected_version: i32,
+    update: &CaseUpdate,
+) -> Result<bool, RepoError> {
+    let res = cases::Entity::update_many()
+        .col_expr(cases::Column::Status, Expr::value(update.status.as_str()))
+        .col_expr(
+            cases::Column::AssigneeId,
+            Expr::value(update.assignee.map(UserId::get)),
+        )
+        .col_expr(
+            cases::Column::Stage,
+            Expr::value(update.stage.map(|s| s.as_str().to_owned())),
+        )
+        .col_expr(
+            cases::Column::StageDue,
+            Expr::value(update.stage_due.map(|t| t.fixed_offset())),
+        )
+        .col_expr(
+            cases::Column::Rating,
+            Expr::value(update.rating.as_ref().map(|r| i32::from(r.score()))),
+        )
+        .col_expr(
+            cases::Column::RatingComment,
+            Expr::value(
+                update
+                    .rating
+                    .as_ref()
+                    .and_then(|r| r.comment().map(str::to_owned)),
+            ),
+        )
+        .col_expr(
+            cases::Column::ClosedAt,
+            Expr::value(update.closed_at.map(|t| t.fixed_offset())),
+        )
+        .col_expr(
+            cases::Column::UpdatedAt,
+            Expr::value(update.now.fixed_offset()),
+        )
+        .col_expr(
+            cases::Column::Version,
+            Expr::col(cases::Column::Version).add(1),
+        )
+        .filter(cases::Column::Id.eq(id.get()))
+        .filter(cases::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseEvent {
+    pub id: i64,
+    pub case_id: CaseId,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<UserId>,
+    /// The actor's role at the time (`anonymous` for reporters without an account).
+    pub actor_role: String,
+    pub action: String,
+    pub from_status: Option<CaseStatus>,
+    pub to_status: CaseStatus,
+    pub note: Option<String>,
+    /// Details of the action as JSON (assignee, reason, rating, extension…).
+    pub data: Option<serde_json::Value>,
+}
+
+/// Appends an event. Events are never updated or deleted.
+pub async fn append_event(db: &impl ConnectionTrait, e: &CaseEvent) -> Result<(), RepoError> {
+    case_event::ActiveModel {
+        case_id: Set(e.case_id.get()),
+        at: Set(e.at.fixed_offset()),
+        actor_id: Set(e.actor_id.map(UserId::get)),
+        actor_role: Set(e.actor_role.clone()),
+        action: Set(e.action.clone()),
+        from_status: Set(e.from_status.map(|s| s.as_str().to_owned())),
+        to_status: Set(e.to_status.as_str().to_owned()),
+        note: Set(e.note.clone()),
+        data: Set(e.data.as_ref().map(ToString::to_string)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A case's timeline, oldest first.
+pub async fn timeline(db: &impl ConnectionTrait, id: CaseId) -> Result<Vec<CaseEvent>, RepoError> {
+    let rows = case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(id.get()))
+        .order_by_asc(case_event::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|m| {
+            let bad = |e| corrupt("case_event", m.id)(e);
+            Ok(CaseEvent {
+                id: m.id,
+                case_id: CaseId::new(m.case_id).map_err(bad)?,
+                at: m.at.with_timezone(&Utc),
+                actor_id: m.actor_id.map(UserId::new).transpose().map_err(bad)?,
+                actor_role: m.actor_role,
+                action: m.action,
+                from_status: m
+                    .from_status
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                to_status: m.to_status.parse().map_err(bad)?,
+                note: m.note,
+                data: m.data.and_then(|d| serde_json::from_str(&d).ok()),
+            })
+        })
+        .collect()
+}
