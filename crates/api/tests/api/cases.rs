@@ -571,3 +571,217 @@ async fn bad_reports_are_refused_and_nothing_is_stored() {
     .unwrap();
     assert_eq!(html["description"], "<script>alert('x')</script> 南门");
 }
+
+fn body_at(row: usize, col: usize, category: &str, text: &str) -> Value {
+    let [x0, y0, x1, y1] = whistle_api::demo::community_rect(row, col);
+    json!({
+        "category": category, "description": text,
+        "lat": (y0 + y1) / 2.0 - 0.001, "lon": (x0 + x1) / 2.0 - 0.001
+    })
+}
+
+async fn items(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+    let res = app.get_as(path, token).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn queues_lists_and_the_public_map() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let tianye_session = app.login("tianye", crate::helpers::PW).await;
+    let tianye = tianye_session["access_token"].as_str().unwrap().to_owned();
+    let tianye_id = tianye_session["account"]["id"].as_i64().unwrap();
+    // Two cases in 文昌社区 (one urgent), one in 鼓楼社区.
+    let mut ids = Vec::new();
+    for (row, col, category, text, priority) in [
+        (0, 0, "street_vending", "北门游商占道经营", None),
+        (
+            0,
+            0,
+            "construction_waste",
+            "楼下建筑垃圾乱堆放",
+            Some("urgent"),
+        ),
+        (0, 1, "green_encroachment", "绿地被挖来种菜", None),
+    ] {
+        let mut body = body_at(row, col, category, text);
+        if let Some(p) = priority {
+            body["priority"] = json!(p);
+        }
+        // The urgent one comes in through the hotline, where priority can be set.
+        let token = if priority.is_some() {
+            &dispatcher
+        } else {
+            &zhang
+        };
+        let res = report(&app, Some(token), None, &body).await;
+        assert_eq!(res.status(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    for id in &ids[..2] {
+        act_ok(
+            &app,
+            &dispatcher,
+            *id,
+            json!({"action": "accept", "version": 1}),
+        )
+        .await;
+        act_ok(
+            &app,
+            &dispatcher,
+            *id,
+            json!({"action": "dispatch", "version": 2, "assignee_id": tianye_id}),
+        )
+        .await;
+    }
+    // 田野's queue: his two cases, the urgent one (earliest deadline) first.
+    let queue = items(&app, &tianye, "/api/v1/cases?assignee=me").await;
+    assert_eq!(
+        queue
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [ids[1], ids[0]]
+    );
+    assert!(queue[0]["stage_due"].as_str() <= queue[1]["stage_due"].as_str());
+    // Page by page: everything once, in the same order.
+    let first: Value = app
+        .get_as("/api/v1/cases?assignee=me&limit=1", &tianye)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    // A new case arriving between pages does not disturb the second page.
+    report(&app, Some(&zhang), None, &body_at(0, 0, "noise", "又吵了")).await;
+    let second: Value = app
+        .get_as(
+            &format!("/api/v1/cases?assignee=me&limit=1&cursor={cursor}"),
+            &tianye,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"][0]["id"], ids[1]);
+    assert_eq!(second["items"][0]["id"], ids[0]);
+    assert!(second["next_cursor"].is_null());
+
+    // Who sees what.
+    let count = |v: Vec<Value>| v.len();
+    assert_eq!(
+        count(items(&app, &zhang, "/api/v1/cases").await),
+        3,
+        "his own reports"
+    );
+    assert_eq!(
+        count(items(&app, &tianye, "/api/v1/cases").await),
+        3,
+        "文昌社区 only"
+    );
+    let gulou = app.token("officer.gulou").await;
+    assert_eq!(
+        count(items(&app, &gulou, "/api/v1/cases").await),
+        1,
+        "鼓楼社区 only"
+    );
+    let leader = app.token("leader.haizhou1").await;
+    assert_eq!(
+        count(items(&app, &leader, "/api/v1/cases").await),
+        4,
+        "the whole street"
+    );
+    assert_eq!(count(items(&app, &dispatcher, "/api/v1/cases").await), 4);
+    let admin = app.token("admin").await;
+    assert_problem(app.get_as("/api/v1/cases", &admin).await, 403, "forbidden").await;
+
+    // Filters.
+    assert_eq!(
+        count(items(&app, &dispatcher, "/api/v1/cases?status=dispatched").await),
+        2
+    );
+    assert_eq!(
+        count(
+            items(
+                &app,
+                &dispatcher,
+                "/api/v1/cases?status=reported,dispatched"
+            )
+            .await
+        ),
+        4
+    );
+    assert_eq!(
+        count(
+            items(
+                &app,
+                &dispatcher,
+                "/api/v1/cases?category=green_encroachment"
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(items(&app, &dispatcher, "/api/v1/cases?q=%E6%B8%B8%E5%95%86").await),
+        1,
+        "游商"
+    );
+    assert_eq!(
+        count(items(&app, &dispatcher, "/api/v1/cases?overdue=true").await),
+        0
+    );
+    assert_eq!(
+        count(items(&app, &dispatcher, "/api/v1/cases?source=hotline_12345").await),
+        1
+    );
+    let newest = items(&app, &dispatcher, "/api/v1/cases?sort=newest").await;
+    assert!(
+        newest
+            .windows(2)
+            .all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64())
+    );
+    for (path, status, code) in [
+        ("/api/v1/cases?status=lost", 422, "invalid_value"),
+        ("/api/v1/cases?sort=random", 422, "invalid_value"),
+        ("/api/v1/cases?cursor=zzz", 400, "invalid_cursor"),
+        (
+            "/api/v1/cases?created_from=2026-12-01T00:00:00Z&created_to=2026-01-01T00:00:00Z",
+            422,
+            "invalid_period",
+        ),
+        ("/api/v1/cases?created_from=yesterday", 400, "invalid_query"),
+        ("/api/v1/cases?category=dragons", 422, "unknown_category"),
+        ("/api/v1/cases?limit=0", 422, "invalid_limit"),
+    ] {
+        assert_problem(app.get_as(path, &dispatcher).await, status, code).await;
+    }
+
+    // The public map: no login, no personal data, rounded coordinates, no rejected cases.
+    act_ok(
+        &app,
+        &dispatcher,
+        ids[2],
+        json!({"action": "reject", "version": 1, "reason": "out_of_scope"}),
+    )
+    .await;
+    let public: Value = app.get_json("/api/v1/public/cases").await;
+    let public = public["items"].as_array().unwrap();
+    assert_eq!(public.len(), 3);
+    for c in public {
+        assert!(
+            c.get("description").is_none()
+                && c.get("reporter_phone").is_none()
+                && c.get("reporter_name").is_none()
+        );
+        let lat = c["lat"].as_f64().unwrap();
+        assert_eq!((lat * 1000.0).round() / 1000.0, lat);
+    }
+    let text = serde_json::to_string(public).unwrap();
+    assert!(!text.contains(ZHANG) && !text.contains("张"));
+}

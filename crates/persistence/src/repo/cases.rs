@@ -412,3 +412,172 @@ pub async fn timeline(db: &impl ConnectionTrait, id: CaseId) -> Result<Vec<CaseE
         })
         .collect()
 }
+
+/// Which cases a caller may list at all (before filters).
+#[derive(Debug, Clone, Default)]
+pub struct Visibility {
+    /// Everything (dispatchers).
+    pub everything: bool,
+    pub districts: Vec<i64>,
+    pub streets: Vec<i64>,
+    pub communities: Vec<i64>,
+    /// The caller's own reports are always visible to them.
+    pub reporter: Option<UserId>,
+}
+
+/// Filters of the case list. Empty means "any".
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<CaseStatus>,
+    pub category: Option<CategoryId>,
+    pub community: Option<CommunityId>,
+    pub grid: Option<GridId>,
+    pub assignee: Option<UserId>,
+    pub source: Option<CaseSource>,
+    /// Only cases whose running stage is past its deadline at this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Substring of the description or the case number.
+    pub text: Option<String>,
+    /// Leave out rejected cases (the public map).
+    pub exclude_rejected: bool,
+}
+
+/// Sort order of the case list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Earliest running deadline first; cases without one last; ties by id.
+    Urgency,
+    /// Newest first.
+    Newest,
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseCursor {
+    Urgency { due: Option<DateTime<Utc>>, id: i64 },
+    Newest { id: i64 },
+}
+
+/// A page of cases and the cursor of the next one. Keyset pagination: stable while cases are
+/// added (new cases sort after the cursor in urgency order or before it in newest order, and never
+/// shift what was seen).
+pub async fn search(
+    db: &impl ConnectionTrait,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+    order: CaseOrder,
+    after: Option<CaseCursor>,
+    limit: u64,
+) -> Result<(Vec<Case>, Option<CaseCursor>), RepoError> {
+    use sea_orm::{Condition, Order};
+    let mut q = cases::Entity::find();
+    if !visibility.everything {
+        let mut scope = Condition::any();
+        if !visibility.districts.is_empty() {
+            scope = scope.add(cases::Column::DistrictId.is_in(visibility.districts.clone()));
+        }
+        if !visibility.streets.is_empty() {
+            scope = scope.add(cases::Column::StreetId.is_in(visibility.streets.clone()));
+        }
+        if !visibility.communities.is_empty() {
+            scope = scope.add(cases::Column::CommunityId.is_in(visibility.communities.clone()));
+        }
+        if let Some(r) = visibility.reporter {
+            scope = scope.add(cases::Column::ReporterId.eq(r.get()));
+        }
+        // An empty scope matches nothing, not everything.
+        scope = scope.add(Expr::value(false));
+        q = q.filter(scope);
+    }
+    if !filter.statuses.is_empty() {
+        q = q.filter(cases::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if filter.exclude_rejected {
+        q = q.filter(cases::Column::Status.ne(CaseStatus::Rejected.as_str()));
+    }
+    if let Some(c) = filter.category {
+        q = q.filter(cases::Column::CategoryId.eq(c.get()));
+    }
+    if let Some(c) = filter.community {
+        q = q.filter(cases::Column::CommunityId.eq(c.get()));
+    }
+    if let Some(g) = filter.grid {
+        q = q.filter(cases::Column::GridId.eq(g.get()));
+    }
+    if let Some(a) = filter.assignee {
+        q = q.filter(cases::Column::AssigneeId.eq(a.get()));
+    }
+    if let Some(s) = filter.source {
+        q = q.filter(cases::Column::Source.eq(s.as_str()));
+    }
+    if let Some(t) = filter.overdue_at {
+        q = q.filter(cases::Column::StageDue.lt(t.fixed_offset()));
+    }
+    if let Some(t) = filter.due_before {
+        q = q.filter(cases::Column::StageDue.lt(t.fixed_offset()));
+    }
+    if let Some(t) = filter.created_from {
+        q = q.filter(cases::Column::CreatedAt.gte(t.fixed_offset()));
+    }
+    if let Some(t) = filter.created_to {
+        q = q.filter(cases::Column::CreatedAt.lt(t.fixed_offset()));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(cases::Column::Description.contains(text))
+                .add(cases::Column::Number.contains(text)),
+        );
+    }
+    match (order, after) {
+        (CaseOrder::Urgency, Some(CaseCursor::Urgency { due: Some(d), id })) => {
+            let d = d.fixed_offset();
+            q = q.filter(
+                Condition::any()
+                    .add(cases::Column::StageDue.gt(d))
+                    .add(cases::Column::StageDue.eq(d).and(cases::Column::Id.gt(id)))
+                    .add(cases::Column::StageDue.is_null()),
+            );
+        }
+        (CaseOrder::Urgency, Some(CaseCursor::Urgency { due: None, id })) => {
+            q = q.filter(
+                cases::Column::StageDue
+                    .is_null()
+                    .and(cases::Column::Id.gt(id)),
+            );
+        }
+        (CaseOrder::Newest, Some(CaseCursor::Newest { id })) => {
+            q = q.filter(cases::Column::Id.lt(id));
+        }
+        _ => {}
+    }
+    q = match order {
+        CaseOrder::Urgency => q
+            .order_by(Expr::col(cases::Column::StageDue).is_null(), Order::Asc)
+            .order_by_asc(cases::Column::StageDue)
+            .order_by_asc(cases::Column::Id),
+        CaseOrder::Newest => q.order_by_desc(cases::Column::Id),
+    };
+    let mut rows = q.limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let list = rows
+        .into_iter()
+        .map(Case::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if more {
+        list.last().map(|c| match order {
+            CaseOrder::Urgency => CaseCursor::Urgency {
+                due: c.stage_due,
+                id: c.id.get(),
+            },
+            CaseOrder::Newest => CaseCursor::Newest { id: c.id.get() },
+        })
+    } else {
+        None
+    };
+    Ok((list, next))
+}
