@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cases;
+pub mod catalogue;
 pub mod categories;
 pub mod geography;
 pub mod health;
@@ -81,6 +82,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(admin::router())
         .merge(cases::router())
+        .merge(catalogue::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

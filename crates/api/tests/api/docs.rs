@@ -33,6 +33,11 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/cases/{id}/timeline",
         "/api/v1/cases/{id}/actions",
         "/api/v1/public/cases",
+        "/api/v1/admin/categories",
+        "/api/v1/admin/categories/{code}",
+        "/api/v1/admin/categories/{code}/sla",
+        "/api/v1/admin/categories/{code}/sla/{priority}",
+        "/api/v1/admin/calendar",
     ] {
         assert!(
             paths.contains_key(p),

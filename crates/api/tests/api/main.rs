@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod auth;
 mod cases;
+mod catalogue;
 mod cli;
 mod docs;
 mod errors;

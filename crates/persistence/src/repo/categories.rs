@@ -107,3 +107,42 @@ pub async fn get(db: &impl ConnectionTrait, id: CategoryId) -> Result<Category, 
         .ok_or(RepoError::NotFound("category"))?
         .try_into()
 }
+
+/// Changes to a category; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CategoryChange {
+    pub name: Option<BilingualName>,
+    pub case_type: Option<CaseType>,
+    pub default_priority: Option<Priority>,
+    pub active: Option<bool>,
+    pub sort_order: Option<i32>,
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: CategoryId,
+    change: &CategoryChange,
+) -> Result<Category, RepoError> {
+    let row = case_category::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("category"))?;
+    let mut active: case_category::ActiveModel = row.into();
+    if let Some(n) = &change.name {
+        active.name_zh = Set(n.zh().as_str().to_owned());
+        active.name_en = Set(n.en().as_str().to_owned());
+    }
+    if let Some(t) = change.case_type {
+        active.case_type = Set(t.as_str().to_owned());
+    }
+    if let Some(p) = change.default_priority {
+        active.default_priority = Set(p.as_str().to_owned());
+    }
+    if let Some(a) = change.active {
+        active.active = Set(a);
+    }
+    if let Some(o) = change.sort_order {
+        active.sort_order = Set(o);
+    }
+    active.update(db).await?.try_into()
+}

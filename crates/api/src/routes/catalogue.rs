@@ -1,0 +1,364 @@
+//! Administration of the case catalogue: categories, their SLA policies, the working calendar.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::policy::{Action, Resource};
+use whistle_domain::calendar::{SlaPolicy, Stage, TimeLimit, Window, WorkingCalendar};
+use whistle_domain::case::{CaseType, Priority};
+use whistle_domain::category::Category;
+use whistle_domain::text::{BilingualName, Code, Name};
+use whistle_persistence::RepoError;
+use whistle_persistence::repo::categories::{self, CategoryChange, NewCategory};
+use whistle_persistence::repo::sla;
+
+use crate::authn::require;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, CurrentUser};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_category))
+        .routes(routes!(update_category))
+        .routes(routes!(get_sla))
+        .routes(routes!(set_sla))
+        .routes(routes!(get_calendar, set_calendar))
+}
+
+fn may(p: &whistle_auth::Principal) -> Result<(), ApiError> {
+    require(p, Action::ManageCatalogue, &Resource::city())
+}
+
+/// A category as administrators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminCategoryDto {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub case_type: String,
+    pub default_priority: String,
+    pub active: bool,
+}
+
+impl From<Category> for AdminCategoryDto {
+    fn from(c: Category) -> Self {
+        AdminCategoryDto {
+            id: c.id.get(),
+            code: c.code.to_string(),
+            name_zh: c.name.zh().to_string(),
+            name_en: c.name.en().to_string(),
+            case_type: c.case_type.as_str().to_owned(),
+            default_priority: c.default_priority.as_str().to_owned(),
+            active: c.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCategoryRequest {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub case_type: String,
+    pub default_priority: String,
+    #[serde(default)]
+    pub sort_order: i32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CategoryChangeRequest {
+    pub name_zh: Option<String>,
+    pub name_en: Option<String>,
+    pub case_type: Option<String>,
+    pub default_priority: Option<String>,
+    /// `false` retires the category: old cases keep it, new reports cannot use it.
+    pub active: Option<bool>,
+    pub sort_order: Option<i32>,
+}
+
+/// Time limits of one priority: `4h` natural hours, `8wh` working hours, `3wd` working days.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SlaDto {
+    pub priority: String,
+    pub accept: String,
+    pub dispatch: String,
+    pub sign: String,
+    pub resolve: String,
+    pub verify: String,
+    /// False when no policy is stored and the built-in default applies.
+    #[serde(default)]
+    pub configured: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SlaRequest {
+    pub accept: String,
+    pub dispatch: String,
+    pub sign: String,
+    pub resolve: String,
+    pub verify: String,
+}
+
+/// The working calendar.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDto {
+    /// Daily working windows, e.g. `["08:30-12:00", "13:30-17:30"]`.
+    pub windows: Vec<String>,
+    /// Weekend days, e.g. `["sat", "sun"]`.
+    pub weekend: Vec<String>,
+    /// Public holidays (`YYYY-MM-DD`).
+    pub holidays: Vec<NaiveDate>,
+    /// Make-up working days (调休), usually weekend days.
+    pub makeup_days: Vec<NaiveDate>,
+}
+
+fn category_not_found(code: &str) -> ApiError {
+    ApiError::not_found(
+        "category_not_found",
+        format!(
+            "no category {:?}",
+            code.chars().take(40).collect::<String>()
+        ),
+    )
+}
+
+async fn category(state: &AppState, code: &str) -> Result<Category, ApiError> {
+    categories::get_by_code(&state.db, code)
+        .await?
+        .ok_or_else(|| category_not_found(code))
+}
+
+/// Add a category.
+#[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin", request_body = NewCategoryRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AdminCategoryDto),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_category(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiJson(req): ApiJson<NewCategoryRequest>,
+) -> Result<(StatusCode, Json<AdminCategoryDto>), ApiError> {
+    may(&p)?;
+    let new = NewCategory {
+        code: Code::parse(&req.code)?,
+        name: BilingualName::new(Name::parse(&req.name_zh)?, Name::parse(&req.name_en)?),
+        case_type: req.case_type.parse()?,
+        default_priority: req.default_priority.parse()?,
+        sort_order: req.sort_order,
+    };
+    if categories::get_by_code(&state.db, new.code.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Conflict {
+            code: "category_exists",
+            detail: format!("category {} exists", new.code),
+        });
+    }
+    let created = categories::ensure_category(&state.db, &new).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// Rename, re-type, re-prioritise, retire or reactivate a category.
+#[utoipa::path(put, path = "/api/v1/admin/categories/{code}", tag = "admin",
+    params(("code" = String, Path)), request_body = CategoryChangeRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminCategoryDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_category(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<CategoryChangeRequest>,
+) -> Result<Json<AdminCategoryDto>, ApiError> {
+    may(&p)?;
+    let current = category(&state, &code).await?;
+    let name = match (&req.name_zh, &req.name_en) {
+        (None, None) => None,
+        (zh, en) => Some(BilingualName::new(
+            Name::parse(zh.as_deref().unwrap_or(current.name.zh().as_str()))?,
+            Name::parse(en.as_deref().unwrap_or(current.name.en().as_str()))?,
+        )),
+    };
+    let change = CategoryChange {
+        name,
+        case_type: req
+            .case_type
+            .as_deref()
+            .map(str::parse::<CaseType>)
+            .transpose()?,
+        default_priority: req
+            .default_priority
+            .as_deref()
+            .map(str::parse::<Priority>)
+            .transpose()?,
+        active: req.active,
+        sort_order: req.sort_order,
+    };
+    let updated = categories::update(&state.db, current.id, &change).await?;
+    Ok(Json(updated.into()))
+}
+
+/// The SLA policy of a category, for every priority.
+#[utoipa::path(get, path = "/api/v1/admin/categories/{code}/sla", tag = "admin",
+    params(("code" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<SlaDto>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_sla(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<SlaDto>>, ApiError> {
+    may(&p)?;
+    let c = category(&state, &code).await?;
+    let mut out = Vec::new();
+    for priority in Priority::ALL {
+        let stored = sla::policy_for(&state.db, c.id, *priority).await?;
+        let configured = stored.is_some();
+        let policy = stored.unwrap_or_else(|| SlaPolicy::default_for(*priority));
+        let l = |s| policy.limit(s).to_string();
+        out.push(SlaDto {
+            priority: priority.as_str().to_owned(),
+            accept: l(Stage::Accept),
+            dispatch: l(Stage::Dispatch),
+            sign: l(Stage::Sign),
+            resolve: l(Stage::Resolve),
+            verify: l(Stage::Verify),
+            configured,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Set the time limits of a category × priority. Applies to stages started from now on.
+#[utoipa::path(put, path = "/api/v1/admin/categories/{code}/sla/{priority}", tag = "admin",
+    params(("code" = String, Path), ("priority" = String, Path)), request_body = SlaRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SlaDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_sla(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath((code, priority)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<SlaRequest>,
+) -> Result<Json<SlaDto>, ApiError> {
+    may(&p)?;
+    let c = category(&state, &code).await?;
+    let priority: Priority = priority.parse()?;
+    let policy = SlaPolicy::new([
+        TimeLimit::parse(&req.accept)?,
+        TimeLimit::parse(&req.dispatch)?,
+        TimeLimit::parse(&req.sign)?,
+        TimeLimit::parse(&req.resolve)?,
+        TimeLimit::parse(&req.verify)?,
+    ]);
+    let txn = state.db.begin().await?;
+    sla::set_policy(&txn, c.id, priority, &policy).await?;
+    txn.commit().await?;
+    let l = |s| policy.limit(s).to_string();
+    Ok(Json(SlaDto {
+        priority: priority.as_str().to_owned(),
+        accept: l(Stage::Accept),
+        dispatch: l(Stage::Dispatch),
+        sign: l(Stage::Sign),
+        resolve: l(Stage::Resolve),
+        verify: l(Stage::Verify),
+        configured: true,
+    }))
+}
+
+fn calendar_dto(c: &WorkingCalendar) -> CalendarDto {
+    CalendarDto {
+        windows: c.windows().iter().map(ToString::to_string).collect(),
+        weekend: c
+            .weekend()
+            .iter()
+            .map(|d| d.to_string().to_lowercase())
+            .collect(),
+        holidays: c.holidays().iter().copied().collect(),
+        makeup_days: c.makeup_days().iter().copied().collect(),
+    }
+}
+
+/// The working calendar deadlines are computed on.
+#[utoipa::path(get, path = "/api/v1/admin/calendar", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = CalendarDto)))]
+async fn get_calendar(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+) -> Result<Json<CalendarDto>, ApiError> {
+    may(&p)?;
+    Ok(Json(calendar_dto(&sla::load_calendar(&state.db).await?)))
+}
+
+/// Replace the working calendar (windows, weekend, holidays, make-up days). Applies to stages
+/// started from now on.
+#[utoipa::path(put, path = "/api/v1/admin/calendar", tag = "admin", request_body = CalendarDto,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CalendarDto),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_calendar(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiJson(req): ApiJson<CalendarDto>,
+) -> Result<Json<CalendarDto>, ApiError> {
+    may(&p)?;
+    if req.holidays.len() + req.makeup_days.len() > 2000 {
+        return Err(ApiError::Unprocessable {
+            code: "invalid_value",
+            detail: "at most 2000 special days".into(),
+            field: Some("holidays".into()),
+        });
+    }
+    let windows = req
+        .windows
+        .iter()
+        .map(|w| Window::parse(w))
+        .collect::<Result<Vec<_>, _>>()?;
+    let weekend = req
+        .weekend
+        .iter()
+        .map(|d| {
+            d.parse::<chrono::Weekday>()
+                .map_err(|_| ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: format!("{d:?} is not a weekday"),
+                    field: Some("weekend".into()),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let calendar = WorkingCalendar::new(
+        windows,
+        weekend,
+        req.holidays.iter().copied().collect::<BTreeSet<_>>(),
+        req.makeup_days.iter().copied().collect::<BTreeSet<_>>(),
+    )?;
+    let txn = state.db.begin().await?;
+    sla::save_calendar(&txn, &calendar)
+        .await
+        .map_err(|e: RepoError| ApiError::from(e))?;
+    txn.commit().await?;
+    Ok(Json(calendar_dto(&calendar)))
+}
