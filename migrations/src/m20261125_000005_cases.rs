@@ -198,6 +198,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Duplicate suggestions at intake: recent cases of the same category near a point.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_case_category_created")
+                    .table(Case::Table)
+                    .col(Case::CategoryId)
+                    .col(Case::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()

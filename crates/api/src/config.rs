@@ -51,6 +51,10 @@ pub struct CaseSettings {
     pub utc_offset_minutes: i32,
     /// How many days after closing the reporter may reopen a case.
     pub reopen_days: i64,
+    /// Intake suggests open cases of the same category within this many metres…
+    pub duplicate_radius_m: f64,
+    /// …reported within this many hours.
+    pub duplicate_window_hours: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +200,8 @@ impl Settings {
             .set_default("limits.auth_account_per_minute", 10)?
             .set_default("cases.utc_offset_minutes", 480)?
             .set_default("cases.reopen_days", 7)?
+            .set_default("cases.duplicate_radius_m", 100.0)?
+            .set_default("cases.duplicate_window_hours", 72)?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?

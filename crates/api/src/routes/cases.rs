@@ -117,6 +117,20 @@ pub struct CaseDto {
     /// follow the case. Keep it; it is not shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_token: Option<String>,
+    /// Only in the intake response: open cases of the same category nearby, reported recently.
+    /// The command centre may reject this one as a duplicate of one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<Vec<DuplicateDto>>,
+}
+
+/// A case that may be the same problem.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DuplicateDto {
+    pub id: i64,
+    pub number: String,
+    pub status: String,
+    /// Distance from the new report, in metres.
+    pub distance_m: f64,
 }
 
 /// An action on a case.
@@ -297,7 +311,41 @@ async fn to_dto(
         updated_at: case.updated_at,
         closed_at: case.closed_at,
         tracking_token: tracking,
+        possible_duplicates: None,
     })
+}
+
+/// Open cases of the same category within the configured radius and window, nearest first.
+async fn possible_duplicates(state: &AppState, case: &Case) -> Result<Vec<DuplicateDto>, ApiError> {
+    let radius = state.settings.cases.duplicate_radius_m.clamp(0.0, 5000.0);
+    let point = case.location.point();
+    // Metres to degrees: 111 km per degree of latitude, less per degree of longitude.
+    let dlat = radius / 111_000.0;
+    let dlon = radius / (111_000.0 * point.lat().to_radians().cos().max(0.01));
+    let since = case.created_at
+        - chrono::Duration::hours(state.settings.cases.duplicate_window_hours.max(0));
+    let bbox = [
+        point.lat() - dlat,
+        point.lon() - dlon,
+        point.lat() + dlat,
+        point.lon() + dlon,
+    ];
+    let near = cases::open_near(&state.db, case.category_id, since, bbox, 50).await?;
+    let mut found: Vec<DuplicateDto> = near
+        .into_iter()
+        // Only earlier reports: a retried intake then answers with the same list.
+        .filter(|c| c.id < case.id)
+        .map(|c| DuplicateDto {
+            id: c.id.get(),
+            number: c.number.to_string(),
+            status: c.status.as_str().to_owned(),
+            distance_m: (c.location.point().distance_m(point) * 10.0).round() / 10.0,
+        })
+        .filter(|d| d.distance_m <= radius)
+        .collect();
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    found.truncate(10);
+    Ok(found)
 }
 
 /// 张师傅 → 张**: how a name appears to those who may not see it.
@@ -391,7 +439,8 @@ async fn create_case(
             .is_none()
             .then(|| tracking_token(&state, scoped_key.as_deref()))
             .transpose()?;
-        let dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
+        let mut dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
+        dto.possible_duplicates = Some(possible_duplicates(&state, &existing).await?);
         return Ok(with_etag(StatusCode::CREATED, dto));
     }
 
@@ -555,7 +604,8 @@ async fn create_case(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(case_id = case.id.get(), number = %case.number, community_id = hit.community_id.get(), "case reported");
-    let dto = to_dto(&state, &case, viewer.as_ref(), token).await?;
+    let mut dto = to_dto(&state, &case, viewer.as_ref(), token).await?;
+    dto.possible_duplicates = Some(possible_duplicates(&state, &case).await?);
     Ok(with_etag(StatusCode::CREATED, dto))
 }
 
@@ -765,7 +815,15 @@ async fn act(
                 let other = whistle_domain::case::CaseNumber::parse(
                     req.duplicate_of.as_deref().unwrap_or_default(),
                 )?;
-                data.insert("duplicate_of".into(), other.as_str().into());
+                let original = cases::find_by_number(&state.db, &other)
+                    .await?
+                    .filter(|o| o.id != case.id)
+                    .ok_or_else(|| ApiError::Unprocessable {
+                        code: "unknown_case",
+                        detail: format!("no other case {other}"),
+                        field: Some("duplicate_of".into()),
+                    })?;
+                data.insert("duplicate_of".into(), original.number.as_str().into());
             }
             data.insert("reason".into(), reason.into());
             update.stage = None;

@@ -785,3 +785,71 @@ async fn queues_lists_and_the_public_map() {
     let text = serde_json::to_string(public).unwrap();
     assert!(!text.contains(ZHANG) && !text.contains("张"));
 }
+
+#[tokio::test]
+async fn nearby_open_cases_of_the_same_category_are_suggested_and_can_be_merged() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let first: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["possible_duplicates"], json!([]));
+    // Same spot, same problem, another neighbour.
+    let neighbour = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"phone": "13912340077", "password": "wenchang-2026", "display_name": "邻居"}),
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second: Value = report(&app, Some(&neighbour), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dups = second["possible_duplicates"].as_array().unwrap();
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0]["number"], first["number"]);
+    assert!(dups[0]["distance_m"].as_f64().unwrap() < 1.0);
+    // Another category at the same spot is not a duplicate; nor is the same category far away.
+    let mut vending = report_body();
+    vending["category"] = json!("street_vending");
+    let other: Value = report(&app, Some(&neighbour), None, &vending)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["possible_duplicates"], json!([]));
+    // A duplicate of nothing is refused.
+    let res = act(&app, &dispatcher, second["id"].as_i64().unwrap(), json!({"action": "reject", "version": 1, "reason": "duplicate", "duplicate_of": "HZ-20200101-000001"})).await;
+    assert_problem(res, 422, "unknown_case").await;
+    // The command centre merges the second into the first.
+    let merged = act_ok(
+        &app,
+        &dispatcher,
+        second["id"].as_i64().unwrap(),
+        json!({"action": "reject", "version": 1, "reason": "duplicate", "duplicate_of": first["number"]}),
+    )
+    .await;
+    assert_eq!(merged["status"], "rejected");
+    let timeline: Value = app
+        .get_as(
+            &format!("/api/v1/cases/{}/timeline", second["id"]),
+            &dispatcher,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(timeline[1]["data"]["duplicate_of"], first["number"]);
+    assert_eq!(timeline[1]["data"]["reason"], "duplicate");
+}

@@ -581,3 +581,41 @@ pub async fn search(
     };
     Ok((list, next))
 }
+
+/// Open cases of `category` created since `since` whose point lies within the box
+/// `[min_lat, max_lat] × [min_lon, max_lon]`; the caller measures exact distances.
+pub async fn open_near(
+    db: &impl ConnectionTrait,
+    category: CategoryId,
+    since: DateTime<Utc>,
+    bbox: [f64; 4],
+    limit: u64,
+) -> Result<Vec<Case>, RepoError> {
+    let [min_lat, min_lon, max_lat, max_lon] = bbox;
+    let rows = cases::Entity::find()
+        .filter(cases::Column::CategoryId.eq(category.get()))
+        .filter(cases::Column::CreatedAt.gte(since.fixed_offset()))
+        .filter(
+            cases::Column::Status
+                .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
+        )
+        .filter(cases::Column::Lat.between(min_lat, max_lat))
+        .filter(cases::Column::Lon.between(min_lon, max_lon))
+        .order_by_desc(cases::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.into_iter().map(Case::try_from).collect()
+}
+
+pub async fn find_by_number(
+    db: &impl ConnectionTrait,
+    number: &CaseNumber,
+) -> Result<Option<Case>, RepoError> {
+    cases::Entity::find()
+        .filter(cases::Column::Number.eq(number.as_str()))
+        .one(db)
+        .await?
+        .map(Case::try_from)
+        .transpose()
+}
