@@ -853,3 +853,274 @@ async fn nearby_open_cases_of_the_same_category_are_suggested_and_can_be_merged(
     assert_eq!(timeline[1]["data"]["duplicate_of"], first["number"]);
     assert_eq!(timeline[1]["data"]["reason"], "duplicate");
 }
+
+#[tokio::test]
+async fn return_rework_escalate_extend_and_reopen() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let leader = app.token("leader.haizhou1").await;
+    let tianye_session = app.login("tianye", crate::helpers::PW).await;
+    let tianye = tianye_session["access_token"].as_str().unwrap().to_owned();
+    let tianye_id = tianye_session["account"]["id"].as_i64().unwrap();
+    let case: Value = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    let version = |c: &Value| c["version"].as_i64().unwrap();
+    let mut v;
+    let c = act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    v = version(&c);
+    let c = act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "dispatch", "version": v, "assignee_id": tianye_id}),
+    )
+    .await;
+    v = version(&c);
+    // Someone else cannot sign for 田野.
+    let gulou = app.token("officer.gulou").await;
+    assert_problem(
+        act(&app, &gulou, id, json!({"action": "sign", "version": v})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    // 退单: wrongly dispatched, back to the command centre (a note is required).
+    assert_problem(
+        act(&app, &tianye, id, json!({"action": "return", "version": v})).await,
+        422,
+        "note_required",
+    )
+    .await;
+    let c = act_ok(
+        &app,
+        &tianye,
+        id,
+        json!({"action": "return", "version": v, "note": "不属于城管职责，需转住建部门"}),
+    )
+    .await;
+    assert_eq!(
+        (c["status"].as_str(), c["assignee_id"].is_null()),
+        (Some("accepted"), true)
+    );
+    v = version(&c);
+    // 大事一网联动: escalated to another department, status unchanged.
+    let c = act_ok(&app, &dispatcher, id, json!({"action": "escalate", "version": v, "escalate_to": "department", "department": "住建局"})).await;
+    assert_eq!(c["status"], "accepted");
+    v = version(&c);
+    let c = act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "dispatch", "version": v, "assignee_id": tianye_id}),
+    )
+    .await;
+    v = version(&c);
+    let c = act_ok(&app, &tianye, id, json!({"action": "sign", "version": v})).await;
+    v = version(&c);
+    // 延期: requested by the officer, approved by the leader, the deadline moves by 8 working hours.
+    let due_before: chrono::DateTime<chrono::Utc> =
+        c["stage_due"].as_str().unwrap().parse().unwrap();
+    assert_problem(
+        act(
+            &app,
+            &leader,
+            id,
+            json!({"action": "decide_extension", "version": v, "approve": true}),
+        )
+        .await,
+        409,
+        "no_pending_extension",
+    )
+    .await;
+    let c = act_ok(&app, &tianye, id, json!({"action": "request_extension", "version": v, "extension_hours": 8, "note": "需协调物业拆除"})).await;
+    v = version(&c);
+    assert_problem(
+        act(
+            &app,
+            &tianye,
+            id,
+            json!({"action": "decide_extension", "version": v, "approve": true}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let c = act_ok(
+        &app,
+        &leader,
+        id,
+        json!({"action": "decide_extension", "version": v, "approve": true}),
+    )
+    .await;
+    let due_after: chrono::DateTime<chrono::Utc> =
+        c["stage_due"].as_str().unwrap().parse().unwrap();
+    assert!(due_after > due_before, "{due_before} → {due_after}");
+    v = version(&c);
+    // 返工: verification fails, back to the officer.
+    let c = act_ok(
+        &app,
+        &tianye,
+        id,
+        json!({"action": "resolve", "version": v, "note": "已处理"}),
+    )
+    .await;
+    v = version(&c);
+    let c = act_ok(
+        &app,
+        &leader,
+        id,
+        json!({"action": "rework", "version": v, "note": "现场仍有喇叭"}),
+    )
+    .await;
+    assert_eq!(c["status"], "in_progress");
+    v = version(&c);
+    let c = act_ok(
+        &app,
+        &tianye,
+        id,
+        json!({"action": "resolve", "version": v, "note": "已没收喇叭"}),
+    )
+    .await;
+    v = version(&c);
+    let c = act_ok(&app, &leader, id, json!({"action": "verify", "version": v})).await;
+    v = version(&c);
+    let c = act_ok(&app, &leader, id, json!({"action": "close", "version": v})).await;
+    v = version(&c);
+    // The reporter is not satisfied and reopens within the window; only the reporter may.
+    assert_problem(
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "reopen", "version": v}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let c = act_ok(
+        &app,
+        &zhang,
+        id,
+        json!({"action": "reopen", "version": v, "note": "又开始了"}),
+    )
+    .await;
+    assert_eq!(
+        (c["status"].as_str(), c["closed_at"].is_null()),
+        (Some("accepted"), true)
+    );
+    v = version(&c);
+    // Comments from anyone who may see the case; the reporter's need a note.
+    assert_problem(
+        act(&app, &zhang, id, json!({"action": "comment", "version": v})).await,
+        422,
+        "note_required",
+    )
+    .await;
+    act_ok(
+        &app,
+        &zhang,
+        id,
+        json!({"action": "comment", "version": v, "note": "谢谢"}),
+    )
+    .await;
+    let timeline: Value = app
+        .get_as(&format!("/api/v1/cases/{id}/timeline"), &leader)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "report",
+            "accept",
+            "dispatch",
+            "return",
+            "escalate",
+            "dispatch",
+            "sign",
+            "request_extension",
+            "decide_extension",
+            "resolve",
+            "rework",
+            "resolve",
+            "verify",
+            "close",
+            "reopen",
+            "comment"
+        ]
+    );
+    assert_eq!(timeline[4]["data"]["department"], "住建局");
+    assert_eq!(timeline[8]["data"]["approved"], true);
+}
+
+#[tokio::test]
+async fn reopening_after_the_window_is_refused() {
+    let app = TestApp::spawn_with(true, &[("WHISTLE__CASES__REOPEN_DAYS", "0")]).await;
+    let zhang = app.token(ZHANG).await;
+    let dispatcher = app.token("dispatcher").await;
+    let leader = app.token("leader.haizhou1").await;
+    let t = app.login("tianye", crate::helpers::PW).await;
+    let (tianye, tianye_id) = (
+        t["access_token"].as_str().unwrap().to_owned(),
+        t["account"]["id"].as_i64().unwrap(),
+    );
+    let id = report(&app, Some(&zhang), None, &report_body())
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "accept", "version": 1}),
+    )
+    .await;
+    act_ok(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "dispatch", "version": 2, "assignee_id": tianye_id}),
+    )
+    .await;
+    act_ok(&app, &tianye, id, json!({"action": "sign", "version": 3})).await;
+    act_ok(
+        &app,
+        &tianye,
+        id,
+        json!({"action": "resolve", "version": 4, "note": "ok"}),
+    )
+    .await;
+    act_ok(&app, &leader, id, json!({"action": "verify", "version": 5})).await;
+    act_ok(&app, &leader, id, json!({"action": "close", "version": 6})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_problem(
+        act(&app, &zhang, id, json!({"action": "reopen", "version": 7})).await,
+        409,
+        "reopen_window_passed",
+    )
+    .await;
+}
