@@ -7,6 +7,7 @@ mod m20261125_000002_people;
 mod m20261125_000003_case_categories;
 mod m20261125_000004_auth;
 mod m20261125_000005_cases;
+mod m20261125_000006_attachments;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_case_categories::Migration),
             Box::new(m20261125_000004_auth::Migration),
             Box::new(m20261125_000005_cases::Migration),
+            Box::new(m20261125_000006_attachments::Migration),
         ]
     }
 }

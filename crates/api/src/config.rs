@@ -41,7 +41,18 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub cases: CaseSettings,
+    pub attachments: AttachmentSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttachmentSettings {
+    /// Where photos are kept, named by their SHA-256.
+    pub dir: String,
+    /// Largest accepted photo, in bytes.
+    pub max_bytes: usize,
+    /// Most photos on one case.
+    pub max_per_case: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +213,9 @@ impl Settings {
             .set_default("cases.reopen_days", 7)?
             .set_default("cases.duplicate_radius_m", 100.0)?
             .set_default("cases.duplicate_window_hours", 72)?
+            .set_default("attachments.dir", "data/attachments")?
+            .set_default("attachments.max_bytes", 10 * 1024 * 1024)?
+            .set_default("attachments.max_per_case", 20)?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?

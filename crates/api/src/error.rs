@@ -57,6 +57,9 @@ pub enum ApiError {
     /// 412: an `If-Match` precondition no longer holds (the resource changed).
     #[error("{detail}")]
     PreconditionFailed { detail: String },
+    /// 415: the upload is not a kind of file we accept.
+    #[error("{detail}")]
+    UnsupportedMediaType { detail: String },
     /// 413: the body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -107,6 +110,7 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +127,7 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. } => code,
             ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",

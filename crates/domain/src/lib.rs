@@ -9,6 +9,7 @@ pub mod ids;
 pub mod jurisdiction;
 pub mod lifecycle;
 pub mod location;
+pub mod media;
 pub mod merchant;
 pub mod people;
 pub mod pledge;

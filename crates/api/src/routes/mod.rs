@@ -2,6 +2,7 @@
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod cases;
 pub mod catalogue;
@@ -83,6 +84,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(cases::router())
         .merge(catalogue::router())
+        .merge(attachments::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
@@ -129,6 +131,12 @@ pub fn app(state: AppState) -> Router {
                 Duration::from_secs(settings.server.request_timeout_secs.max(1)),
             ))
             .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
-            .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes)),
+            // The hard cap lets photo uploads through; JSON bodies keep the smaller limit above.
+            .layer(RequestBodyLimitLayer::new(
+                settings
+                    .server
+                    .body_limit_bytes
+                    .max(settings.attachments.max_bytes + 64 * 1024),
+            )),
     )
 }

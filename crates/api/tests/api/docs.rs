@@ -38,6 +38,8 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/admin/categories/{code}/sla",
         "/api/v1/admin/categories/{code}/sla/{priority}",
         "/api/v1/admin/calendar",
+        "/api/v1/cases/{id}/attachments",
+        "/api/v1/attachments/{id}",
     ] {
         assert!(
             paths.contains_key(p),

@@ -22,13 +22,27 @@ async fn unknown_routes_and_methods_are_problems() {
 }
 
 #[tokio::test]
-async fn oversized_bodies_are_refused_before_reading() {
+async fn oversized_bodies_are_refused() {
     let app = TestApp::spawn_with(false, &[("WHISTLE__SERVER__BODY_LIMIT_BYTES", "1024")]).await;
+    // A JSON body over server.body_limit_bytes.
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"username\":\"{}\",\"password\":\"x\"}}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 413, "payload_too_large").await;
+    // Anything over the hard cap (the photo limit) is refused before it is read.
     let res = app
         .client
         .post(app.url("/api/v1/locate"))
         .header("content-type", "application/json")
-        .body(vec![b'x'; 64 * 1024])
+        .body(vec![b'x'; 11 * 1024 * 1024])
         .send()
         .await
         .unwrap();

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Kept so the database lives as long as the server.
     _test_db: TestDatabase,
+    /// Where this server keeps photos.
+    pub files: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -43,7 +45,11 @@ impl TestApp {
 
     pub async fn spawn_with(seed_demo: bool, extra: &[(&str, &str)]) -> TestApp {
         let test_db = TestDatabase::create().await;
-        let settings = settings_for(test_db.url(), extra);
+        let files = tempfile::tempdir().expect("a directory for photos");
+        let dir = files.path().to_str().expect("utf-8 path").to_owned();
+        let mut extra = extra.to_vec();
+        extra.push(("WHISTLE__ATTACHMENTS__DIR", &dir));
+        let settings = settings_for(test_db.url(), &extra);
         let db = whistle_api::startup::open_database(&settings)
             .await
             .expect("open the test database");
@@ -60,6 +66,7 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             _test_db: test_db,
+            files,
             _stop: stop,
         }
     }

@@ -4,6 +4,7 @@ pub mod prelude;
 
 pub mod audit_log;
 pub mod calendar_day;
+pub mod case_attachment;
 pub mod case_category;
 pub mod case_event;
 pub mod case_number_counter;

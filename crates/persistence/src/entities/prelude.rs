@@ -1,5 +1,6 @@
 pub use super::audit_log::Entity as AuditLog;
 pub use super::calendar_day::Entity as CalendarDay;
+pub use super::case_attachment::Entity as CaseAttachment;
 pub use super::case_category::Entity as CaseCategory;
 pub use super::case_event::Entity as CaseEvent;
 pub use super::case_number_counter::Entity as CaseNumberCounter;

@@ -1,0 +1,314 @@
+//! Photos of cases: uploaded as multipart, recognised by content, stripped of metadata (EXIF
+//! position and camera data), stored once per content under `attachments.dir`, served only to
+//! those who may see the case.
+
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sea_orm::TransactionTrait;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::policy::{Action, Resource};
+use whistle_domain::case::Case;
+use whistle_domain::media::{ImageFormat, strip_metadata};
+use whistle_persistence::RepoError;
+use whistle_persistence::repo::attachments::{self, Attachment};
+use whistle_persistence::repo::cases::{self, CaseEvent};
+
+use crate::authn::require;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiPath, CurrentUser};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload, list))
+        .routes(routes!(download))
+        // The size limit of photos is enforced while reading (attachments.max_bytes); the JSON
+        // limit must not apply here.
+        .layer(DefaultBodyLimit::disable())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub id: i64,
+    /// `report` or `after`.
+    pub kind: String,
+    pub mime: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    /// Where to download it (with the same credentials).
+    pub url: String,
+}
+
+impl From<Attachment> for AttachmentDto {
+    fn from(a: Attachment) -> Self {
+        AttachmentDto {
+            url: format!("/api/v1/attachments/{}", a.id),
+            id: a.id,
+            kind: a.kind,
+            mime: a.mime,
+            size: a.size,
+            sha256: a.sha256,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Multipart form of an upload.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The photo: JPEG, PNG or WebP (recognised by content).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// `report` (default) or `after` (the officer's after-photo).
+    pub kind: Option<String>,
+}
+
+fn path_of(state: &AppState, sha: &str, format_ext: &str) -> PathBuf {
+    PathBuf::from(&state.settings.attachments.dir)
+        .join(&sha[..2])
+        .join(format!("{sha}.{format_ext}"))
+}
+
+fn ext_of(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/webp" => "webp",
+        _ => "jpg",
+    }
+}
+
+async fn load_case(state: &AppState, id: i64) -> Result<Case, ApiError> {
+    let not_found = || ApiError::not_found("case_not_found", "no such case");
+    let id = whistle_domain::ids::CaseId::new(id).map_err(|_| not_found())?;
+    cases::get(&state.db, id).await.map_err(|e| match e {
+        RepoError::NotFound(_) => not_found(),
+        other => other.into(),
+    })
+}
+
+/// Attach a photo to a case: the reporter's (`kind=report`) or the handling officer's
+/// after-photo (`kind=after`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = AttachmentDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too many photos on the case", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG or WebP", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
+    let case = load_case(&state, id).await?;
+    let resource = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    require(&p, Action::ViewCase, &resource)?;
+    let max = state.settings.attachments.max_bytes;
+    let mut file: Option<Vec<u8>> = None;
+    let mut kind = "report".to_owned();
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
+    {
+        match field.name() {
+            Some("file") => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
+                {
+                    if buf.len() + chunk.len() > max {
+                        return Err(ApiError::PayloadTooLarge);
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                file = Some(buf);
+            }
+            Some("kind") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+                kind = text.trim().chars().take(16).collect();
+            }
+            _ => {}
+        }
+    }
+    let bytes = file.ok_or_else(|| ApiError::Unprocessable {
+        code: "file_required",
+        detail: "send the photo in a multipart field named file".into(),
+        field: Some("file".into()),
+    })?;
+    // A reporter adds evidence; only the handling side adds after-photos.
+    match kind.as_str() {
+        "report" => require(&p, Action::CommentCase, &resource)?,
+        "after" => require(&p, Action::HandleCase, &resource)?,
+        _ => {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "kind must be report or after".into(),
+                field: Some("kind".into()),
+            });
+        }
+    }
+    let format = ImageFormat::sniff(&bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
+        detail: "only JPEG, PNG and WebP photos are accepted".into(),
+    })?;
+    let clean = tokio::task::spawn_blocking(move || strip_metadata(format, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    if attachments::count_of_case(&state.db, case.id).await?
+        >= state.settings.attachments.max_per_case
+    {
+        return Err(ApiError::Conflict {
+            code: "too_many_attachments",
+            detail: format!(
+                "a case holds at most {} photos",
+                state.settings.attachments.max_per_case
+            ),
+        });
+    }
+    let sha: String = Sha256::digest(&clean)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = path_of(&state, &sha, format.extension());
+    store(&path, &clean).await?;
+    let txn = state.db.begin().await?;
+    let stored = attachments::insert(
+        &txn,
+        case.id,
+        &sha,
+        format.mime(),
+        clean.len() as i64,
+        &kind,
+        Some(p.user_id),
+    )
+    .await?;
+    cases::append_event(
+        &txn,
+        &CaseEvent {
+            id: 0,
+            case_id: case.id,
+            at: Utc::now(),
+            actor_id: Some(p.user_id),
+            actor_role: p.role.as_str().to_owned(),
+            action: "attach".into(),
+            from_status: Some(case.status),
+            to_status: case.status,
+            note: None,
+            data: Some(serde_json::json!({"attachment_id": stored.id, "kind": kind})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+/// Writes a content-addressed file once: to a temporary name, then renamed into place, so a
+/// reader never sees half a file and a crash leaves no partial photo under its final name.
+async fn store(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let io =
+        |e: std::io::Error| ApiError::Internal(anyhow::Error::new(e).context("storing a photo"));
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+    tokio::fs::rename(&tmp, path).await.map_err(io)?;
+    Ok(())
+}
+
+/// The photos of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments", tag = "cases",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<AttachmentDto>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<AttachmentDto>>, ApiError> {
+    let case = load_case(&state, id).await?;
+    require(
+        &p,
+        Action::ViewCase,
+        &Resource {
+            area: Some(case.area),
+            owner: case.reporter_id,
+        },
+    )?;
+    let list = attachments::of_case(&state.db, case.id).await?;
+    Ok(Json(list.into_iter().map(AttachmentDto::from).collect()))
+}
+
+/// Download a photo (metadata already removed).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn download(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("attachment_not_found", "no such attachment");
+    let att = attachments::get(&state.db, id).await.map_err(|e| match e {
+        RepoError::NotFound(_) => not_found(),
+        other => other.into(),
+    })?;
+    let case = cases::get(&state.db, att.case_id).await?;
+    require(
+        &p,
+        Action::ViewCase,
+        &Resource {
+            area: Some(case.area),
+            owner: case.reporter_id,
+        },
+    )
+    .map_err(|_| not_found())?;
+    let path = path_of(&state, &att.sha256, ext_of(&att.mime));
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        ApiError::Internal(anyhow::Error::new(e).context(format!("reading photo {}", att.sha256)))
+    })?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&att.mime) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok((StatusCode::OK, headers, bytes).into_response())
+}
