@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_problem, wenchang_south_gate};
 
 /// A JPEG whose APP1 segment carries EXIF with a GPS position and a camera model.
-fn photo_with_exif() -> Vec<u8> {
+pub fn photo_with_exif() -> Vec<u8> {
     let seg = |marker: u8, payload: &[u8]| {
         let mut s = vec![0xFF, marker];
         s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());

@@ -94,6 +94,23 @@ async fn the_articles_story_closes_the_loop() {
     let retried: Value = retry.json().await.unwrap();
     assert_eq!(retried, case);
 
+    // With a photo of the loudspeaker.
+    let photo = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{id}/attachments")))
+        .bearer_auth(&zhang_token)
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(crate::attachments::photo_with_exif())
+                    .file_name("speaker.jpg"),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), 201);
+
     // The command centre accepts and dispatches to 田野.
     let c = act_ok(
         &app,
@@ -127,6 +144,23 @@ async fn the_articles_story_closes_the_loop() {
         c["reporter_phone"], ZHANG,
         "the officer in charge may call the reporter"
     );
+    let after = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{id}/attachments")))
+        .bearer_auth(&tianye_token)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(crate::attachments::photo_with_exif())
+                        .file_name("after.jpg"),
+                )
+                .text("kind", "after"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 201);
     let c = act_ok(&app, &tianye_token, id, json!({"action": "resolve", "version": 4, "note": "已劝导商家停止使用高音喇叭，签订门前四包责任书。"})).await;
     assert_eq!(c["status"], "resolved");
     // The squad leader verifies and closes.
@@ -175,9 +209,11 @@ async fn the_articles_story_closes_the_loop() {
         steps,
         [
             ("report", "resident"),
+            ("attach", "resident"),
             ("accept", "dispatcher"),
             ("dispatch", "dispatcher"),
             ("sign", "officer"),
+            ("attach", "officer"),
             ("resolve", "officer"),
             ("verify", "leader"),
             ("close", "leader"),
