@@ -220,12 +220,13 @@ async fn the_articles_story_closes_the_loop() {
             ("rate", "resident"),
         ]
     );
-    assert_eq!(timeline[3]["actor_id"], tianye_id);
+    assert_eq!(timeline[4]["actor_id"], tianye_id);
+    assert_eq!(timeline[5]["data"]["kind"], "after");
     assert_eq!(
-        timeline[4]["note"],
+        timeline[6]["note"],
         "已劝导商家停止使用高音喇叭，签订门前四包责任书。"
     );
-    assert_eq!(timeline[2]["data"]["assignee_id"], tianye_id);
+    assert_eq!(timeline[3]["data"]["assignee_id"], tianye_id);
 }
 
 #[tokio::test]
