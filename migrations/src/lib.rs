@@ -8,6 +8,7 @@ mod m20261125_000003_case_categories;
 mod m20261125_000004_auth;
 mod m20261125_000005_cases;
 mod m20261125_000006_attachments;
+mod m20261125_000007_attributes;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_auth::Migration),
             Box::new(m20261125_000005_cases::Migration),
             Box::new(m20261125_000006_attachments::Migration),
+            Box::new(m20261125_000007_attributes::Migration),
         ]
     }
 }

@@ -312,6 +312,53 @@ const HOLIDAYS_2026: [&str; 5] = [
 ];
 const MAKEUP_2026: [&str; 1] = ["2026-10-10"];
 
+/// Extra questions for two categories, so that apps can show them.
+async fn seed_questions(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
+    use whistle_domain::category::{AttributeKind, AttributeSpec};
+    use whistle_persistence::repo::categories;
+    let label = |zh: &str, en: &str| -> anyhow::Result<BilingualName> {
+        Ok(BilingualName::new(name(zh)?, name(en)?))
+    };
+    let questions = [
+        (
+            "noise",
+            AttributeSpec::new(
+                code("period")?,
+                label("扰民时段", "When does it happen")?,
+                AttributeKind::Choice {
+                    options: vec![
+                        code("morning")?,
+                        code("day")?,
+                        code("evening")?,
+                        code("night")?,
+                    ],
+                },
+                false,
+            )?,
+        ),
+        (
+            "illegal_construction",
+            AttributeSpec::new(
+                code("area_m2")?,
+                label("估计面积（平方米）", "Estimated area (m²)")?,
+                AttributeKind::Number {
+                    min: Some(0.0),
+                    max: Some(100_000.0),
+                },
+                false,
+            )?,
+        ),
+    ];
+    for (category, spec) in questions {
+        if let Some(c) = categories::get_by_code(txn, category).await?
+            && c.attributes.is_empty()
+        {
+            categories::set_attributes(txn, c.id, &[spec]).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn seed_sla(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
     use whistle_domain::calendar::{SlaPolicy, TimeLimit, WorkingCalendar};
     use whistle_persistence::repo::{categories, sla};
@@ -419,6 +466,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         report.categories += 1;
     }
     seed_sla(&txn).await?;
+    seed_questions(&txn).await?;
     for (spec, hash) in missing.iter().zip(hashes) {
         let new = NewUser {
             username: Username::parse(spec.username)?,

@@ -248,6 +248,8 @@ pub struct Case {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Answers to the category's extra questions.
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A reporter's rating of the result (满意度): 1–5 with an optional comment.

@@ -75,6 +75,10 @@ pub struct NewCaseRequest {
     pub reporter_name: Option<String>,
     /// Hotline entry and anonymous reports: the caller's phone.
     pub reporter_phone: Option<String>,
+    /// Answers to the category's extra questions (see `/api/v1/categories`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A case as the caller may see it.
@@ -113,6 +117,9 @@ pub struct CaseDto {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Answers to the category's extra questions.
+    #[schema(value_type = Object)]
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
     /// Only in the intake response to an anonymous reporter: send it as `X-Tracking-Token` to
     /// follow the case. Keep it; it is not shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,6 +317,7 @@ async fn to_dto(
         created_at: case.created_at,
         updated_at: case.updated_at,
         closed_at: case.closed_at,
+        attributes: case.attributes.clone(),
         tracking_token: tracking,
         possible_duplicates: None,
     })
@@ -456,6 +464,8 @@ async fn create_case(
             field: Some("category".into()),
         })?;
     let description = Description::parse(&req.description)?;
+    let answers =
+        whistle_domain::category::validate_answers(&category.attributes, &req.attributes)?;
     let crs: Crs = req
         .crs
         .as_deref()
@@ -556,6 +566,7 @@ async fn create_case(
         suggested_officer: suggested,
         stage_due: deadline(&state, &calendar, &policy, Stage::Accept, now),
         idempotency: key.clone().map(|k| (scope.clone(), k)),
+        attributes: answers,
         now,
     };
     let txn = state.db.begin().await?;

@@ -22,12 +22,14 @@ use whistle_persistence::repo::sla;
 use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, CurrentUser};
+use crate::routes::categories::AttributeDto;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_category))
         .routes(routes!(update_category))
+        .routes(routes!(set_attributes))
         .routes(routes!(get_sla))
         .routes(routes!(set_sla))
         .routes(routes!(get_calendar, set_calendar))
@@ -47,6 +49,7 @@ pub struct AdminCategoryDto {
     pub case_type: String,
     pub default_priority: String,
     pub active: bool,
+    pub attributes: Vec<AttributeDto>,
 }
 
 impl From<Category> for AdminCategoryDto {
@@ -59,6 +62,11 @@ impl From<Category> for AdminCategoryDto {
             case_type: c.case_type.as_str().to_owned(),
             default_priority: c.default_priority.as_str().to_owned(),
             active: c.active,
+            attributes: c
+                .attributes
+                .iter()
+                .map(|a| AttributeDto::new(a, None))
+                .collect(),
         }
     }
 }
@@ -211,6 +219,31 @@ async fn update_category(
         sort_order: req.sort_order,
     };
     let updated = categories::update(&state.db, current.id, &change).await?;
+    Ok(Json(updated.into()))
+}
+
+/// Replace a category's extra questions (asked at intake, answered in `attributes`).
+#[utoipa::path(put, path = "/api/v1/admin/categories/{code}/attributes", tag = "admin",
+    params(("code" = String, Path)), request_body = Vec<AttributeDto>, security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminCategoryDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_attributes(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<Vec<AttributeDto>>,
+) -> Result<Json<AdminCategoryDto>, ApiError> {
+    may(&p)?;
+    let c = category(&state, &code).await?;
+    let specs = req
+        .iter()
+        .map(AttributeDto::to_spec)
+        .collect::<Result<Vec<_>, _>>()?;
+    whistle_domain::category::check_specs(&specs)?;
+    let updated = categories::set_attributes(&state.db, c.id, &specs).await?;
     Ok(Json(updated.into()))
 }
 

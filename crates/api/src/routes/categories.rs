@@ -5,7 +5,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::category::Category;
+use whistle_domain::category::{AttributeKind, AttributeSpec, Category};
+use whistle_domain::text::{BilingualName, Code, Name};
 use whistle_persistence::repo::categories;
 
 use crate::error::ApiError;
@@ -30,6 +31,109 @@ pub struct CategoryDto {
     pub case_type: String,
     /// `urgent`, `high`, `normal` or `low`.
     pub default_priority: String,
+    /// Extra questions to ask; answers go in the report's `attributes`.
+    pub attributes: Vec<AttributeDto>,
+}
+
+/// An extra question of a category.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct AttributeDto {
+    /// The answer's key in `attributes`.
+    pub key: String,
+    /// The question in the language asked for (only in answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub label_zh: String,
+    pub label_en: String,
+    /// `text`, `number`, `boolean` or `choice`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    /// text: the longest answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<u32>,
+    /// number: bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// choice: the option codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+impl AttributeDto {
+    pub fn new(s: &AttributeSpec, lang: Option<Lang>) -> Self {
+        let (mut max_chars, mut min, mut max, mut options) = (None, None, None, None);
+        let kind = match &s.kind {
+            AttributeKind::Text { max_chars: m } => {
+                max_chars = Some(*m);
+                "text"
+            }
+            AttributeKind::Number { min: a, max: b } => {
+                min = *a;
+                max = *b;
+                "number"
+            }
+            AttributeKind::Boolean => "boolean",
+            AttributeKind::Choice { options: o } => {
+                options = Some(o.iter().map(|c| c.to_string()).collect());
+                "choice"
+            }
+        };
+        AttributeDto {
+            key: s.key.to_string(),
+            label: lang.map(|l| {
+                l.pick(s.label.zh().as_str(), s.label.en().as_str())
+                    .to_owned()
+            }),
+            label_zh: s.label.zh().to_string(),
+            label_en: s.label.en().to_string(),
+            kind: kind.to_owned(),
+            required: s.required,
+            max_chars,
+            min,
+            max,
+            options,
+        }
+    }
+
+    /// The domain question this wire form describes.
+    pub fn to_spec(&self) -> Result<AttributeSpec, whistle_domain::ValueError> {
+        use whistle_domain::ValueError;
+        let kind = match self.kind.as_str() {
+            "text" => AttributeKind::Text {
+                max_chars: self.max_chars.unwrap_or(200),
+            },
+            "number" => AttributeKind::Number {
+                min: self.min,
+                max: self.max,
+            },
+            "boolean" => AttributeKind::Boolean,
+            "choice" => AttributeKind::Choice {
+                options: self
+                    .options
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|o| Code::parse(o))
+                    .collect::<Result<Vec<_>, _>>()?,
+            },
+            _ => {
+                return Err(ValueError::new(
+                    "attributes",
+                    "type must be text, number, boolean or choice",
+                ));
+            }
+        };
+        AttributeSpec::new(
+            Code::parse(&self.key)?,
+            BilingualName::new(Name::parse(&self.label_zh)?, Name::parse(&self.label_en)?),
+            kind,
+            self.required,
+        )
+    }
 }
 
 impl CategoryDto {
@@ -44,6 +148,11 @@ impl CategoryDto {
             name_en: c.name.en().to_string(),
             case_type: c.case_type.as_str().to_owned(),
             default_priority: c.default_priority.as_str().to_owned(),
+            attributes: c
+                .attributes
+                .iter()
+                .map(|a| AttributeDto::new(a, Some(lang)))
+                .collect(),
         }
     }
 }

@@ -209,3 +209,69 @@ async fn categories_are_added_and_retired() {
         .await;
     assert_problem(res, 403, "forbidden").await;
 }
+
+#[tokio::test]
+async fn extra_questions_are_asked_and_answers_checked() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin").await;
+    // The demo asks when the noise happens.
+    let cats: Value = app.get_json("/api/v1/categories").await;
+    let noise = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "noise")
+        .unwrap()
+        .clone();
+    assert_eq!(noise["attributes"][0]["key"], "period");
+    assert_eq!(noise["attributes"][0]["label"], "扰民时段");
+    assert_eq!(noise["attributes"][0]["type"], "choice");
+    // The admin makes it required and adds a yes/no question.
+    let res = app
+        .put(
+            "/api/v1/admin/categories/noise/attributes",
+            &json!([
+                {"key": "period", "label_zh": "扰民时段", "label_en": "When", "type": "choice", "required": true, "options": ["day", "night"]},
+                {"key": "loudspeaker", "label_zh": "是否使用喇叭", "label_en": "Loudspeaker used", "type": "boolean"}
+            ]),
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (lat, lon) = wenchang_south_gate();
+    let zhang = app.token("13800001234").await;
+    let report = |attrs: Value| {
+        let body = json!({"category": "noise", "description": "喇叭", "lat": lat, "lon": lon, "attributes": attrs});
+        let app = &app;
+        let zhang = zhang.clone();
+        async move { app.post("/api/v1/cases", &body, Some(&zhang)).await }
+    };
+    let ok = report(json!({"period": "night", "loudspeaker": true})).await;
+    assert_eq!(ok.status(), 201);
+    let case: Value = ok.json().await.unwrap();
+    assert_eq!(
+        case["attributes"],
+        json!({"period": "night", "loudspeaker": true})
+    );
+    for bad in [
+        json!({}),
+        json!({"period": "noon"}),
+        json!({"period": "day", "loudspeaker": "yes"}),
+        json!({"period": "day", "volume": 90}),
+    ] {
+        assert_problem(report(bad).await, 422, "invalid_value").await;
+    }
+    for bad in [
+        json!([{"key": "x", "label_zh": "问", "label_en": "Q", "type": "colour"}]),
+        json!([{"key": "x", "label_zh": "问", "label_en": "Q", "type": "choice", "options": []}]),
+        json!([{"key": "x", "label_zh": "问", "label_en": "Q", "type": "boolean"}, {"key": "x", "label_zh": "问", "label_en": "Q", "type": "boolean"}]),
+    ] {
+        assert_problem(
+            app.put("/api/v1/admin/categories/noise/attributes", &bad, &admin)
+                .await,
+            422,
+            "invalid_value",
+        )
+        .await;
+    }
+}

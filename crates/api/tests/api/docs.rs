@@ -36,6 +36,7 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/admin/categories",
         "/api/v1/admin/categories/{code}",
         "/api/v1/admin/categories/{code}/sla",
+        "/api/v1/admin/categories/{code}/attributes",
         "/api/v1/admin/categories/{code}/sla/{priority}",
         "/api/v1/admin/calendar",
         "/api/v1/cases/{id}/attachments",

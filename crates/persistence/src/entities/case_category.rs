@@ -14,6 +14,8 @@ pub struct Model {
     pub active: bool,
     pub sort_order: i32,
     pub created_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub attributes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -87,6 +87,11 @@ impl TryFrom<cases::Model> for Case {
             created_at: m.created_at.with_timezone(&Utc),
             updated_at: m.updated_at.with_timezone(&Utc),
             closed_at: m.closed_at.map(|t| t.with_timezone(&Utc)),
+            attributes: m
+                .attributes
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_default(),
         })
     }
 }
@@ -112,6 +117,8 @@ pub struct NewCase {
     pub suggested_officer: Option<UserId>,
     pub stage_due: DateTime<Utc>,
     pub idempotency: Option<(String, String)>,
+    /// Answers to the category's questions, validated.
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
     pub now: DateTime<Utc>,
 }
 
@@ -195,6 +202,9 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
         created_at: Set(now),
         updated_at: Set(now),
         closed_at: Set(None),
+        attributes: Set(
+            (!new.attributes.is_empty()).then(|| serde_json::json!(new.attributes).to_string())
+        ),
         ..Default::default()
     }
     .insert(db)

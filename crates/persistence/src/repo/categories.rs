@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use whistle_domain::case::{CaseType, Priority};
-use whistle_domain::category::Category;
+use whistle_domain::category::{AttributeKind, AttributeSpec, Category};
 use whistle_domain::ids::CategoryId;
 use whistle_domain::text::{BilingualName, Code, Name};
 
@@ -27,6 +27,13 @@ impl TryFrom<case_category::Model> for Category {
             case_type: m.case_type.parse().map_err(bad)?,
             default_priority: m.default_priority.parse().map_err(bad)?,
             active: m.active,
+            attributes: m
+                .attributes
+                .as_deref()
+                .map(specs_from_json)
+                .transpose()
+                .map_err(bad)?
+                .unwrap_or_default(),
         })
     }
 }
@@ -144,5 +151,119 @@ pub async fn update(
     if let Some(o) = change.sort_order {
         active.sort_order = Set(o);
     }
+    active.update(db).await?.try_into()
+}
+
+/// The stored form of a category's questions.
+pub fn specs_to_json(specs: &[AttributeSpec]) -> String {
+    let list: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::json!({
+                "key": s.key.as_str(),
+                "label_zh": s.label.zh().as_str(),
+                "label_en": s.label.en().as_str(),
+                "required": s.required,
+            });
+            match &s.kind {
+                AttributeKind::Text { max_chars } => {
+                    v["type"] = "text".into();
+                    v["max_chars"] = (*max_chars).into();
+                }
+                AttributeKind::Number { min, max } => {
+                    v["type"] = "number".into();
+                    v["min"] = serde_json::json!(min);
+                    v["max"] = serde_json::json!(max);
+                }
+                AttributeKind::Boolean => v["type"] = "boolean".into(),
+                AttributeKind::Choice { options } => {
+                    v["type"] = "choice".into();
+                    v["options"] = options
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+            }
+            v
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// Parses the stored form back.
+pub fn specs_from_json(raw: &str) -> Result<Vec<AttributeSpec>, whistle_domain::ValueError> {
+    use whistle_domain::ValueError;
+    let bad = |why: &str| ValueError::new("attributes", why);
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|_| bad("not JSON"))?;
+    let list = value.as_array().ok_or_else(|| bad("must be a list"))?;
+    let specs = list
+        .iter()
+        .map(spec_from_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    whistle_domain::category::check_specs(&specs)?;
+    Ok(specs)
+}
+
+/// One question from its JSON form.
+fn spec_from_value(v: &serde_json::Value) -> Result<AttributeSpec, whistle_domain::ValueError> {
+    use whistle_domain::ValueError;
+    let bad = |why: &str| ValueError::new("attributes", why);
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .ok_or_else(|| bad("a question needs key, label_zh, label_en, type"))
+    };
+    let kind = match text("type")? {
+        "text" => AttributeKind::Text {
+            max_chars: v
+                .get("max_chars")
+                .and_then(|x| x.as_u64())
+                .unwrap_or(200)
+                .min(u64::from(u32::MAX)) as u32,
+        },
+        "number" => AttributeKind::Number {
+            min: v.get("min").and_then(|x| x.as_f64()),
+            max: v.get("max").and_then(|x| x.as_f64()),
+        },
+        "boolean" => AttributeKind::Boolean,
+        "choice" => AttributeKind::Choice {
+            options: v
+                .get("options")
+                .and_then(|x| x.as_array())
+                .ok_or_else(|| bad("a choice needs options"))?
+                .iter()
+                .map(|o| {
+                    o.as_str()
+                        .ok_or_else(|| bad("options are codes"))
+                        .and_then(Code::parse)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        },
+        _ => return Err(bad("type must be text, number, boolean or choice")),
+    };
+    AttributeSpec::new(
+        Code::parse(text("key")?)?,
+        BilingualName::new(
+            Name::parse(text("label_zh")?)?,
+            Name::parse(text("label_en")?)?,
+        ),
+        kind,
+        v.get("required").and_then(|x| x.as_bool()).unwrap_or(false),
+    )
+}
+
+/// Replaces a category's questions.
+pub async fn set_attributes(
+    db: &impl ConnectionTrait,
+    id: CategoryId,
+    specs: &[AttributeSpec],
+) -> Result<Category, RepoError> {
+    let row = case_category::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("category"))?;
+    let mut active: case_category::ActiveModel = row.into();
+    active.attributes = Set(Some(specs_to_json(specs)));
     active.update(db).await?.try_into()
 }
