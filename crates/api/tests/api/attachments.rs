@@ -111,19 +111,7 @@ async fn a_photo_loses_its_exif_and_is_served_to_those_who_may_see_it() {
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     // Another resident neither lists nor downloads it.
-    let other = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912340055", "password": "wenchang-2026", "display_name": "邻居"}),
-            None,
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.register_neighbour("13912340055").await;
     assert_problem(
         app.get_as(att["url"].as_str().unwrap(), &other).await,
         404,

@@ -414,19 +414,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
         .unwrap();
     let id = case["id"].as_i64().unwrap();
     // Another resident: 404, as if the case did not exist.
-    let other = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912340009", "password": "wenchang-2026", "display_name": "邻居"}),
-            None,
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.register_neighbour("13912340009").await;
     assert_problem(
         app.get_as(&format!("/api/v1/cases/{id}"), &other).await,
         404,
@@ -835,19 +823,7 @@ async fn nearby_open_cases_of_the_same_category_are_suggested_and_can_be_merged(
         .unwrap();
     assert_eq!(first["possible_duplicates"], json!([]));
     // Same spot, same problem, another neighbour.
-    let neighbour = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912340077", "password": "wenchang-2026", "display_name": "邻居"}),
-            None,
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let neighbour = app.register_neighbour("13912340077").await;
     let second: Value = report(&app, Some(&neighbour), None, &report_body())
         .await
         .json()

@@ -116,6 +116,23 @@ impl TestApp {
         body
     }
 
+    /// Registers another resident (display name 邻居) and returns their access token.
+    pub async fn register_neighbour(&self, phone: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/auth/register",
+                &serde_json::json!({"phone": phone, "password": "wenchang-2026", "display_name": "邻居"}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 201, "register {phone}");
+        let body: Value = res.json().await.expect("JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
     /// Logs in and returns the access token.
     pub async fn token(&self, username: &str) -> String {
         self.login(username, PW).await["access_token"]
