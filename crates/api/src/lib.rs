@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod media_store;
 pub mod ratelimit;
 pub mod routes;
 pub mod startup;

@@ -2,26 +2,24 @@
 //! position and camera data), stored once per content under `attachments.dir`, served only to
 //! those who may see the case.
 
-use std::path::PathBuf;
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::Case;
-use whistle_domain::media::{ImageFormat, strip_metadata};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::attachments::{self, Attachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
 use crate::authn::require;
+use crate::media_store;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, CurrentUser};
 use crate::state::AppState;
@@ -73,20 +71,6 @@ pub struct UploadForm {
     pub kind: Option<String>,
 }
 
-fn path_of(state: &AppState, sha: &str, format_ext: &str) -> PathBuf {
-    PathBuf::from(&state.settings.attachments.dir)
-        .join(&sha[..2])
-        .join(format!("{sha}.{format_ext}"))
-}
-
-fn ext_of(mime: &str) -> &'static str {
-    match mime {
-        "image/png" => "png",
-        "image/webp" => "webp",
-        _ => "jpg",
-    }
-}
-
 async fn load_case(state: &AppState, id: i64) -> Result<Case, ApiError> {
     let not_found = || ApiError::not_found("case_not_found", "no such case");
     let id = whistle_domain::ids::CaseId::new(id).map_err(|_| not_found())?;
@@ -113,7 +97,7 @@ async fn upload(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
     let case = load_case(&state, id).await?;
     let resource = Resource {
@@ -121,44 +105,9 @@ async fn upload(
         owner: case.reporter_id,
     };
     require(&p, Action::ViewCase, &resource)?;
-    let max = state.settings.attachments.max_bytes;
-    let mut file: Option<Vec<u8>> = None;
-    let mut kind = "report".to_owned();
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
-    {
-        match field.name() {
-            Some("file") => {
-                let mut buf = Vec::new();
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
-                {
-                    if buf.len() + chunk.len() > max {
-                        return Err(ApiError::PayloadTooLarge);
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                file = Some(buf);
-            }
-            Some("kind") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
-                kind = text.trim().chars().take(16).collect();
-            }
-            _ => {}
-        }
-    }
-    let bytes = file.ok_or_else(|| ApiError::Unprocessable {
-        code: "file_required",
-        detail: "send the photo in a multipart field named file".into(),
-        field: Some("file".into()),
-    })?;
+    let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
+    let bytes = upload.take_file()?;
+    let kind = upload.field("kind").unwrap_or("report").to_owned();
     // A reporter adds evidence; only the handling side adds after-photos.
     match kind.as_str() {
         "report" => require(&p, Action::CommentCase, &resource)?,
@@ -171,12 +120,6 @@ async fn upload(
             });
         }
     }
-    let format = ImageFormat::sniff(&bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
-        detail: "only JPEG, PNG and WebP photos are accepted".into(),
-    })?;
-    let clean = tokio::task::spawn_blocking(move || strip_metadata(format, &bytes))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
     if attachments::count_of_case(&state.db, case.id).await?
         >= state.settings.attachments.max_per_case
     {
@@ -188,19 +131,14 @@ async fn upload(
             ),
         });
     }
-    let sha: String = Sha256::digest(&clean)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let path = path_of(&state, &sha, format.extension());
-    store(&path, &clean).await?;
+    let image = media_store::store_image(&state, bytes).await?;
     let txn = state.db.begin().await?;
     let stored = attachments::insert(
         &txn,
         case.id,
-        &sha,
-        format.mime(),
-        clean.len() as i64,
+        &image.sha256,
+        image.mime,
+        image.size,
         &kind,
         Some(p.user_id),
     )
@@ -223,23 +161,6 @@ async fn upload(
     .await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
-}
-
-/// Writes a content-addressed file once: to a temporary name, then renamed into place, so a
-/// reader never sees half a file and a crash leaves no partial photo under its final name.
-async fn store(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        return Ok(());
-    }
-    let io =
-        |e: std::io::Error| ApiError::Internal(anyhow::Error::new(e).context("storing a photo"));
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-    tokio::fs::rename(&tmp, path).await.map_err(io)?;
-    Ok(())
 }
 
 /// The photos of a case.
@@ -294,21 +215,5 @@ async fn download(
         },
     )
     .map_err(|_| not_found())?;
-    let path = path_of(&state, &att.sha256, ext_of(&att.mime));
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        ApiError::Internal(anyhow::Error::new(e).context(format!("reading photo {}", att.sha256)))
-    })?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&att.mime) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400"),
-    );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok((StatusCode::OK, headers, bytes).into_response())
+    media_store::image_response(&state, &att.sha256, &att.mime, "private, max-age=86400").await
 }
