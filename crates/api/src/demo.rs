@@ -312,6 +312,154 @@ const HOLIDAYS_2026: [&str; 5] = [
 ];
 const MAKEUP_2026: [&str; 1] = ["2026-10-10"];
 
+/// Officers stationed in their communities (田野 in 文昌社区, as in the article), 文昌社区's
+/// property company with its partner account, and one merchant near 文昌社区's south gate with a
+/// four-responsibility pledge that runs out in about two months (so the renewal list is not
+/// empty). Dates are relative to the day of seeding; nothing is added twice.
+async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
+    use chrono::{Duration, Utc};
+    use whistle_domain::ids::{CommunityId, PledgeId};
+    use whistle_domain::jurisdiction::Area;
+    use whistle_domain::location::Coordinate;
+    use whistle_domain::merchant::LicenceNumber;
+    use whistle_domain::pledge::{Pledge, Validity};
+    use whistle_domain::stationing::Period;
+    use whistle_persistence::repo::{community, geography, merchants};
+
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let community_of = |area: Area| match area {
+        Area::Community(c) => Ok(c),
+        _ => Err(anyhow::anyhow!("not a community")),
+    };
+    let wenchang: CommunityId = community_of(
+        find_area_by_code(txn, AreaLevel::Community, &code("320706001001")?)
+            .await?
+            .context("文昌社区")?,
+    )?;
+    let gulou: CommunityId = community_of(
+        find_area_by_code(txn, AreaLevel::Community, &code("320706001002")?)
+            .await?
+            .context("鼓楼社区")?,
+    )?;
+    let stations = [
+        (
+            "tianye",
+            wenchang,
+            "巡查文昌社区责任区；受理居民“吹哨”诉求；走访商户、上门普法",
+            "市容环境卫生、户外广告、占道经营、社会生活噪声、违法建设",
+        ),
+        (
+            "officer.gulou",
+            gulou,
+            "巡查鼓楼社区责任区；受理居民诉求；协助物业开展联合整治",
+            "市容环境卫生、占道经营、社会生活噪声",
+        ),
+    ];
+    for (username, community_id, duties, scope) in stations {
+        let user = find_by_username(txn, &Username::parse(username)?)
+            .await?
+            .context("demo officer")?
+            .user;
+        if !community::of_officer(txn, user.id).await?.is_empty() {
+            continue;
+        }
+        community::insert(
+            txn,
+            &community::NewStationing {
+                officer_id: user.id,
+                community_id,
+                duties: Some(duties.to_owned()),
+                enforcement_scope: Some(scope.to_owned()),
+                office_hours: Some("周一至周五 8:30–17:30（社区城管工作站）".to_owned()),
+                contact_phone: None,
+                period: Period::new(today - Duration::days(180), None)?,
+                created_by: None,
+            },
+        )
+        .await?;
+    }
+
+    if community::list_organisations(txn, Some(wenchang))
+        .await?
+        .is_empty()
+    {
+        let org = community::insert_organisation(
+            txn,
+            "property_company",
+            "文昌物业服务有限公司",
+            wenchang,
+            Some("王经理"),
+            Some("13905180201"),
+        )
+        .await?;
+        let partner = find_by_username(txn, &Username::parse("wenchang.wuye")?)
+            .await?
+            .context("demo partner")?
+            .user;
+        community::set_member(txn, org.id, partner.id).await?;
+    }
+
+    let licence = LicenceNumber::with_check_digit("91320706MA1W2X3Y4")?;
+    if merchants::find_by_licence(txn, licence.as_str())
+        .await?
+        .is_none()
+    {
+        // Just inside 文昌社区's south-west grid, a few metres from the south gate.
+        let [x0, y0, x1, y1] = community_rect(0, 0);
+        let point = Coordinate::wgs84(y0 + (y1 - y0) * 0.08, x0 + (x1 - x0) * 0.3)?;
+        let grid = geography::list_grids(txn, Some(wenchang))
+            .await?
+            .into_iter()
+            .next()
+            .context("文昌社区's grids")?;
+        let place = geography::get_community(txn, wenchang).await?;
+        let tianye = find_by_username(txn, &Username::parse("tianye")?)
+            .await?
+            .context("tianye")?
+            .user;
+        let merchant = merchants::insert_merchant(
+            txn,
+            &merchants::MerchantFields {
+                name: "文昌便民超市".to_owned(),
+                licence_number: licence.as_str().to_owned(),
+                owner_name: "刘老板".to_owned(),
+                owner_phone: "13905180301".to_owned(),
+                address: "海州区文昌路 18 号（文昌社区南门西侧）".to_owned(),
+                business_type: "零售".to_owned(),
+                location: point,
+                grid_id: grid.id,
+                area: whistle_domain::jurisdiction::AreaPath {
+                    district: place.district.id,
+                    street: place.street.id,
+                    community: wenchang,
+                },
+            },
+            tianye.id,
+        )
+        .await?;
+        let items: Vec<merchants::SignedItem> = merchants::pledge_items(txn)
+            .await?
+            .iter()
+            .map(merchants::SignedItem::from)
+            .collect();
+        let signed = today - Duration::days(300);
+        merchants::insert_pledge(
+            txn,
+            &Pledge::new(
+                PledgeId::new(1)?,
+                merchant.id,
+                tianye.id,
+                "店门前至人行道边缘，东西各至相邻商户分界线",
+                signed,
+                Validity::new(signed, today + Duration::days(65))?,
+            )?,
+            &items,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Extra questions for two categories, so that apps can show them.
 async fn seed_questions(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
     use whistle_domain::category::{AttributeKind, AttributeSpec};
@@ -494,6 +642,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         set_jurisdiction(&txn, user.id, &Jurisdiction::for_role(spec.role, areas)?).await?;
         report.accounts_created += 1;
     }
+    seed_community_ops(&txn).await?;
     txn.commit().await?;
     report.accounts = ACCOUNTS
         .iter()

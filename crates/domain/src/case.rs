@@ -250,6 +250,8 @@ pub struct Case {
     pub closed_at: Option<DateTime<Utc>>,
     /// Answers to the category's extra questions.
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The merchant the case is about (opened after a failed inspection, or reported about it).
+    pub merchant_id: Option<crate::ids::MerchantId>,
 }
 
 /// A reporter's rating of the result (满意度): 1–5 with an optional comment.

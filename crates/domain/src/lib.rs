@@ -6,6 +6,7 @@ pub mod category;
 pub mod error;
 pub mod geography;
 pub mod ids;
+pub mod inspection;
 pub mod jurisdiction;
 pub mod lifecycle;
 pub mod location;
@@ -14,6 +15,7 @@ pub mod merchant;
 pub mod people;
 pub mod pledge;
 pub mod routing;
+pub mod stationing;
 pub mod text;
 
 pub use error::ValueError;

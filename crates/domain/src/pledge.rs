@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use crate::ValueError;
-use crate::ids::{MerchantId, OfficerId, PledgeId};
+use crate::ids::{MerchantId, PledgeId, UserId};
 use crate::text::{BilingualName, Code, Name, clean_text};
 
 /// One responsibility of the pledge, as configured for the city.
@@ -85,7 +85,8 @@ impl PledgeStatus {
 pub struct Pledge {
     pub id: PledgeId,
     pub merchant_id: MerchantId,
-    pub signing_officer: OfficerId,
+    /// The officer's account.
+    pub signing_officer: UserId,
     /// The frontage the pledge covers, e.g. "东至文昌路口，西至12号门面，门前5米".
     pub frontage: String,
     pub signed_on: NaiveDate,
@@ -116,6 +117,11 @@ impl Validity {
     pub fn until(self) -> NaiveDate {
         self.until
     }
+
+    /// Do the two ranges share at least one day?
+    pub fn overlaps(self, other: Validity) -> bool {
+        self.from <= other.until && other.from <= self.until
+    }
 }
 
 impl Pledge {
@@ -124,7 +130,7 @@ impl Pledge {
     pub fn new(
         id: PledgeId,
         merchant_id: MerchantId,
-        signing_officer: OfficerId,
+        signing_officer: UserId,
         frontage: &str,
         signed_on: NaiveDate,
         validity: Validity,
@@ -176,7 +182,7 @@ mod tests {
         Pledge::new(
             PledgeId::new(1).unwrap(),
             MerchantId::new(1).unwrap(),
-            OfficerId::new(1).unwrap(),
+            UserId::new(1).unwrap(),
             "门前至人行道边缘",
             d("2026-01-01"),
             Validity::new(d("2026-01-01"), d("2026-12-31")).unwrap(),
@@ -211,10 +217,19 @@ mod tests {
         let ids = (
             PledgeId::new(1).unwrap(),
             MerchantId::new(1).unwrap(),
-            OfficerId::new(1).unwrap(),
+            UserId::new(1).unwrap(),
         );
         assert!(Pledge::new(ids.0, ids.1, ids.2, "门前", d("2026-04-01"), v).is_err());
         assert!(Pledge::new(ids.0, ids.1, ids.2, " ", d("2026-01-01"), v).is_err());
+    }
+
+    #[test]
+    fn validity_overlap_is_inclusive() {
+        let v = |a, b| Validity::new(d(a), d(b)).unwrap();
+        assert!(v("2026-01-01", "2026-06-30").overlaps(v("2026-06-30", "2026-12-31")));
+        assert!(!v("2026-01-01", "2026-06-29").overlaps(v("2026-06-30", "2026-12-31")));
+        assert!(v("2026-03-01", "2026-03-02").overlaps(v("2026-01-01", "2026-12-31")));
+        assert!(v("2026-01-01", "2026-12-31").overlaps(v("2026-03-01", "2026-03-02")));
     }
 
     #[test]

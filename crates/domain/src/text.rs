@@ -7,7 +7,7 @@ use crate::ValueError;
 /// Trims and checks a free text: non-empty, at most `max` characters (not bytes: Chinese text is
 /// three bytes a character in UTF-8), and no control characters except newlines and tabs when
 /// `multiline` is set.
-pub(crate) fn clean_text(
+pub fn clean_text(
     field: &'static str,
     raw: &str,
     max: usize,

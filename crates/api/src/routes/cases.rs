@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -19,7 +19,7 @@ use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
 use whistle_domain::case::{
     Case, CaseLocation, CaseSource, CaseStatus, CaseType, Description, Priority, Rating, Reporter,
 };
-use whistle_domain::ids::{CaseId, UserId};
+use whistle_domain::ids::{CaseId, MerchantId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::lifecycle::{CaseActionKind, transition};
 use whistle_domain::location::{Coordinate, Crs};
@@ -120,6 +120,8 @@ pub struct CaseDto {
     /// Answers to the category's extra questions.
     #[schema(value_type = Object)]
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The merchant the case is about, if any.
+    pub merchant_id: Option<i64>,
     /// Only in the intake response to an anonymous reporter: send it as `X-Tracking-Token` to
     /// follow the case. Keep it; it is not shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -318,6 +320,7 @@ async fn to_dto(
         updated_at: case.updated_at,
         closed_at: case.closed_at,
         attributes: case.attributes.clone(),
+        merchant_id: case.merchant_id.map(MerchantId::get),
         tracking_token: tracking,
         possible_duplicates: None,
     })
@@ -413,45 +416,24 @@ async fn load(state: &AppState, id: i64) -> Result<Case, ApiError> {
 
 // ---- handlers ------------------------------------------------------------------------------
 
-/// Report a problem (吹哨). Residents and partners logged in, anyone anonymously (the answer
-/// carries a tracking token), officers on patrol, dispatchers entering a 12345 call.
-///
-/// In one transaction: routing to grid and community, the suggested officer (least open load
-/// among the community's officers), the first SLA deadline, the case number and the first
-/// timeline event. With an `Idempotency-Key` header a retry returns the same case and never
-/// creates a second one.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCaseRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key, same case")),
-    responses(
-        (status = 201, body = CaseDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The point is outside the city", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn create_case(
-    State(state): State<AppState>,
-    MaybeUser(viewer): MaybeUser,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<NewCaseRequest>,
-) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
-    let scope = match &viewer {
-        Some(p) => format!("user:{}", p.user_id),
-        None => "anonymous".to_owned(),
-    };
-    let scoped_key = key.as_ref().map(|k| format!("{scope}\u{1f}{k}"));
-    if let Some(k) = &key
-        && let Some(existing) = cases::find_by_idempotency(&state.db, &scope, k).await?
-    {
-        let token = viewer
-            .is_none()
-            .then(|| tracking_token(&state, scoped_key.as_deref()))
-            .transpose()?;
-        let mut dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
-        dto.possible_duplicates = Some(possible_duplicates(&state, &existing).await?);
-        return Ok(with_etag(StatusCode::CREATED, dto));
-    }
+/// A validated, routed report ready to be written: everything intake decides before its
+/// transaction (category, answers, routing, SLA deadline, suggested officer, tracking token).
+pub(crate) struct PreparedCase {
+    pub new: NewCase,
+    pub crs: Crs,
+    /// The anonymous reporter's tracking token (shown once).
+    pub token: Option<String>,
+}
 
+/// The one intake path: the native API, inspections that open a case and Open311 all come
+/// through here, so routing, SLA and idempotency cannot differ between them.
+pub(crate) async fn prepare_intake(
+    state: &AppState,
+    viewer: Option<&Principal>,
+    req: &NewCaseRequest,
+    idempotency: Option<(String, String)>,
+    scoped_key: Option<&str>,
+) -> Result<PreparedCase, ApiError> {
     let category = categories::get_by_code(&state.db, req.category.trim())
         .await?
         .filter(|c| c.active)
@@ -501,14 +483,14 @@ async fn create_case(
         community: hit.community_id,
     };
     // Who reports decides the source, and whether priority and type may be set by hand.
-    let (source, staff) = match viewer.as_ref().map(|p| p.role) {
+    let (source, staff) = match viewer.map(|p| p.role) {
         None | Some(Role::Resident) => (CaseSource::ResidentApp, false),
         Some(Role::Partner) => (CaseSource::Partner, false),
         Some(Role::Officer | Role::Leader) => (CaseSource::OfficerPatrol, true),
         Some(Role::Dispatcher) => (CaseSource::Hotline12345, true),
         Some(Role::Admin) => (CaseSource::ResidentApp, false),
     };
-    if let Some(p) = &viewer {
+    if let Some(p) = viewer {
         require(
             p,
             Action::ReportCase,
@@ -523,34 +505,34 @@ async fn create_case(
         (true, Some(t)) => t.parse()?,
         _ => category.case_type,
     };
-    let (reporter_name, reporter_phone) =
-        if viewer.as_ref().is_none_or(|p| p.role == Role::Dispatcher) {
-            (
-                req.reporter_name
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(Name::parse)
-                    .transpose()?,
-                req.reporter_phone
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(PhoneNumber::parse)
-                    .transpose()?,
-            )
-        } else {
-            (None, None)
-        };
+    let (reporter_name, reporter_phone) = if viewer.is_none_or(|p| p.role == Role::Dispatcher) {
+        (
+            req.reporter_name
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(Name::parse)
+                .transpose()?,
+            req.reporter_phone
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(PhoneNumber::parse)
+                .transpose()?,
+        )
+    } else {
+        (None, None)
+    };
     let calendar = sla::load_calendar(&state.db).await?;
-    let policy = policy(&state, category.id, priority).await?;
-    let suggested = cases::suggest_officer(&state.db, hit.community_id).await?;
+    let policy = policy(state, category.id, priority).await?;
     let now = now_micros();
+    let today = now.with_timezone(&offset(state)).date_naive();
+    let suggested = cases::suggest_officer(&state.db, hit.community_id, today).await?;
     let token = viewer
         .is_none()
-        .then(|| tracking_token(&state, scoped_key.as_deref()))
+        .then(|| tracking_token(state, scoped_key))
         .transpose()?;
     let new = NewCase {
         prefix: place.community.district.case_prefix.clone(),
-        local_day: now.with_timezone(&offset(&state)).date_naive(),
+        local_day: now.with_timezone(&offset(state)).date_naive(),
         category_id: category.id,
         case_type,
         priority,
@@ -559,46 +541,104 @@ async fn create_case(
         address,
         location: CaseLocation::routed(point, hit),
         area,
-        reporter_id: viewer.as_ref().map(|p| p.user_id),
+        reporter_id: viewer.map(|p| p.user_id),
         reporter_name,
         reporter_phone,
         tracking_token_hash: token.as_deref().map(refresh::hash),
         suggested_officer: suggested,
-        stage_due: deadline(&state, &calendar, &policy, Stage::Accept, now),
-        idempotency: key.clone().map(|k| (scope.clone(), k)),
+        stage_due: deadline(state, &calendar, &policy, Stage::Accept, now),
+        idempotency,
         attributes: answers,
+        merchant_id: None,
         now,
     };
-    let txn = state.db.begin().await?;
-    let inserted = async {
-        let case = cases::insert(&txn, &new).await?;
-        cases::append_event(
-            &txn,
-            &CaseEvent {
-                id: 0,
-                case_id: case.id,
-                at: now,
-                actor_id: viewer.as_ref().map(|p| p.user_id),
-                actor_role: viewer
-                    .as_ref()
-                    .map(|p| p.role.as_str())
-                    .unwrap_or("anonymous")
-                    .to_owned(),
-                action: "report".into(),
-                from_status: None,
-                to_status: CaseStatus::Reported,
-                note: None,
-                data: Some(serde_json::json!({
-                    "source": source.as_str(),
-                    "crs": crs.as_str(),
-                    "suggested_officer_id": suggested.map(UserId::get),
-                })),
-            },
-        )
-        .await?;
-        Ok::<_, RepoError>(case)
+    Ok(PreparedCase { new, crs, token })
+}
+
+/// Writes a prepared case and its first timeline event inside the caller's transaction.
+pub(crate) async fn insert_intake(
+    txn: &impl ConnectionTrait,
+    prepared: &PreparedCase,
+    viewer: Option<&Principal>,
+) -> Result<Case, RepoError> {
+    let new = &prepared.new;
+    let case = cases::insert(txn, new).await?;
+    cases::append_event(
+        txn,
+        &CaseEvent {
+            id: 0,
+            case_id: case.id,
+            at: new.now,
+            actor_id: viewer.map(|p| p.user_id),
+            actor_role: viewer
+                .map(|p| p.role.as_str())
+                .unwrap_or("anonymous")
+                .to_owned(),
+            action: "report".into(),
+            from_status: None,
+            to_status: CaseStatus::Reported,
+            note: None,
+            data: Some(serde_json::json!({
+                "source": new.source.as_str(),
+                "crs": prepared.crs.as_str(),
+                "suggested_officer_id": new.suggested_officer.map(UserId::get),
+                "merchant_id": new.merchant_id.map(MerchantId::get),
+            })),
+        },
+    )
+    .await?;
+    Ok(case)
+}
+
+/// Report a problem (吹哨). Residents and partners logged in, anyone anonymously (the answer
+/// carries a tracking token), officers on patrol, dispatchers entering a 12345 call.
+///
+/// In one transaction: routing to grid and community, the suggested officer (least open load
+/// among the community's officers), the first SLA deadline, the case number and the first
+/// timeline event. With an `Idempotency-Key` header a retry returns the same case and never
+/// creates a second one.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCaseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key, same case")),
+    responses(
+        (status = 201, body = CaseDto),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The point is outside the city", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_case(
+    State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<NewCaseRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let scope = match &viewer {
+        Some(p) => format!("user:{}", p.user_id),
+        None => "anonymous".to_owned(),
+    };
+    let scoped_key = key.as_ref().map(|k| format!("{scope}\u{1f}{k}"));
+    if let Some(k) = &key
+        && let Some(existing) = cases::find_by_idempotency(&state.db, &scope, k).await?
+    {
+        let token = viewer
+            .is_none()
+            .then(|| tracking_token(&state, scoped_key.as_deref()))
+            .transpose()?;
+        let mut dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
+        dto.possible_duplicates = Some(possible_duplicates(&state, &existing).await?);
+        return Ok(with_etag(StatusCode::CREATED, dto));
     }
-    .await;
+
+    let prepared = prepare_intake(
+        &state,
+        viewer.as_ref(),
+        &req,
+        key.clone().map(|k| (scope.clone(), k)),
+        scoped_key.as_deref(),
+    )
+    .await?;
+    let txn = state.db.begin().await?;
+    let inserted = insert_intake(&txn, &prepared, viewer.as_ref()).await;
     let case = match inserted {
         Ok(case) => {
             txn.commit().await?;
@@ -614,8 +654,8 @@ async fn create_case(
         }
         Err(e) => return Err(e.into()),
     };
-    tracing::info!(case_id = case.id.get(), number = %case.number, community_id = hit.community_id.get(), "case reported");
-    let mut dto = to_dto(&state, &case, viewer.as_ref(), token).await?;
+    tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), "case reported");
+    let mut dto = to_dto(&state, &case, viewer.as_ref(), prepared.token).await?;
     dto.possible_duplicates = Some(possible_duplicates(&state, &case).await?);
     Ok(with_etag(StatusCode::CREATED, dto))
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::geography::{District, Grid, Street};
+use whistle_domain::geography::{Community, District, Grid, Street};
 use whistle_domain::ids::{CommunityId, DistrictId, StreetId};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::routing::LocateError;
@@ -55,6 +55,16 @@ impl From<&Street> for AreaRef {
             id: s.id.get(),
             code: s.code.to_string(),
             name: s.name.to_string(),
+        }
+    }
+}
+
+impl From<&Community> for AreaRef {
+    fn from(c: &Community) -> Self {
+        AreaRef {
+            id: c.id.get(),
+            code: c.code.to_string(),
+            name: c.name.to_string(),
         }
     }
 }

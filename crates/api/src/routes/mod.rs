@@ -7,8 +7,10 @@ pub mod auth;
 pub mod cases;
 pub mod catalogue;
 pub mod categories;
+pub mod community;
 pub mod geography;
 pub mod health;
+pub mod merchants;
 pub mod paging;
 
 use std::time::Duration;
@@ -46,6 +48,8 @@ use crate::state::AppState;
         (name = "auth", description = "Registration, login, sessions"),
         (name = "cases", description = "Reporting, following and handling cases"),
         (name = "admin", description = "Account management and the audit log (admins)"),
+        (name = "community", description = "Stationed officers, contact cards, partner organisations (城管进社区)"),
+        (name = "merchants", description = "Merchants, four-responsibility pledges (门前四包) and inspections"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -85,6 +89,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(catalogue::router())
         .merge(attachments::router())
+        .merge(community::router())
+        .merge(merchants::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -42,6 +42,7 @@ pub struct Model {
     pub closed_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "Text", nullable)]
     pub attributes: Option<String>,
+    pub merchant_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

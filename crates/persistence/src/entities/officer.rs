@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub badge_number: String,
     pub squad: Option<String>,
+    pub photo_sha256: Option<String>,
+    pub photo_mime: Option<String>,
     pub created_at: DateTimeWithTimeZone,
 }
 

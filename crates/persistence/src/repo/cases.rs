@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use whistle_domain::calendar::Stage;
 use whistle_domain::case::{
@@ -12,14 +12,16 @@ use whistle_domain::case::{
     Rating, Reporter,
 };
 use whistle_domain::geography::CasePrefix;
-use whistle_domain::ids::{CaseId, CategoryId, CommunityId, DistrictId, GridId, StreetId, UserId};
+use whistle_domain::ids::{
+    CaseId, CategoryId, CommunityId, DistrictId, GridId, MerchantId, StreetId, UserId,
+};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::Coordinate;
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::routing::GridHit;
 use whistle_domain::text::Name;
 
-use crate::entities::{case_event, case_number_counter, cases, user_area, users};
+use crate::entities::{case_event, case_number_counter, cases, stationing, users};
 use crate::error::{RepoError, corrupt};
 
 impl TryFrom<cases::Model> for Case {
@@ -92,6 +94,11 @@ impl TryFrom<cases::Model> for Case {
                 .as_deref()
                 .and_then(|a| serde_json::from_str(a).ok())
                 .unwrap_or_default(),
+            merchant_id: m
+                .merchant_id
+                .map(MerchantId::new)
+                .transpose()
+                .map_err(bad)?,
         })
     }
 }
@@ -119,6 +126,8 @@ pub struct NewCase {
     pub idempotency: Option<(String, String)>,
     /// Answers to the category's questions, validated.
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The merchant the case is about.
+    pub merchant_id: Option<MerchantId>,
     pub now: DateTime<Utc>,
 }
 
@@ -205,6 +214,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
         attributes: Set(
             (!new.attributes.is_empty()).then(|| serde_json::json!(new.attributes).to_string())
         ),
+        merchant_id: Set(new.merchant_id.map(MerchantId::get)),
         ..Default::default()
     }
     .insert(db)
@@ -249,44 +259,67 @@ pub async fn tracking_hash(
         .flatten())
 }
 
-/// The officers acting in a community, least open load first (ties by id): whom intake suggests.
+/// Who a new case in `community` is suggested to: among the officers stationed there on `today`
+/// (enabled officer accounts only), the one with the fewest open cases assigned (not closed, not
+/// rejected); ties go to the longest-stationed, then the lowest account id. `None` when nobody is
+/// stationed there: the command centre dispatches by hand.
+///
+/// Three queries whatever the number of officers: the stationings, their accounts, then their
+/// loads in one `GROUP BY`.
 pub async fn suggest_officer(
     db: &impl ConnectionTrait,
     community: CommunityId,
+    today: NaiveDate,
 ) -> Result<Option<UserId>, RepoError> {
-    let officer_ids: Vec<i64> = user_area::Entity::find()
+    let day = today.format("%Y-%m-%d").to_string();
+    let mut stationed: Vec<(i64, String)> = stationing::Entity::find()
         .select_only()
-        .column(user_area::Column::UserId)
-        .filter(user_area::Column::Level.eq("community"))
-        .filter(user_area::Column::AreaId.eq(community.get()))
+        .column(stationing::Column::OfficerId)
+        .column(stationing::Column::StartsOn)
+        .filter(stationing::Column::CommunityId.eq(community.get()))
+        .filter(stationing::Column::StartsOn.lte(day.as_str()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(stationing::Column::EndsOn.is_null())
+                .add(stationing::Column::EndsOn.gte(day.as_str())),
+        )
         .into_tuple()
         .all(db)
         .await?;
-    let officers: Vec<i64> = users::Entity::find()
+    let active: Vec<i64> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
-        .filter(users::Column::Id.is_in(officer_ids))
+        .filter(users::Column::Id.is_in(stationed.iter().map(|(id, _)| *id)))
         .filter(users::Column::Role.eq(Role::Officer.as_str()))
         .filter(users::Column::Disabled.eq(false))
-        .order_by_asc(users::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    let mut best: Option<(u64, i64)> = None;
-    for id in officers {
-        let load = cases::Entity::find()
-            .filter(cases::Column::AssigneeId.eq(id))
-            .filter(
-                cases::Column::Status
-                    .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
-            )
-            .count(db)
-            .await?;
-        if best.is_none_or(|(l, _)| load < l) {
-            best = Some((load, id));
-        }
+    stationed.retain(|(id, _)| active.contains(id));
+    if stationed.is_empty() {
+        return Ok(None);
     }
-    best.map(|(_, id)| UserId::new(id).map_err(corrupt("users", id)))
+    let ids: Vec<i64> = stationed.iter().map(|(id, _)| *id).collect();
+    let loads: Vec<(i64, i64)> = cases::Entity::find()
+        .select_only()
+        .column(cases::Column::AssigneeId)
+        .column_as(cases::Column::Id.count(), "load")
+        .filter(cases::Column::AssigneeId.is_in(ids))
+        .filter(
+            cases::Column::Status
+                .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
+        )
+        .group_by(cases::Column::AssigneeId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let load_of = |id: i64| loads.iter().find(|(a, _)| *a == id).map_or(0, |(_, n)| *n);
+    stationed
+        .iter()
+        .min_by(|(a, a_start), (b, b_start)| {
+            (load_of(*a), a_start, *a).cmp(&(load_of(*b), b_start, *b))
+        })
+        .map(|(id, _)| UserId::new(*id).map_err(corrupt("users", *id)))
         .transpose()
 }
 
