@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod authn;
+pub mod card;
 pub mod cli;
 pub mod config;
 pub mod demo;
