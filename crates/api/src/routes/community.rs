@@ -24,6 +24,7 @@ use whistle_persistence::repo::geography::{self, CommunityInContext};
 use whistle_persistence::repo::users;
 
 use crate::authn::require;
+use crate::card;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
@@ -37,6 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(community_stationings))
         .routes(routes!(officer_stationings))
         .routes(routes!(contact_card))
+        .routes(routes!(contact_card_svg))
+        .routes(routes!(contact_card_png))
         .routes(routes!(create_organisation, list_organisations))
         .routes(routes!(get_organisation))
         .routes(routes!(add_member))
@@ -483,6 +486,73 @@ async fn contact_card(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ContactCardDto>, ApiError> {
     Ok(Json(card_of(&state, id).await?))
+}
+
+fn card_input(dto: &ContactCardDto) -> card::ContactCard {
+    card::ContactCard {
+        community_name: dto.community.name.clone(),
+        street_name: dto.street.name.clone(),
+        district_name: dto.district.name.clone(),
+        bureau_name: dto.bureau.clone(),
+        office_hours: dto.officers.iter().find_map(|o| o.office_hours.clone()),
+        officers: dto
+            .officers
+            .iter()
+            .map(|o| card::CardOfficer {
+                name: o.name.clone(),
+                badge_number: o.badge_number.clone(),
+                phone: o.phone.clone(),
+                duties: o.duties.clone(),
+                enforcement_scope: o.enforcement_scope.clone(),
+            })
+            .collect(),
+        report_url: dto.report_url.clone(),
+        hotline: Some(dto.hotline.clone()),
+    }
+}
+
+/// Renders off the async workers: drawing a card takes tens of milliseconds of CPU.
+async fn render<T: Send + 'static>(
+    state: &AppState,
+    id: i64,
+    f: fn(&card::ContactCard) -> Result<T, card::CardError>,
+) -> Result<T, ApiError> {
+    let input = card_input(&card_of(state, id).await?);
+    tokio::task::spawn_blocking(move || f(&input))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rendering a contact card")))
+}
+
+/// The printable contact card as SVG (A5 proportions; text drawn as outlines, so it shows the
+/// same without Chinese fonts), with a QR code to the community's reporting page.
+#[utoipa::path(get, path = "/api/v1/communities/{id}/contact-card.svg", tag = "community",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "SVG image", content_type = "image/svg+xml"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn contact_card_svg(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let svg = render(&state, id, card::render_svg).await?;
+    Ok(bytes_response("image/svg+xml", svg.into_bytes()))
+}
+
+/// The printable contact card as PNG (1240×1760, A5 at about 213 dpi).
+#[utoipa::path(get, path = "/api/v1/communities/{id}/contact-card.png", tag = "community",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn contact_card_png(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let png = render(&state, id, card::render_png).await?;
+    Ok(bytes_response("image/png", png))
 }
 
 // ---- officers' portraits --------------------------------------------------------------------

@@ -28,7 +28,7 @@ use whistle_domain::text::{BilingualName, Code, Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::merchants::{
     self, InspectionPhoto, InspectionRecord, MerchantFields, MerchantFilter, MerchantRecord,
-    PledgeRecord, Scope, SignedItem,
+    NewInspection, PledgeRecord, Scope, SignedItem,
 };
 use whistle_persistence::repo::{PageRequest, geography};
 
@@ -1158,13 +1158,15 @@ async fn inspect(
     let links: Vec<(String, CaseId)> = opened.iter().map(|(i, c)| (i.clone(), c.id)).collect();
     let stored = merchants::insert_inspection(
         &txn,
-        m.id,
-        pledge.pledge.id,
-        p.user_id,
-        Utc::now(),
-        note.as_deref(),
-        &results,
-        &links,
+        &NewInspection {
+            merchant: m.id,
+            pledge: pledge.pledge.id,
+            officer: p.user_id,
+            at: Utc::now(),
+            note: note.as_deref(),
+            results: &results,
+            cases: &links,
+        },
     )
     .await?;
     txn.commit().await?;

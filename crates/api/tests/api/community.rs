@@ -88,7 +88,10 @@ async fn tianye_is_stationed_in_wenchang_and_on_its_contact_card() {
     // Staff see the stationing record.
     let leader = app.token("leader.haizhou1").await;
     let list: Value = app
-        .get_as(&format!("/api/v1/communities/{wenchang}/stationings"), &leader)
+        .get_as(
+            &format!("/api/v1/communities/{wenchang}/stationings"),
+            &leader,
+        )
         .await
         .json()
         .await
@@ -98,8 +101,11 @@ async fn tianye_is_stationed_in_wenchang_and_on_its_contact_card() {
     // Residents do not read stationing records.
     let zhang = app.token("13800001234").await;
     assert_problem(
-        app.get_as(&format!("/api/v1/communities/{wenchang}/stationings"), &zhang)
-            .await,
+        app.get_as(
+            &format!("/api/v1/communities/{wenchang}/stationings"),
+            &zhang,
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -142,7 +148,11 @@ async fn routing_picks_the_stationed_officer_with_the_least_open_load() {
         json!({"action": "dispatch", "version": 2, "assignee_id": tianye}),
     ] {
         let res = app
-            .post(&format!("/api/v1/cases/{id}/actions"), &body, Some(&dispatcher))
+            .post(
+                &format!("/api/v1/cases/{id}/actions"),
+                &body,
+                Some(&dispatcher),
+            )
             .await;
         assert_eq!(res.status(), 200);
     }
@@ -253,9 +263,13 @@ async fn stationing_rules_refuse_bad_requests_and_keep_history() {
         )
         .await;
     assert_eq!(ended.status(), 200);
-    let res = station(json!({"officer_id": tianye, "community_id": gulou, "starts_on": "2099-12-30"})).await;
+    let res =
+        station(json!({"officer_id": tianye, "community_id": gulou, "starts_on": "2099-12-30"}))
+            .await;
     assert_problem(res, 409, "stationing_overlaps").await;
-    let res = station(json!({"officer_id": tianye, "community_id": gulou, "starts_on": "2099-12-31"})).await;
+    let res =
+        station(json!({"officer_id": tianye, "community_id": gulou, "starts_on": "2099-12-31"}))
+            .await;
     assert_eq!(res.status(), 201);
     // Ending it earlier than it started is refused.
     assert_problem(
@@ -278,8 +292,8 @@ async fn stationing_rules_refuse_bad_requests_and_keep_history() {
     assert_eq!(history.as_array().unwrap().len(), 2, "history is kept");
 
     // End it yesterday (local time): 文昌社区's card no longer lists him; its history does.
-    let yesterday = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-        - chrono::Duration::days(1);
+    let yesterday =
+        (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive() - chrono::Duration::days(1);
     let res = app
         .post(
             &format!("/api/v1/stationings/{sid}/end"),
@@ -324,7 +338,8 @@ async fn officer_portraits_are_cleaned_and_public() {
         }
     };
     assert_problem(
-        app.get(&format!("/api/v1/officers/{tianye_id}/photo")).await,
+        app.get(&format!("/api/v1/officers/{tianye_id}/photo"))
+            .await,
         404,
         "photo_not_found",
     )
@@ -338,13 +353,28 @@ async fn officer_portraits_are_cleaned_and_public() {
     )
     .await;
     // Not an image.
-    assert_problem(put(tianye.clone(), b"MZ\x90\0not a photo".to_vec()).await, 415, "unsupported_media_type").await;
-    assert_eq!(put(tianye, crate::attachments::photo_with_exif()).await.status(), 204);
-    let res = app.get(&format!("/api/v1/officers/{tianye_id}/photo")).await;
+    assert_problem(
+        put(tianye.clone(), b"MZ\x90\0not a photo".to_vec()).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_eq!(
+        put(tianye, crate::attachments::photo_with_exif())
+            .await
+            .status(),
+        204
+    );
+    let res = app
+        .get(&format!("/api/v1/officers/{tianye_id}/photo"))
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
     let bytes = res.bytes().await.unwrap();
-    assert!(!bytes.windows(11).any(|w| w == b"GPSLatitude"), "EXIF removed");
+    assert!(
+        !bytes.windows(11).any(|w| w == b"GPSLatitude"),
+        "EXIF removed"
+    );
     let wenchang = community_id(&app, "文昌社区").await;
     let card = app
         .get_json(&format!("/api/v1/communities/{wenchang}/contact-card"))
@@ -365,7 +395,10 @@ async fn partner_organisations_tie_property_companies_to_their_compound() {
 
     // The demo's property company, with its partner account.
     let list: Value = app
-        .get_as(&format!("/api/v1/organisations?community={wenchang}"), &leader)
+        .get_as(
+            &format!("/api/v1/organisations?community={wenchang}"),
+            &leader,
+        )
         .await
         .json()
         .await
@@ -411,15 +444,41 @@ async fn partner_organisations_tie_property_companies_to_their_compound() {
 
     // Bad input.
     for (body, status, code) in [
-        (json!({"kind": "bank", "name": "x", "community_id": gulou}), 422, "invalid_value"),
-        (json!({"kind": "property_company", "name": "", "community_id": gulou}), 422, "invalid_value"),
-        (json!({"kind": "property_company", "name": "x", "community_id": 424242}), 404, "community_not_found"),
-        (json!({"kind": "property_company", "name": "x", "community_id": gulou, "contact_phone": "12"}), 422, "invalid_value"),
+        (
+            json!({"kind": "bank", "name": "x", "community_id": gulou}),
+            422,
+            "invalid_value",
+        ),
+        (
+            json!({"kind": "property_company", "name": "", "community_id": gulou}),
+            422,
+            "invalid_value",
+        ),
+        (
+            json!({"kind": "property_company", "name": "x", "community_id": 424242}),
+            404,
+            "community_not_found",
+        ),
+        (
+            json!({"kind": "property_company", "name": "x", "community_id": gulou, "contact_phone": "12"}),
+            422,
+            "invalid_value",
+        ),
     ] {
-        assert_problem(app.post("/api/v1/organisations", &body, Some(&admin)).await, status, code).await;
+        assert_problem(
+            app.post("/api/v1/organisations", &body, Some(&admin)).await,
+            status,
+            code,
+        )
+        .await;
     }
     assert_problem(
-        app.post("/api/v1/organisations", &json!({"kind": "property_company", "name": "x", "community_id": gulou}), Some(&leader)).await,
+        app.post(
+            "/api/v1/organisations",
+            &json!({"kind": "property_company", "name": "x", "community_id": gulou}),
+            Some(&leader),
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -437,9 +496,87 @@ async fn partner_organisations_tie_property_companies_to_their_compound() {
     )
     .await;
     assert_problem(
-        app.get_as(&format!("/api/v1/organisations/{}", committee["id"]), &zhang).await,
+        app.get_as(
+            &format!("/api/v1/organisations/{}", committee["id"]),
+            &zhang,
+        )
+        .await,
         404,
         "organisation_not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_printed_card_shows_chinese_and_its_qr_code_opens_the_reporting_link() {
+    let app = TestApp::spawn().await;
+    let wenchang = community_id(&app, "文昌社区").await;
+    let card = app
+        .get_json(&format!("/api/v1/communities/{wenchang}/contact-card"))
+        .await;
+
+    let res = app.get(card["png_url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.bytes().await.unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_luma8();
+    assert_eq!((img.width(), img.height()), (1240, 1760));
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        img.width() as usize,
+        img.height() as usize,
+        |x, y| img.get_pixel(x as u32, y as u32)[0],
+    );
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the card");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, card["report_url"].as_str().unwrap());
+    assert_eq!(
+        content,
+        "http://localhost:8080/report?community=320706001001"
+    );
+
+    let res = app.get(card["svg_url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let svg = res.text().await.unwrap();
+    assert!(svg.contains("<svg"));
+    assert!(
+        !svg.contains("<text"),
+        "text is drawn as outlines, readable without Chinese fonts"
+    );
+    assert!(svg.contains("<path"));
+
+    // The renderer's font covers every character of the demo card (no tofu boxes).
+    let input = whistle_api::card::ContactCard {
+        community_name: card["community"]["name"].as_str().unwrap().into(),
+        street_name: card["street"]["name"].as_str().unwrap().into(),
+        district_name: card["district"]["name"].as_str().unwrap().into(),
+        bureau_name: card["bureau"].as_str().unwrap().into(),
+        officers: card["officers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| whistle_api::card::CardOfficer {
+                name: o["name"].as_str().unwrap().into(),
+                badge_number: o["badge_number"].as_str().unwrap().into(),
+                phone: o["phone"].as_str().map(Into::into),
+                duties: o["duties"].as_str().map(Into::into),
+                enforcement_scope: o["enforcement_scope"].as_str().map(Into::into),
+            })
+            .collect(),
+        office_hours: card["officers"][0]["office_hours"].as_str().map(Into::into),
+        report_url: card["report_url"].as_str().unwrap().into(),
+        hotline: Some("12345".into()),
+    };
+    assert_eq!(
+        whistle_api::card::missing_glyphs(&input),
+        Vec::<char>::new()
+    );
+
+    assert_problem(
+        app.get("/api/v1/communities/99999/contact-card.png").await,
+        404,
+        "community_not_found",
     )
     .await;
 }

@@ -31,8 +31,12 @@ async fn created(res: reqwest::Response) -> Value {
 
 async fn register(app: &TestApp, token: &str, name: &str, licence: &str) -> i64 {
     created(
-        app.post("/api/v1/merchants", &merchant_body(name, licence), Some(token))
-            .await,
+        app.post(
+            "/api/v1/merchants",
+            &merchant_body(name, licence),
+            Some(token),
+        )
+        .await,
     )
     .await["id"]
         .as_i64()
@@ -69,7 +73,10 @@ async fn a_merchant_signs_fails_public_order_and_a_case_opens_in_one_call() {
     )
     .await;
     let mid = m["id"].as_i64().unwrap();
-    assert_eq!(m["community_id"], wenchang, "routed to its grid and community");
+    assert_eq!(
+        m["community_id"], wenchang,
+        "routed to its grid and community"
+    );
     assert!(m["grid_id"].as_i64().unwrap() > 0);
 
     // The city's four items, signed before 田野.
@@ -182,7 +189,10 @@ async fn a_merchant_signs_fails_public_order_and_a_case_opens_in_one_call() {
     )
     .await;
     let c: Value = app
-        .get_as(&format!("/api/v1/merchants/{mid}/compliance?last=10"), &tianye)
+        .get_as(
+            &format!("/api/v1/merchants/{mid}/compliance?last=10"),
+            &tianye,
+        )
         .await
         .json()
         .await
@@ -192,7 +202,10 @@ async fn a_merchant_signs_fails_public_order_and_a_case_opens_in_one_call() {
     assert_eq!(c["items_checked"], 7);
     assert_eq!(c["items_passed"], 5);
     let last2: Value = app
-        .get_as(&format!("/api/v1/merchants/{mid}/compliance?last=2"), &tianye)
+        .get_as(
+            &format!("/api/v1/merchants/{mid}/compliance?last=2"),
+            &tianye,
+        )
         .await
         .json()
         .await
@@ -225,10 +238,18 @@ async fn a_merchant_signs_fails_public_order_and_a_case_opens_in_one_call() {
 
     // The printable pledge.
     let doc = app
-        .get_as(&format!("/api/v1/pledges/{}/document", pledge["id"]), &tianye)
+        .get_as(
+            &format!("/api/v1/pledges/{}/document", pledge["id"]),
+            &tianye,
+        )
         .await;
     assert_eq!(doc.status(), 200);
-    assert!(doc.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        doc.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = doc.text().await.unwrap();
     assert!(html.contains("门前四包责任书"));
     assert!(html.contains("老王烧烤"));
@@ -243,10 +264,19 @@ async fn registry_search_and_jurisdiction() {
     let gulou_officer = app.token("officer.gulou").await;
     let wenchang = community_id(&app, "文昌社区").await;
     let a = register(&app, &tianye, "文昌早餐店", &licence("6MA1W2X3Y6")).await;
-    let b = register(&app, &tianye, "<script>alert(1)</script>", &licence("6MA1W2X3Y7")).await;
+    let b = register(
+        &app,
+        &tianye,
+        "<script>alert(1)</script>",
+        &licence("6MA1W2X3Y7"),
+    )
+    .await;
 
     let page: Value = app
-        .get_as(&format!("/api/v1/merchants?community={wenchang}&limit=2"), &tianye)
+        .get_as(
+            &format!("/api/v1/merchants?community={wenchang}&limit=2"),
+            &tianye,
+        )
         .await
         .json()
         .await
@@ -290,7 +320,8 @@ async fn registry_search_and_jurisdiction() {
         .unwrap();
     assert_eq!(theirs["items"], json!([]));
     assert_problem(
-        app.get_as(&format!("/api/v1/merchants/{a}"), &gulou_officer).await,
+        app.get_as(&format!("/api/v1/merchants/{a}"), &gulou_officer)
+            .await,
         404,
         "merchant_not_found",
     )
@@ -320,7 +351,12 @@ async fn registry_search_and_jurisdiction() {
     .await;
     // Residents do not read the registry.
     let zhang = app.token("13800001234").await;
-    assert_problem(app.get_as("/api/v1/merchants", &zhang).await, 403, "forbidden").await;
+    assert_problem(
+        app.get_as("/api/v1/merchants", &zhang).await,
+        403,
+        "forbidden",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -335,8 +371,12 @@ async fn bad_merchants_pledges_and_inspections_are_refused_and_nothing_is_half_w
     wrong_digit.push(if last == '0' { '1' } else { '0' });
     for bad in ["12345", wrong_digit.as_str(), "91320706MA1W2X3Y4Ä"] {
         assert_problem(
-            app.post("/api/v1/merchants", &merchant_body("坏执照", bad), Some(&tianye))
-                .await,
+            app.post(
+                "/api/v1/merchants",
+                &merchant_body("坏执照", bad),
+                Some(&tianye),
+            )
+            .await,
             422,
             "invalid_licence_number",
         )
@@ -344,8 +384,12 @@ async fn bad_merchants_pledges_and_inspections_are_refused_and_nothing_is_half_w
     }
     let mid = register(&app, &tianye, "好商户", &good).await;
     assert_problem(
-        app.post("/api/v1/merchants", &merchant_body("重复", &good), Some(&tianye))
-            .await,
+        app.post(
+            "/api/v1/merchants",
+            &merchant_body("重复", &good),
+            Some(&tianye),
+        )
+        .await,
         409,
         "licence_number_taken",
     )
@@ -444,19 +488,43 @@ async fn bad_merchants_pledges_and_inspections_are_refused_and_nothing_is_half_w
         let app = &app;
         let tianye = tianye.clone();
         async move {
-            app.post(&format!("/api/v1/merchants/{mid}/inspections"), &body, Some(&tianye))
-                .await
+            app.post(
+                &format!("/api/v1/merchants/{mid}/inspections"),
+                &body,
+                Some(&tianye),
+            )
+            .await
         }
     };
     // An item that is not in the pledge; the same item twice; no items; a passed item opening a
     // case; an unknown category for the case: all refused, and no inspection is stored.
     for (body, status, code) in [
-        (json!({"results": [{"item": "parking", "passed": false}]}), 422, "unknown_pledge_item"),
-        (json!({"results": [{"item": "order", "passed": false}, {"item": "order", "passed": true}]}), 422, "invalid_results"),
+        (
+            json!({"results": [{"item": "parking", "passed": false}]}),
+            422,
+            "unknown_pledge_item",
+        ),
+        (
+            json!({"results": [{"item": "order", "passed": false}, {"item": "order", "passed": true}]}),
+            422,
+            "invalid_results",
+        ),
         (json!({"results": []}), 422, "invalid_results"),
-        (json!({"results": [{"item": "order", "passed": true, "open_case": {"category": "noise"}}]}), 422, "invalid_results"),
-        (json!({"results": [{"item": "order", "passed": false, "open_case": {"category": "no_such"}}]}), 422, "unknown_category"),
-        (json!({"results": [{"item": "order", "passed": false, "note": "x".repeat(2001)}]}), 422, "invalid_value"),
+        (
+            json!({"results": [{"item": "order", "passed": true, "open_case": {"category": "noise"}}]}),
+            422,
+            "invalid_results",
+        ),
+        (
+            json!({"results": [{"item": "order", "passed": false, "open_case": {"category": "no_such"}}]}),
+            422,
+            "unknown_category",
+        ),
+        (
+            json!({"results": [{"item": "order", "passed": false, "note": "x".repeat(2001)}]}),
+            422,
+            "invalid_value",
+        ),
     ] {
         assert_problem(inspect(body).await, status, code).await;
     }
@@ -465,8 +533,12 @@ async fn bad_merchants_pledges_and_inspections_are_refused_and_nothing_is_half_w
     // Revoked: inspections are refused again; revoking twice is refused.
     let pid = active["id"].as_i64().unwrap();
     assert_problem(
-        app.post(&format!("/api/v1/pledges/{pid}/revoke"), &json!({"reason": ""}), Some(&tianye))
-            .await,
+        app.post(
+            &format!("/api/v1/pledges/{pid}/revoke"),
+            &json!({"reason": ""}),
+            Some(&tianye),
+        )
+        .await,
         422,
         "invalid_value",
     )
@@ -489,8 +561,12 @@ async fn bad_merchants_pledges_and_inspections_are_refused_and_nothing_is_half_w
     )
     .await;
     assert_problem(
-        app.post(&format!("/api/v1/pledges/{pid}/revoke"), &json!({"reason": "再次"}), Some(&tianye))
-            .await,
+        app.post(
+            &format!("/api/v1/pledges/{pid}/revoke"),
+            &json!({"reason": "再次"}),
+            Some(&tianye),
+        )
+        .await,
         409,
         "pledge_not_revocable",
     )
@@ -532,7 +608,8 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
         .unwrap();
     assert_eq!(none, json!([]));
     assert_problem(
-        app.get_as("/api/v1/pledges/expiring?within_days=0", &tianye).await,
+        app.get_as("/api/v1/pledges/expiring?within_days=0", &tianye)
+            .await,
         422,
         "invalid_value",
     )
@@ -542,7 +619,12 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
     let mid = soon[0]["merchant"]["id"].as_i64().unwrap();
     let old_pledge = soon[0]["pledge"]["id"].as_i64().unwrap();
     assert_problem(
-        app.put("/api/v1/pledge-items", &json!([{"code": "a", "name_zh": "甲", "name_en": "A", "text": "t"}]), &tianye).await,
+        app.put(
+            "/api/v1/pledge-items",
+            &json!([{"code": "a", "name_zh": "甲", "name_en": "A", "text": "t"}]),
+            &tianye,
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -560,7 +642,12 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
         {"code": "greenery", "name_zh": "绿化与设施", "name_en": "Greenery", "text": "爱护绿化"},
         {"code": "parking", "name_zh": "车辆停放", "name_en": "Parking", "text": "非机动车有序停放"}
     ]);
-    assert_eq!(app.put("/api/v1/pledge-items", &five, &admin).await.status(), 200);
+    assert_eq!(
+        app.put("/api/v1/pledge-items", &five, &admin)
+            .await
+            .status(),
+        200
+    );
     let items: Value = app.get_json("/api/v1/pledge-items").await;
     assert_eq!(items.as_array().unwrap().len(), 5);
     let signed: Value = app
@@ -602,7 +689,13 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
         .get_as(with_sig["signature_url"].as_str().unwrap(), &tianye)
         .await;
     assert_eq!(sig.status(), 200);
-    assert!(!sig.bytes().await.unwrap().windows(11).any(|w| w == b"GPSLatitude"));
+    assert!(
+        !sig.bytes()
+            .await
+            .unwrap()
+            .windows(11)
+            .any(|w| w == b"GPSLatitude")
+    );
 
     let inspection = created(
         app.post(
@@ -621,17 +714,21 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
             app.client
                 .post(app.url(&format!("/api/v1/inspections/{iid}/photos")))
                 .bearer_auth(token)
-                .multipart(
-                    reqwest::multipart::Form::new()
-                        .text("item", item)
-                        .part("file", reqwest::multipart::Part::bytes(photo).file_name("x.jpg")),
-                )
+                .multipart(reqwest::multipart::Form::new().text("item", item).part(
+                    "file",
+                    reqwest::multipart::Part::bytes(photo).file_name("x.jpg"),
+                ))
                 .send()
                 .await
                 .unwrap()
         }
     };
-    assert_problem(upload(tianye.clone(), "greenery").await, 422, "unknown_pledge_item").await;
+    assert_problem(
+        upload(tianye.clone(), "greenery").await,
+        422,
+        "unknown_pledge_item",
+    )
+    .await;
     let leader = app.token("leader.haizhou1").await;
     assert_problem(upload(leader.clone(), "sanitation").await, 403, "not_owner").await;
     let stored = created(upload(tianye.clone(), "sanitation").await).await;
@@ -651,7 +748,9 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
     )
     .await;
     assert_eq!(
-        app.get_as(stored["url"].as_str().unwrap(), &leader).await.status(),
+        app.get_as(stored["url"].as_str().unwrap(), &leader)
+            .await
+            .status(),
         200
     );
 }

@@ -85,7 +85,7 @@ pub async fn lock_officer(db: &impl ConnectionTrait, officer_id: UserId) -> Resu
     let res = officer::Entity::update_many()
         .col_expr(
             officer::Column::BadgeNumber,
-            Expr::col(officer::Column::BadgeNumber).into(),
+            Expr::col(officer::Column::BadgeNumber),
         )
         .filter(officer::Column::UserId.eq(officer_id.get()))
         .exec(db)

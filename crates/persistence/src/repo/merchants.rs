@@ -446,10 +446,7 @@ pub async fn set_signature(
 /// pledges signed at once for one merchant cannot both pass the overlap check.
 pub async fn lock_merchant(db: &impl ConnectionTrait, id: MerchantId) -> Result<(), RepoError> {
     let res = merchant::Entity::update_many()
-        .col_expr(
-            merchant::Column::Name,
-            Expr::col(merchant::Column::Name).into(),
-        )
+        .col_expr(merchant::Column::Name, Expr::col(merchant::Column::Name))
         .filter(merchant::Column::Id.eq(id.get()))
         .exec(db)
         .await?;
@@ -532,17 +529,33 @@ pub struct ResultRecord {
     pub case_id: Option<CaseId>,
 }
 
-/// Writes an inspection and its results; `cases` names the case opened per failed item.
+/// An inspection to record.
+#[derive(Debug, Clone)]
+pub struct NewInspection<'a> {
+    pub merchant: MerchantId,
+    pub pledge: PledgeId,
+    pub officer: UserId,
+    pub at: DateTime<Utc>,
+    pub note: Option<&'a str>,
+    pub results: &'a [ItemResult],
+    /// The case opened per failed item, by item code.
+    pub cases: &'a [(String, CaseId)],
+}
+
+/// Writes an inspection and its results.
 pub async fn insert_inspection(
     db: &impl ConnectionTrait,
-    merchant: MerchantId,
-    pledge: PledgeId,
-    officer: UserId,
-    at: DateTime<Utc>,
-    note: Option<&str>,
-    results: &[ItemResult],
-    cases: &[(String, CaseId)],
+    new: &NewInspection<'_>,
 ) -> Result<InspectionRecord, RepoError> {
+    let NewInspection {
+        merchant,
+        pledge,
+        officer,
+        at,
+        note,
+        results,
+        cases,
+    } = *new;
     let passed = results.iter().all(|r| r.passed);
     let row = inspection::ActiveModel {
         merchant_id: Set(merchant.get()),
