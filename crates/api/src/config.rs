@@ -73,9 +73,6 @@ pub struct AppSettings {
     /// `development` (default) or `production`. Production refuses to start without configured
     /// secrets instead of generating them.
     pub environment: Environment,
-    /// The public address residents reach (QR codes on contact cards link to
-    /// `<public_base_url>/report?community=<code>`).
-    pub public_base_url: String,
     /// Appended to the district name to name the bureau on printed cards (`海州区` + `城市管理局`).
     pub bureau_suffix: String,
     /// The hotline printed on cards.
@@ -202,7 +199,6 @@ impl Settings {
         let database_url = env.get("DATABASE_URL").filter(|u| !u.is_empty()).cloned();
         let builder = config::Config::builder()
             .set_default("app.environment", "development")?
-            .set_default("app.public_base_url", "http://localhost:8080")?
             .set_default("app.bureau_suffix", "城市管理局")?
             .set_default("app.hotline", "12345")?
             .set_default("auth.issuer", "whistle")?

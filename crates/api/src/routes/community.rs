@@ -454,7 +454,7 @@ pub(crate) async fn card_of(state: &AppState, id: i64) -> Result<ContactCardDto,
         });
     }
     let app = &state.settings.app;
-    let base = app.public_base_url.trim_end_matches('/');
+    let base = state.settings.server.public_base_url.trim_end_matches('/');
     Ok(ContactCardDto {
         report_url: format!("{base}/report?community={}", place.community.code.as_str()),
         svg_url: format!(

@@ -82,7 +82,7 @@ async fn tianye_is_stationed_in_wenchang_and_on_its_contact_card() {
     assert!(officers[0]["office_hours"].is_string());
     assert_eq!(
         card["report_url"],
-        "http://localhost:8080/report?community=320706001001"
+        "http://127.0.0.1:8080/report?community=320706001001"
     );
 
     // Staff see the stationing record.
@@ -532,7 +532,7 @@ async fn the_printed_card_shows_chinese_and_its_qr_code_opens_the_reporting_link
     assert_eq!(content, card["report_url"].as_str().unwrap());
     assert_eq!(
         content,
-        "http://localhost:8080/report?community=320706001001"
+        "http://127.0.0.1:8080/report?community=320706001001"
     );
 
     let res = app.get(card["svg_url"].as_str().unwrap()).await;
