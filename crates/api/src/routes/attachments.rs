@@ -2,7 +2,6 @@
 //! position and camera data), stored once per content under `attachments.dir`, served only to
 //! those who may see the case.
 
-
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
@@ -19,9 +18,9 @@ use whistle_persistence::repo::attachments::{self, Attachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
 use crate::authn::require;
-use crate::media_store;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, CurrentUser};
+use crate::media_store;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
