@@ -15,5 +15,6 @@ pub mod people;
 pub mod pledge;
 pub mod routing;
 pub mod text;
+pub mod worklog;
 
 pub use error::ValueError;
