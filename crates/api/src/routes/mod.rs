@@ -10,6 +10,7 @@ pub mod categories;
 pub mod geography;
 pub mod health;
 pub mod paging;
+pub mod worklogs;
 
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ use crate::state::AppState;
         (name = "auth", description = "Registration, login, sessions"),
         (name = "cases", description = "Reporting, following and handling cases"),
         (name = "admin", description = "Account management and the audit log (admins)"),
+        (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -85,6 +87,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(catalogue::router())
         .merge(attachments::router())
+        .merge(worklogs::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -41,6 +41,11 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/admin/calendar",
         "/api/v1/cases/{id}/attachments",
         "/api/v1/attachments/{id}",
+        "/api/v1/work-logs",
+        "/api/v1/work-logs/mix",
+        "/api/v1/work-logs/{id}",
+        "/api/v1/work-logs/{id}/photos",
+        "/api/v1/work-logs/{id}/photos/{photo_id}",
     ] {
         assert!(
             paths.contains_key(p),

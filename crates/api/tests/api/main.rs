@@ -15,3 +15,4 @@ mod geography;
 mod health;
 mod locate;
 mod outage;
+mod worklogs;
