@@ -10,6 +10,7 @@ mod m20261125_000005_cases;
 mod m20261125_000006_attachments;
 mod m20261125_000007_attributes;
 mod m20261125_000008_community_ops;
+mod m20261125_000009_work_logs;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_attachments::Migration),
             Box::new(m20261125_000007_attributes::Migration),
             Box::new(m20261125_000008_community_ops::Migration),
+            Box::new(m20261125_000009_work_logs::Migration),
         ]
     }
 }

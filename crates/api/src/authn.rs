@@ -154,6 +154,35 @@ pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Re
     }
 }
 
+/// Like [`require`], for a scope the caller names explicitly (a list or summary of an officer's
+/// or a community's work): a denial is always 403 naming why, even for reads, because the
+/// officer or community asked about is not a secret, only their records are.
+pub fn require_scope(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+) -> Result<(), ApiError> {
+    match authorize(principal, action, resource) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => {
+            tracing::debug!(
+                user_id = principal.user_id.get(),
+                ?action,
+                ?reason,
+                "scope denied"
+            );
+            Err(ApiError::forbidden(
+                match reason {
+                    DenyReason::NotPermitted => "forbidden",
+                    DenyReason::OutsideJurisdiction => "outside_jurisdiction",
+                    DenyReason::NotOwner => "not_owner",
+                },
+                "you are not allowed to see this",
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

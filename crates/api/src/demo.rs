@@ -14,13 +14,16 @@ use sea_orm::TransactionTrait;
 use whistle_auth::password::{self, Password};
 use whistle_domain::case::{CaseType, Priority};
 use whistle_domain::geography::{Boundary, CasePrefix};
-use whistle_domain::jurisdiction::{AreaLevel, Jurisdiction};
+use whistle_domain::jurisdiction::{Area, AreaLevel, AreaPath, Jurisdiction};
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::{BilingualName, Code, Name};
+use whistle_domain::worklog::{
+    Activity, Class721, Classification, Notes, Participant, WorkLogSpan,
+};
 use whistle_persistence::DatabaseConnection;
 use whistle_persistence::repo::categories::{NewCategory, ensure_category};
 use whistle_persistence::repo::geography::{
-    ensure_community, ensure_district, ensure_grid, ensure_street, find_area_by_code,
+    ensure_community, ensure_district, ensure_grid, ensure_street, find_area_by_code, get_community,
 };
 use whistle_persistence::repo::users::{
     NewOfficer, create_user, find_by_username, set_jurisdiction,
@@ -227,7 +230,159 @@ pub struct DemoReport {
     pub grids: usize,
     pub categories: usize,
     pub accounts_created: usize,
+    /// Work-log entries of 田野 seeded now (none when he already has some).
+    pub work_logs_created: usize,
     pub accounts: Vec<DemoAccount>,
+}
+
+/// 田野's work in 文昌社区 over the last three weeks: days ago, local start hour, minutes,
+/// activity, the class chosen by hand (if any), participants without accounts, notes. Mostly
+/// service, some management, one enforcement: 360 minutes of service in five entries (one a
+/// patrol he classed as service), 150 of management in two, 30 of enforcement in one.
+type DemoWorkLog = (
+    i64,
+    u32,
+    i64,
+    Activity,
+    Option<Class721>,
+    &'static [&'static str],
+    &'static str,
+);
+
+const WORK_LOGS: [DemoWorkLog; 8] = [
+    (
+        20,
+        9,
+        120,
+        Activity::HomeVisit,
+        None,
+        &[],
+        "走访独居老人，了解生活需求，登记需要帮助的事项",
+    ),
+    (
+        17,
+        14,
+        90,
+        Activity::LegalEducation,
+        None,
+        &[],
+        "上门普法：向南门沿街商户讲解门前四包责任",
+    ),
+    (
+        14,
+        19,
+        60,
+        Activity::Lecture,
+        None,
+        &[],
+        "社区广场垃圾分类讲座",
+    ),
+    (
+        11,
+        10,
+        45,
+        Activity::Mediation,
+        None,
+        &[],
+        "调解楼上楼下噪声纠纷，双方达成一致",
+    ),
+    (
+        9,
+        7,
+        90,
+        Activity::Patrol,
+        None,
+        &[],
+        "早高峰巡查北门游商占道经营",
+    ),
+    (
+        6,
+        15,
+        60,
+        Activity::JointAction,
+        None,
+        &["物业王经理"],
+        "城管+物业联合清理楼道堆物",
+    ),
+    (
+        4,
+        8,
+        30,
+        Activity::Enforcement,
+        None,
+        &[],
+        "北门游商经劝导仍占道经营，依法暂扣经营物品",
+    ),
+    (
+        2,
+        16,
+        45,
+        Activity::Patrol,
+        Some(Class721::Service),
+        &[],
+        "巡查中帮助行动不便的老人联系物业维修门禁",
+    ),
+];
+
+/// The demo city's local time (China Standard Time), for placing the demo work at office hours.
+const DEMO_UTC_OFFSET_SECS: i32 = 8 * 3600;
+
+/// Seeds 田野's work log once: only when he has no entries yet, so seeding again (or after he
+/// logged work himself) adds nothing.
+async fn seed_work_logs(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<usize> {
+    use chrono::{Duration, FixedOffset, Utc};
+    use whistle_persistence::repo::worklogs::{self, NewWorkLog};
+    let Some(tianye) = find_by_username(txn, &Username::parse("tianye")?).await? else {
+        return Ok(0);
+    };
+    if worklogs::count_of_officer(txn, tianye.user.id).await? > 0 {
+        return Ok(0);
+    }
+    let Some(Area::Community(wenchang)) =
+        find_area_by_code(txn, AreaLevel::Community, &code("320706001001")?).await?
+    else {
+        anyhow::bail!("demo community 文昌社区 is missing");
+    };
+    let place = get_community(txn, wenchang).await?;
+    let area = AreaPath {
+        district: place.district.id,
+        street: place.street.id,
+        community: wenchang,
+    };
+    let local = FixedOffset::east_opt(DEMO_UTC_OFFSET_SECS).context("demo offset")?;
+    let now = Utc::now();
+    let today = now.with_timezone(&local).date_naive();
+    for (days_ago, hour, minutes, activity, class, people, notes) in WORK_LOGS {
+        let start = (today - Duration::days(days_ago))
+            .and_hms_opt(hour, 0, 0)
+            .and_then(|t| t.and_local_timezone(local).single())
+            .context("demo work time")?
+            .with_timezone(&Utc);
+        let span = WorkLogSpan::new(start, start + Duration::minutes(minutes), now)?;
+        let participants = people
+            .iter()
+            .map(|n| Ok(Participant::Named(name(n)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        worklogs::insert(
+            txn,
+            &NewWorkLog {
+                officer: tianye.user.id,
+                activity,
+                classification: Classification::of(activity, class),
+                span,
+                area,
+                grid: None,
+                point: None,
+                participants,
+                notes: Some(Notes::parse(notes)?),
+                cases: Vec::new(),
+                merchants: Vec::new(),
+                now,
+            },
+        )
+        .await?;
+    }
+    Ok(WORK_LOGS.len())
 }
 
 impl fmt::Display for DemoReport {
@@ -643,6 +798,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         report.accounts_created += 1;
     }
     seed_community_ops(&txn).await?;
+    report.work_logs_created = seed_work_logs(&txn).await?;
     txn.commit().await?;
     report.accounts = ACCOUNTS
         .iter()
@@ -679,5 +835,10 @@ mod tests {
         }
         let [x0, y0, x1, y1] = community_rect(0, 0);
         assert!(rectangle(x0, y0, x1, y1).is_ok());
+        for (days_ago, hour, minutes, _, _, people, notes) in WORK_LOGS {
+            assert!(days_ago >= 1 && hour < 23 && (1..=24 * 60).contains(&minutes));
+            assert!(Notes::parse(notes).is_ok());
+            assert!(people.iter().all(|p| Name::parse(p).is_ok()));
+        }
     }
 }

@@ -336,6 +336,10 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         }
         "unknown_category" => ("未知的问题类别", "Unknown category"),
         "case_not_found" => ("案件不存在", "No such case"),
+        "invalid_span" => ("结束时间须晚于开始时间", "The work ends before it starts"),
+        "point_outside_community" => ("位置不在该社区内", "Location outside the community"),
+        "grid_not_in_community" => ("网格不属于该社区", "Grid not in the community"),
+        "work_log_not_found" => ("工作记录不存在", "No such work log"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),

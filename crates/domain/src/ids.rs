@@ -86,6 +86,11 @@ typed_id!(
     CaseId,
     "case_id"
 );
+typed_id!(
+    /// An entry of an officer's work log (线上工作记录).
+    WorkLogId,
+    "work_log_id"
+);
 
 #[cfg(test)]
 mod tests {

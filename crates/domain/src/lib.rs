@@ -17,5 +17,6 @@ pub mod pledge;
 pub mod routing;
 pub mod stationing;
 pub mod text;
+pub mod worklog;
 
 pub use error::ValueError;

@@ -12,6 +12,7 @@ pub mod geography;
 pub mod health;
 pub mod merchants;
 pub mod paging;
+pub mod worklogs;
 
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ use crate::state::AppState;
         (name = "admin", description = "Account management and the audit log (admins)"),
         (name = "community", description = "Stationed officers, contact cards, partner organisations (城管进社区)"),
         (name = "merchants", description = "Merchants, four-responsibility pledges (门前四包) and inspections"),
+        (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -91,6 +93,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(attachments::router())
         .merge(community::router())
         .merge(merchants::router())
+        .merge(worklogs::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

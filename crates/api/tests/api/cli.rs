@@ -249,6 +249,7 @@ async fn demo_seeding_is_idempotent() {
     let conn = open(&db).await;
     let first = demo::seed(&conn).await.unwrap();
     assert_eq!(first.accounts_created, 7);
+    assert_eq!(first.work_logs_created, 8);
     let counts = || async {
         (
             geography::list_communities(
@@ -285,6 +286,7 @@ async fn demo_seeding_is_idempotent() {
     assert!(printed.contains("tianye"));
     let second = demo::seed(&conn).await.unwrap();
     assert_eq!(second.accounts_created, 0);
+    assert_eq!(second.work_logs_created, 0, "田野's work is seeded once");
     assert_eq!(counts().await, before);
 }
 

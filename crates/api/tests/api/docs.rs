@@ -67,6 +67,11 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/inspections/{id}/photos",
         "/api/v1/inspection-photos/{id}",
         "/api/v1/attachments/{id}",
+        "/api/v1/work-logs",
+        "/api/v1/work-logs/mix",
+        "/api/v1/work-logs/{id}",
+        "/api/v1/work-logs/{id}/photos",
+        "/api/v1/work-logs/{id}/photos/{photo_id}",
     ] {
         assert!(
             paths.contains_key(p),

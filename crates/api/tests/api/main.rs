@@ -17,3 +17,4 @@ mod health;
 mod locate;
 mod merchants;
 mod outage;
+mod worklogs;

@@ -28,3 +28,8 @@ pub mod street;
 pub mod user_area;
 pub mod users;
 pub mod work_calendar;
+pub mod work_log;
+pub mod work_log_case;
+pub mod work_log_merchant;
+pub mod work_log_participant;
+pub mod work_log_photo;

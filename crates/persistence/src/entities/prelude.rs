@@ -24,3 +24,8 @@ pub use super::street::Entity as Street;
 pub use super::user_area::Entity as UserArea;
 pub use super::users::Entity as Users;
 pub use super::work_calendar::Entity as WorkCalendar;
+pub use super::work_log::Entity as WorkLog;
+pub use super::work_log_case::Entity as WorkLogCase;
+pub use super::work_log_merchant::Entity as WorkLogMerchant;
+pub use super::work_log_participant::Entity as WorkLogParticipant;
+pub use super::work_log_photo::Entity as WorkLogPhoto;

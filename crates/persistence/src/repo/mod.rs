@@ -13,6 +13,7 @@ pub mod merchants;
 pub mod sessions;
 pub mod sla;
 pub mod users;
+pub mod worklogs;
 
 /// A page request for keyset pagination over ascending ids: rows with `id > after`, at most
 /// `limit` of them. Keyset (not offset) pagination stays stable while rows are being added.
