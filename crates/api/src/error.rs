@@ -72,6 +72,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// For `map_err`: a repository "not found" becomes `err` (a specific 404), anything else
+    /// converts as usual.
+    pub fn when_missing(err: ApiError) -> impl FnOnce(RepoError) -> ApiError {
+        move |e| match e {
+            RepoError::NotFound(_) => err,
+            other => other.into(),
+        }
+    }
+
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         ApiError::NotFound {
             code,

@@ -57,10 +57,12 @@ fn user_id(raw: i64) -> Result<UserId, ApiError> {
 }
 
 async fn load_user(db: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<User, ApiError> {
-    users::get_user(db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => ApiError::not_found("user_not_found", format!("no user {id}")),
-        other => other.into(),
-    })
+    users::get_user(db, id)
+        .await
+        .map_err(ApiError::when_missing(ApiError::not_found(
+            "user_not_found",
+            format!("no user {id}"),
+        )))
 }
 
 async fn account(txn: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<AccountDto, ApiError> {

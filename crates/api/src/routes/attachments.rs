@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::Case;
-use whistle_persistence::RepoError;
 use whistle_persistence::repo::attachments::{self, Attachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
@@ -73,10 +72,9 @@ pub struct UploadForm {
 async fn load_case(state: &AppState, id: i64) -> Result<Case, ApiError> {
     let not_found = || ApiError::not_found("case_not_found", "no such case");
     let id = whistle_domain::ids::CaseId::new(id).map_err(|_| not_found())?;
-    cases::get(&state.db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => not_found(),
-        other => other.into(),
-    })
+    cases::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))
 }
 
 /// Attach a photo to a case: the reporter's (`kind=report`) or the handling officer's
@@ -200,10 +198,9 @@ async fn download(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("attachment_not_found", "no such attachment");
-    let att = attachments::get(&state.db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
+    let att = attachments::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))?;
     let case = cases::get(&state.db, att.case_id).await?;
     require(
         &p,

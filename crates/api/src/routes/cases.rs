@@ -408,10 +408,9 @@ async fn authorize_read(
 async fn load(state: &AppState, id: i64) -> Result<Case, ApiError> {
     let not_found = || ApiError::not_found("case_not_found", "no such case");
     let id = CaseId::new(id).map_err(|_| not_found())?;
-    cases::get(&state.db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => not_found(),
-        other => other.into(),
-    })
+    cases::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))
 }
 
 // ---- handlers ------------------------------------------------------------------------------

@@ -65,10 +65,7 @@ pub(crate) async fn load_community(
     let id = CommunityId::new(id).map_err(|_| not_found())?;
     geography::get_community(&state.db, id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })
+        .map_err(ApiError::when_missing(not_found()))
 }
 
 pub(crate) fn path_of(c: &CommunityInContext) -> AreaPath {
@@ -192,10 +189,10 @@ async fn create_stationing(
         .map_err(|_| ApiError::not_found("officer_not_found", "no such officer"))?;
     let account = users::get_user(&state.db, officer_id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => ApiError::not_found("officer_not_found", "no such officer"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(ApiError::not_found(
+            "officer_not_found",
+            "no such officer",
+        )))?;
     if account.role != Role::Officer || account.disabled {
         return Err(ApiError::Unprocessable {
             code: "not_an_officer",
@@ -238,14 +235,11 @@ async fn create_stationing(
     let txn = state.db.begin().await?;
     community::lock_officer(&txn, officer_id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => ApiError::Unprocessable {
-                code: "not_an_officer",
-                detail: "the account has no officer record (badge number)".into(),
-                field: Some("officer_id".into()),
-            },
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(ApiError::Unprocessable {
+            code: "not_an_officer",
+            detail: "the account has no officer record (badge number)".into(),
+            field: Some("officer_id".into()),
+        }))?;
     let existing: Vec<(i64, Period)> = community::of_officer(&txn, officer_id)
         .await?
         .into_iter()
@@ -318,10 +312,9 @@ async fn end_stationing(
     ApiJson(req): ApiJson<EndStationingRequest>,
 ) -> Result<Json<StationingDto>, ApiError> {
     let not_found = || ApiError::not_found("stationing_not_found", "no such stationing");
-    let s = community::get(&state.db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
+    let s = community::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))?;
     let place = load_community(&state, s.community_id.get()).await?;
     require(&p, Action::ManageStationing, &Resource::at(path_of(&place)))?;
     let day = match req.ends_on.as_deref() {
@@ -608,10 +601,7 @@ async fn put_officer_photo(
     let txn = state.db.begin().await?;
     community::set_officer_photo(&txn, officer, &image.sha256, image.mime)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(not_found()))?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -631,10 +621,7 @@ async fn get_officer_photo(
     let officer = UserId::new(id).map_err(|_| not_found())?;
     let (sha, mime) = community::officer_photo(&state.db, officer)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?
+        .map_err(ApiError::when_missing(not_found()))?
         .ok_or_else(not_found)?;
     media_store::image_response(&state, &sha, &mime, "public, max-age=3600").await
 }
@@ -787,10 +774,7 @@ async fn get_organisation(
     let not_found = || ApiError::not_found("organisation_not_found", "no such organisation");
     let org = community::get_organisation(&state.db, id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(not_found()))?;
     let dto = organisation_dto(&state, org).await?;
     let member = dto.member_ids.contains(&p.user_id.get());
     if require_staff(&p).is_err() && !member {

@@ -103,10 +103,7 @@ async fn readable_merchant(
     let id = MerchantId::new(id).map_err(|_| merchant_not_found())?;
     let m = merchants::get_merchant(&state.db, id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => merchant_not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(merchant_not_found()))?;
     if scope.is_some_and(|s| !s.covers(&m.area)) {
         return Err(merchant_not_found());
     }
@@ -633,10 +630,7 @@ async fn readable_pledge(
     let pid = PledgeId::new(id).map_err(|_| not_found())?;
     let r = merchants::get_pledge(&state.db, pid)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(not_found()))?;
     let m = readable_merchant(state, p, r.pledge.merchant_id.get())
         .await
         .map_err(|e| match e {
@@ -1238,10 +1232,7 @@ async fn readable_inspection(
     let not_found = || ApiError::not_found("inspection_not_found", "no such inspection");
     let i = merchants::get_inspection(&state.db, id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(not_found()))?;
     let m = readable_merchant(state, p, i.merchant_id.get())
         .await
         .map_err(|e| match e {
@@ -1354,10 +1345,7 @@ async fn get_inspection_photo(
     let not_found = || ApiError::not_found("photo_not_found", "no such photo");
     let photo = merchants::get_inspection_photo(&state.db, id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(not_found()))?;
     readable_inspection(&state, &p, photo.inspection_id)
         .await
         .map_err(|_| not_found())?;

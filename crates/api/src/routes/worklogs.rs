@@ -353,10 +353,9 @@ fn resource(log: &WorkLog) -> Resource {
 async fn load_visible(state: &AppState, p: &Principal, id: i64) -> Result<WorkLog, ApiError> {
     let not_found = || ApiError::not_found("work_log_not_found", "no such work log");
     let id = WorkLogId::new(id).map_err(|_| not_found())?;
-    let log = worklogs::get(&state.db, id).await.map_err(|e| match e {
-        RepoError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
+    let log = worklogs::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))?;
     require(p, Action::ViewWorkLogs, &resource(&log)).map_err(|e| {
         if e.status() == StatusCode::NOT_FOUND {
             not_found()
@@ -554,10 +553,7 @@ async fn create_work_log(
             let id = GridId::new(raw).map_err(|_| unknown())?;
             let g = geography::get_grid(&state.db, id)
                 .await
-                .map_err(|e| match e {
-                    RepoError::NotFound(_) => unknown(),
-                    other => other.into(),
-                })?;
+                .map_err(ApiError::when_missing(unknown()))?;
             if g.community_id != area.community {
                 return Err(unprocessable(
                     "grid_not_in_community",
@@ -916,10 +912,10 @@ async fn download_photo(
     let log = load_visible(&state, &p, id).await?;
     let photo = worklogs::get_photo(&state.db, log.id, photo_id)
         .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => ApiError::not_found("photo_not_found", "no such photo"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::when_missing(ApiError::not_found(
+            "photo_not_found",
+            "no such photo",
+        )))?;
     media_store::image_response(&state, &photo.sha256, &photo.mime, "private, max-age=86400").await
 }
 
