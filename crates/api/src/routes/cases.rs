@@ -59,14 +59,17 @@ pub struct NewCaseRequest {
     pub category: String,
     /// What is wrong, 1–5000 characters.
     pub description: String,
-    /// Latitude in `crs`.
-    pub lat: f64,
+    /// Latitude in `crs`. With `lon`, the point that routes the case; without a point, the case
+    /// is placed by `place_id` or by the address book entry its `address` names.
+    pub lat: Option<f64>,
     /// Longitude in `crs`.
-    pub lon: f64,
+    pub lon: Option<f64>,
     /// `wgs84` (default), `gcj02` (Amap, Tencent) or `bd09` (Baidu).
     pub crs: Option<String>,
     /// The address as the reporter describes it.
     pub address: Option<String>,
+    /// An entry of the address book (`GET /api/v1/places`), when there is no point.
+    pub place_id: Option<i64>,
     /// Staff only: `urgent`, `high`, `normal`, `low` (default: the category's).
     pub priority: Option<String>,
     /// Staff only: `complaint`, `help_request`, `consultation`, `suggestion`.
@@ -415,6 +418,40 @@ async fn load(state: &AppState, id: i64) -> Result<Case, ApiError> {
 
 // ---- handlers ------------------------------------------------------------------------------
 
+/// Where a report came in: the native API (and inspections) or an Open311 client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Native,
+    Open311,
+}
+
+/// The report's point in WGS-84: its coordinates when it has them.
+async fn locate_report(
+    _state: &AppState,
+    req: &NewCaseRequest,
+    crs: Crs,
+) -> Result<Coordinate, ApiError> {
+    match (req.lat, req.lon) {
+        (Some(lat), Some(lon)) => {
+            Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
+                code: "invalid_coordinate",
+                detail: e.to_string(),
+                field: Some(e.field.to_owned()),
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => Err(ApiError::Unprocessable {
+            code: "incomplete_coordinate",
+            detail: "send both lat and lon, or neither".into(),
+            field: Some(if req.lat.is_some() { "lon" } else { "lat" }.into()),
+        }),
+        (None, None) => Err(ApiError::Unprocessable {
+            code: "location_required",
+            detail: "send the point (lat and lon)".into(),
+            field: Some("lat".into()),
+        }),
+    }
+}
+
 /// A validated, routed report ready to be written: everything intake decides before its
 /// transaction (category, answers, routing, SLA deadline, suggested officer, tracking token).
 pub(crate) struct PreparedCase {
@@ -430,6 +467,7 @@ pub(crate) async fn prepare_intake(
     state: &AppState,
     viewer: Option<&Principal>,
     req: &NewCaseRequest,
+    channel: Channel,
     idempotency: Option<(String, String)>,
     scoped_key: Option<&str>,
 ) -> Result<PreparedCase, ApiError> {
@@ -453,12 +491,7 @@ pub(crate) async fn prepare_intake(
         .map(str::parse)
         .transpose()?
         .unwrap_or_default();
-    let point =
-        Coordinate::from_crs(crs, req.lat, req.lon).map_err(|e| ApiError::Unprocessable {
-            code: "invalid_coordinate",
-            detail: e.to_string(),
-            field: Some(e.field.to_owned()),
-        })?;
+    let point = locate_report(state, req, crs).await?;
     let address = req
         .address
         .as_deref()
@@ -483,6 +516,7 @@ pub(crate) async fn prepare_intake(
     };
     // Who reports decides the source, and whether priority and type may be set by hand.
     let (source, staff) = match viewer.map(|p| p.role) {
+        _ if channel == Channel::Open311 => (CaseSource::Open311, false),
         None | Some(Role::Resident) => (CaseSource::ResidentApp, false),
         Some(Role::Partner) => (CaseSource::Partner, false),
         Some(Role::Officer | Role::Leader) => (CaseSource::OfficerPatrol, true),
@@ -615,48 +649,86 @@ async fn create_case(
         Some(p) => format!("user:{}", p.user_id),
         None => "anonymous".to_owned(),
     };
-    let scoped_key = key.as_ref().map(|k| format!("{scope}\u{1f}{k}"));
-    if let Some(k) = &key
-        && let Some(existing) = cases::find_by_idempotency(&state.db, &scope, k).await?
-    {
-        let token = viewer
-            .is_none()
-            .then(|| tracking_token(&state, scoped_key.as_deref()))
-            .transpose()?;
-        let mut dto = to_dto(&state, &existing, viewer.as_ref(), token).await?;
-        dto.possible_duplicates = Some(possible_duplicates(&state, &existing).await?);
-        return Ok(with_etag(StatusCode::CREATED, dto));
-    }
-
-    let prepared = prepare_intake(
+    let done = intake(
         &state,
         viewer.as_ref(),
         &req,
-        key.clone().map(|k| (scope.clone(), k)),
+        Channel::Native,
+        key.map(|k| (scope, k)),
+    )
+    .await?;
+    let mut dto = to_dto(&state, &done.case, viewer.as_ref(), done.token).await?;
+    dto.possible_duplicates = Some(possible_duplicates(&state, &done.case).await?);
+    Ok(with_etag(StatusCode::CREATED, dto))
+}
+
+/// A case taken in (or found again for a retried key), with the anonymous reporter's token.
+pub(crate) struct Intake {
+    pub case: Case,
+    pub token: Option<String>,
+}
+
+/// Intake from end to end: a retried `(scope, key)` finds its case; otherwise the report is
+/// prepared and written in one transaction. Two concurrent requests with one key create one
+/// case: the loser of the unique index answers with the winner's.
+pub(crate) async fn intake(
+    state: &AppState,
+    viewer: Option<&Principal>,
+    req: &NewCaseRequest,
+    channel: Channel,
+    idempotency: Option<(String, String)>,
+) -> Result<Intake, ApiError> {
+    let scoped_key = idempotency
+        .as_ref()
+        .map(|(scope, k)| format!("{scope}\u{1f}{k}"));
+    let replay_token = || {
+        viewer
+            .is_none()
+            .then(|| tracking_token(state, scoped_key.as_deref()))
+            .transpose()
+    };
+    if let Some((scope, k)) = &idempotency
+        && let Some(existing) = cases::find_by_idempotency(&state.db, scope, k).await?
+    {
+        return Ok(Intake {
+            case: existing,
+            token: replay_token()?,
+        });
+    }
+
+    let prepared = prepare_intake(
+        state,
+        viewer,
+        req,
+        channel,
+        idempotency.clone(),
         scoped_key.as_deref(),
     )
     .await?;
     let txn = state.db.begin().await?;
-    let inserted = insert_intake(&txn, &prepared, viewer.as_ref()).await;
-    let case = match inserted {
+    match insert_intake(&txn, &prepared, viewer).await {
         Ok(case) => {
             txn.commit().await?;
-            case
+            tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), source = case.source.as_str(), "case reported");
+            Ok(Intake {
+                case,
+                token: prepared.token,
+            })
         }
         // A concurrent retry with the same key won the race: answer with its case.
-        Err(RepoError::Conflict(_)) if key.is_some() => {
+        Err(RepoError::Conflict(_)) if idempotency.is_some() => {
             drop(txn);
-            let k = key.as_deref().unwrap_or_default();
-            cases::find_by_idempotency(&state.db, &scope, k)
+            let (scope, k) = idempotency.as_ref().expect("checked above");
+            let case = cases::find_by_idempotency(&state.db, scope, k)
                 .await?
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent case vanished")))?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent case vanished")))?;
+            Ok(Intake {
+                case,
+                token: replay_token()?,
+            })
         }
-        Err(e) => return Err(e.into()),
-    };
-    tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), "case reported");
-    let mut dto = to_dto(&state, &case, viewer.as_ref(), prepared.token).await?;
-    dto.possible_duplicates = Some(possible_duplicates(&state, &case).await?);
-    Ok(with_etag(StatusCode::CREATED, dto))
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One case. Staff see cases in their jurisdiction, residents their own (others are 404), an

@@ -36,7 +36,7 @@ use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::routes::cases::{NewCaseRequest, insert_intake, prepare_intake};
+use crate::routes::cases::{Channel, NewCaseRequest, insert_intake, prepare_intake};
 use crate::routes::community::local_today;
 use crate::routes::paging::{self, Cursor, PageOf};
 use crate::state::AppState;
@@ -1129,17 +1129,19 @@ async fn inspect(
         let case_req = NewCaseRequest {
             category: open.category.clone(),
             description,
-            lat: m.location.lat(),
-            lon: m.location.lon(),
+            lat: Some(m.location.lat()),
+            lon: Some(m.location.lon()),
             crs: None,
             address: Some(m.address.clone()),
+            place_id: None,
             priority: open.priority.clone(),
             case_type: None,
             reporter_name: None,
             reporter_phone: None,
             attributes: Default::default(),
         };
-        let mut case = prepare_intake(&state, Some(&p), &case_req, None, None).await?;
+        let mut case =
+            prepare_intake(&state, Some(&p), &case_req, Channel::Native, None, None).await?;
         case.new.merchant_id = Some(m.id);
         prepared.push((r.item.as_str().to_owned(), case));
     }
