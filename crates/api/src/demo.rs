@@ -15,7 +15,9 @@ use whistle_auth::password::{self, Password};
 use whistle_domain::case::{CaseType, Priority};
 use whistle_domain::geography::{Boundary, CasePrefix};
 use whistle_domain::jurisdiction::{Area, AreaLevel, AreaPath, Jurisdiction};
+use whistle_domain::location::Coordinate;
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
+use whistle_domain::place::PlaceKind;
 use whistle_domain::text::{BilingualName, Code, Name};
 use whistle_domain::worklog::{
     Activity, Class721, Classification, Notes, Participant, WorkLogSpan,
@@ -28,6 +30,7 @@ use whistle_persistence::repo::geography::{
 use whistle_persistence::repo::users::{
     NewOfficer, create_user, find_by_username, set_jurisdiction,
 };
+use whistle_persistence::repo::{geography, places};
 
 /// The password of every demo account. Printed at start; the demo is not for production data.
 pub const DEMO_PASSWORD: &str = "whistle-demo-2026";
@@ -230,6 +233,9 @@ pub struct DemoReport {
     pub grids: usize,
     pub categories: usize,
     pub accounts_created: usize,
+    /// Address-book entries (each community, and landmarks and addresses of 文昌社区 and
+    /// 鼓楼社区), created or brought up to date.
+    pub places: usize,
     /// Work-log entries of 田野 seeded now (none when he already has some).
     pub work_logs_created: usize,
     pub accounts: Vec<DemoAccount>,
@@ -389,8 +395,8 @@ impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Demo city 连云港市海州区: {} communities, {} grids, {} case categories ({} accounts created now).",
-            self.communities, self.grids, self.categories, self.accounts_created
+            "Demo city 连云港市海州区: {} communities, {} grids, {} case categories, {} address-book entries ({} accounts created now).",
+            self.communities, self.grids, self.categories, self.places, self.accounts_created
         )?;
         writeln!(f, "Demo accounts (password for all: {DEMO_PASSWORD}):")?;
         for a in &self.accounts {
@@ -475,11 +481,10 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
     use chrono::{Duration, Utc};
     use whistle_domain::ids::{CommunityId, PledgeId};
     use whistle_domain::jurisdiction::Area;
-    use whistle_domain::location::Coordinate;
     use whistle_domain::merchant::LicenceNumber;
     use whistle_domain::pledge::{Pledge, Validity};
     use whistle_domain::stationing::Period;
-    use whistle_persistence::repo::{community, geography, merchants};
+    use whistle_persistence::repo::{community, merchants};
 
     let today = (Utc::now() + Duration::hours(8)).date_naive();
     let community_of = |area: Area| match area {
@@ -798,6 +803,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         report.accounts_created += 1;
     }
     seed_community_ops(&txn).await?;
+    report.places = seed_places(&txn).await?;
     report.work_logs_created = seed_work_logs(&txn).await?;
     txn.commit().await?;
     report.accounts = ACCOUNTS
@@ -809,6 +815,65 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         })
         .collect();
     Ok(report)
+}
+
+/// Address-book entries as (street row, community column, fraction east, fraction north inside
+/// the community's rectangle, kind, name). Each community is named at a point inside its
+/// south-west grid; 文昌社区's south gate is where the article's loudspeaker was.
+const PLACES: [(usize, usize, f64, f64, PlaceKind, &str); 11] = [
+    (0, 0, 0.4, 0.4, PlaceKind::Community, "文昌社区"),
+    (0, 1, 0.4, 0.4, PlaceKind::Community, "鼓楼社区"),
+    (1, 0, 0.4, 0.4, PlaceKind::Community, "建设社区"),
+    (1, 1, 0.4, 0.4, PlaceKind::Community, "龙河社区"),
+    (2, 0, 0.4, 0.4, PlaceKind::Community, "幸福社区"),
+    (2, 1, 0.4, 0.4, PlaceKind::Community, "陇海社区"),
+    (0, 0, 0.3, 0.08, PlaceKind::Address, "文昌路18号"),
+    (0, 0, 0.46, 0.04, PlaceKind::Landmark, "文昌社区南门"),
+    (0, 0, 0.46, 0.96, PlaceKind::Landmark, "文昌社区北门"),
+    (0, 0, 0.75, 0.7, PlaceKind::Landmark, "文昌社区文化广场"),
+    (0, 1, 0.6, 0.3, PlaceKind::Landmark, "鼓楼农贸市场"),
+];
+
+/// The demo's address book; re-seeding updates the entries in place (their names are keys).
+async fn seed_places(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<usize> {
+    let now = chrono::Utc::now();
+    for (row, col, fx, fy, kind, place_name) in PLACES {
+        let [x0, y0, x1, y1] = community_rect(row, col);
+        let point = Coordinate::wgs84(y0 + (y1 - y0) * fy, x0 + (x1 - x0) * fx)?;
+        let community_code = STREETS[row].communities[col].0;
+        let community = find_area_by_code(txn, AreaLevel::Community, &code(community_code)?)
+            .await?
+            .with_context(|| format!("demo community {community_code}"))?;
+        let Area::Community(community_id) = community else {
+            anyhow::bail!("{community_code} is not a community");
+        };
+        let grid = geography::list_grids(txn, Some(community_id))
+            .await?
+            .into_iter()
+            .find(|g| g.boundary.touches_point(point))
+            .with_context(|| format!("no grid of {community_code} holds {place_name}"))?;
+        let context = geography::get_community(txn, community_id).await?;
+        places::upsert(
+            txn,
+            &places::NewPlace {
+                name: name(place_name)?,
+                kind,
+                point,
+                grid: whistle_domain::routing::GridHit {
+                    grid_id: grid.id,
+                    community_id,
+                },
+                area: AreaPath {
+                    district: context.district.id,
+                    street: context.street.id,
+                    community: community_id,
+                },
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(PLACES.len())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::ValueError;
 use crate::calendar::Stage;
 use crate::geography::CasePrefix;
-use crate::ids::{CaseId, CategoryId, UserId};
+use crate::ids::{CaseId, CategoryId, PlaceId, UserId};
 use crate::jurisdiction::AreaPath;
 use crate::location::Coordinate;
 use crate::people::PhoneNumber;
@@ -172,11 +172,28 @@ impl fmt::Display for CaseNumber {
 pub struct CaseLocation {
     point: Coordinate,
     hit: GridHit,
+    place: Option<PlaceId>,
 }
 
 impl CaseLocation {
     pub fn routed(point: Coordinate, hit: GridHit) -> Self {
-        Self { point, hit }
+        Self {
+            point,
+            hit,
+            place: None,
+        }
+    }
+
+    /// The point came from this address-book entry (the report had no coordinates).
+    pub fn from_place(self, place: PlaceId) -> Self {
+        Self {
+            place: Some(place),
+            ..self
+        }
+    }
+
+    pub fn place(&self) -> Option<PlaceId> {
+        self.place
     }
 
     pub fn point(&self) -> Coordinate {

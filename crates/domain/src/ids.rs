@@ -92,6 +92,12 @@ typed_id!(
     "work_log_id"
 );
 
+typed_id!(
+    /// An entry of the address book (标准地址).
+    PlaceId,
+    "place_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod location;
 pub mod media;
 pub mod merchant;
 pub mod people;
+pub mod place;
 pub mod pledge;
 pub mod routing;
 pub mod stationing;

@@ -19,7 +19,7 @@ use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
 use whistle_domain::case::{
     Case, CaseLocation, CaseSource, CaseStatus, CaseType, Description, Priority, Rating, Reporter,
 };
-use whistle_domain::ids::{CaseId, MerchantId, UserId};
+use whistle_domain::ids::{CaseId, MerchantId, PlaceId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::lifecycle::{CaseActionKind, transition};
 use whistle_domain::location::{Coordinate, Crs};
@@ -37,6 +37,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser};
 use crate::routes::geography::AreaRef;
 use crate::routes::paging::{self, PageOf};
+use crate::routes::places;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -125,6 +126,8 @@ pub struct CaseDto {
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
     /// The merchant the case is about, if any.
     pub merchant_id: Option<i64>,
+    /// The address-book entry that placed the case when the report had no coordinates.
+    pub place_id: Option<i64>,
     /// Only in the intake response to an anonymous reporter: send it as `X-Tracking-Token` to
     /// follow the case. Keep it; it is not shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -324,6 +327,7 @@ async fn to_dto(
         closed_at: case.closed_at,
         attributes: case.attributes.clone(),
         merchant_id: case.merchant_id.map(MerchantId::get),
+        place_id: case.location.place().map(PlaceId::get),
         tracking_token: tracking,
         possible_duplicates: None,
     })
@@ -425,30 +429,30 @@ pub(crate) enum Channel {
     Open311,
 }
 
-/// The report's point in WGS-84: its coordinates when it has them.
+/// The report's point in WGS-84: its coordinates when it has them, else the address-book entry
+/// it names (by `place_id` or by its address text).
 async fn locate_report(
-    _state: &AppState,
+    state: &AppState,
     req: &NewCaseRequest,
     crs: Crs,
-) -> Result<Coordinate, ApiError> {
+) -> Result<(Coordinate, Option<PlaceId>), ApiError> {
     match (req.lat, req.lon) {
-        (Some(lat), Some(lon)) => {
-            Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
+        (Some(lat), Some(lon)) => Coordinate::from_crs(crs, lat, lon)
+            .map(|p| (p, None))
+            .map_err(|e| ApiError::Unprocessable {
                 code: "invalid_coordinate",
                 detail: e.to_string(),
                 field: Some(e.field.to_owned()),
-            })
-        }
+            }),
         (Some(_), None) | (None, Some(_)) => Err(ApiError::Unprocessable {
             code: "incomplete_coordinate",
             detail: "send both lat and lon, or neither".into(),
             field: Some(if req.lat.is_some() { "lon" } else { "lat" }.into()),
         }),
-        (None, None) => Err(ApiError::Unprocessable {
-            code: "location_required",
-            detail: "send the point (lat and lon)".into(),
-            field: Some("lat".into()),
-        }),
+        (None, None) => {
+            let place = places::place_report(state, req.place_id, req.address.as_deref()).await?;
+            Ok((place.point, Some(place.id)))
+        }
     }
 }
 
@@ -491,7 +495,7 @@ pub(crate) async fn prepare_intake(
         .map(str::parse)
         .transpose()?
         .unwrap_or_default();
-    let point = locate_report(state, req, crs).await?;
+    let (point, from_place) = locate_report(state, req, crs).await?;
     let address = req
         .address
         .as_deref()
@@ -572,7 +576,10 @@ pub(crate) async fn prepare_intake(
         source,
         description,
         address,
-        location: CaseLocation::routed(point, hit),
+        location: match from_place {
+            Some(id) => CaseLocation::routed(point, hit).from_place(id),
+            None => CaseLocation::routed(point, hit),
+        },
         area,
         reporter_id: viewer.map(|p| p.user_id),
         reporter_name,
@@ -613,9 +620,10 @@ pub(crate) async fn insert_intake(
             note: None,
             data: Some(serde_json::json!({
                 "source": new.source.as_str(),
-                "crs": prepared.crs.as_str(),
+                "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
                 "suggested_officer_id": new.suggested_officer.map(UserId::get),
                 "merchant_id": new.merchant_id.map(MerchantId::get),
+                "place_id": new.location.place().map(PlaceId::get),
             })),
         },
     )

@@ -12,6 +12,7 @@ pub mod geography;
 pub mod health;
 pub mod merchants;
 pub mod paging;
+pub mod places;
 pub mod worklogs;
 
 use std::time::Duration;
@@ -94,6 +95,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(community::router())
         .merge(merchants::router())
         .merge(worklogs::router())
+        .merge(places::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

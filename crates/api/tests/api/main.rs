@@ -17,4 +17,5 @@ mod health;
 mod locate;
 mod merchants;
 mod outage;
+mod places;
 mod worklogs;

@@ -43,6 +43,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub attributes: Option<String>,
     pub merchant_id: Option<i64>,
+    pub place_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

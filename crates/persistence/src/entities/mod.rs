@@ -19,6 +19,7 @@ pub mod merchant;
 pub mod officer;
 pub mod organisation;
 pub mod organisation_member;
+pub mod place;
 pub mod pledge;
 pub mod pledge_item;
 pub mod refresh_token;

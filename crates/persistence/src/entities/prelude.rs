@@ -15,6 +15,7 @@ pub use super::merchant::Entity as Merchant;
 pub use super::officer::Entity as Officer;
 pub use super::organisation::Entity as Organisation;
 pub use super::organisation_member::Entity as OrganisationMember;
+pub use super::place::Entity as Place;
 pub use super::pledge::Entity as Pledge;
 pub use super::pledge_item::Entity as PledgeItem;
 pub use super::refresh_token::Entity as RefreshToken;

@@ -13,7 +13,7 @@ use whistle_domain::case::{
 };
 use whistle_domain::geography::CasePrefix;
 use whistle_domain::ids::{
-    CaseId, CategoryId, CommunityId, DistrictId, GridId, MerchantId, StreetId, UserId,
+    CaseId, CategoryId, CommunityId, DistrictId, GridId, MerchantId, PlaceId, StreetId, UserId,
 };
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::Coordinate;
@@ -53,6 +53,10 @@ impl TryFrom<cases::Model> for Case {
             grid_id: GridId::new(m.grid_id).map_err(bad)?,
             community_id: CommunityId::new(m.community_id).map_err(bad)?,
         };
+        let mut location = CaseLocation::routed(point, hit);
+        if let Some(place) = m.place_id {
+            location = location.from_place(PlaceId::new(place).map_err(bad)?);
+        }
         Ok(Case {
             id: CaseId::new(m.id).map_err(bad)?,
             number: CaseNumber::parse(&m.number).map_err(bad)?,
@@ -63,7 +67,7 @@ impl TryFrom<cases::Model> for Case {
             status: m.status.parse().map_err(bad)?,
             description: Description::parse(&m.description).map_err(bad)?,
             address: m.address,
-            location: CaseLocation::routed(point, hit),
+            location,
             area: AreaPath {
                 district: DistrictId::new(m.district_id).map_err(bad)?,
                 street: StreetId::new(m.street_id).map_err(bad)?,
@@ -215,6 +219,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
             (!new.attributes.is_empty()).then(|| serde_json::json!(new.attributes).to_string())
         ),
         merchant_id: Set(new.merchant_id.map(MerchantId::get)),
+        place_id: Set(new.location.place().map(PlaceId::get)),
         ..Default::default()
     }
     .insert(db)

@@ -10,6 +10,7 @@ pub mod categories;
 pub mod community;
 pub mod geography;
 pub mod merchants;
+pub mod places;
 pub mod sessions;
 pub mod sla;
 pub mod users;

@@ -1,0 +1,402 @@
+//! The address book (标准地址库): the picker that lets a hotline dispatcher or a resident name a
+//! place instead of sending coordinates, and the admin import of a city's addresses.
+//!
+//! Intake places a report without coordinates by its `place_id` or by the entry its address text
+//! names (see `whistle_domain::place::best_match`).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::policy::{Action, Resource};
+use whistle_domain::ids::{CommunityId, PlaceId};
+use whistle_domain::jurisdiction::AreaPath;
+use whistle_domain::location::{Coordinate, Crs};
+use whistle_domain::place::{AddressMatch, Place, PlaceKey, PlaceKind, best_match};
+use whistle_domain::routing::LocateError;
+use whistle_domain::text::Name;
+use whistle_persistence::repo::geography;
+use whistle_persistence::repo::places::{self, NewPlace, Upserted};
+
+use crate::authn::require;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search_places))
+        .routes(routes!(get_place))
+        .routes(routes!(import_places))
+        .routes(routes!(retire_place))
+}
+
+/// At most this many entries per import request; a city's list goes in several requests.
+const MAX_IMPORT: usize = 1000;
+
+// ---- wire types ----------------------------------------------------------------------------
+
+/// An address-book entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceDto {
+    pub id: i64,
+    pub name: String,
+    /// `address`, `building`, `landmark` or `community`.
+    pub kind: String,
+    /// WGS-84.
+    pub lat: f64,
+    pub lon: f64,
+    pub grid_id: i64,
+    pub community_id: i64,
+    pub street_id: i64,
+    pub district_id: i64,
+    /// Retired entries no longer place new reports.
+    pub active: bool,
+}
+
+impl From<&Place> for PlaceDto {
+    fn from(p: &Place) -> Self {
+        PlaceDto {
+            id: p.id.get(),
+            name: p.name.to_string(),
+            kind: p.kind.as_str().to_owned(),
+            lat: p.point.lat(),
+            lon: p.point.lon(),
+            grid_id: p.grid.grid_id.get(),
+            community_id: p.area.community.get(),
+            street_id: p.area.street.get(),
+            district_id: p.area.district.get(),
+            active: p.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlaceQuery {
+    /// Part of the name, e.g. `文昌社区南` (spacing, punctuation and width do not matter).
+    pub q: Option<String>,
+    /// Only entries in this community.
+    pub community: Option<i64>,
+    /// `address`, `building`, `landmark` or `community`.
+    pub kind: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<u64>,
+}
+
+/// One entry to import.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlaceInput {
+    /// The name as people say and write it, e.g. `文昌社区南门` or `文昌路18号`.
+    pub name: String,
+    /// `address`, `building`, `landmark` or `community`.
+    pub kind: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// `wgs84` (default), `gcj02` or `bd09`.
+    pub crs: Option<String>,
+}
+
+/// A batch of entries. An entry whose name has the same key as a stored one updates it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImportRequest {
+    /// 1–1000 entries; all are stored or none is.
+    pub places: Vec<PlaceInput>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub created: usize,
+    pub updated: usize,
+    /// The stored entries, in the order sent.
+    pub places: Vec<PlaceDto>,
+}
+
+// ---- intake's use --------------------------------------------------------------------------
+
+/// The active entry a report without coordinates names: its `place_id`, else the entry its
+/// address text matches. Every failure is a 422 that says what to send instead.
+pub(crate) async fn place_report(
+    state: &AppState,
+    place_id: Option<i64>,
+    address: Option<&str>,
+) -> Result<Place, ApiError> {
+    if let Some(id) = place_id {
+        let unknown = || ApiError::Unprocessable {
+            code: "unknown_place",
+            detail: format!("no active address-book entry {id}"),
+            field: Some("place_id".into()),
+        };
+        let id = PlaceId::new(id).map_err(|_| unknown())?;
+        let place = places::get(&state.db, id)
+            .await
+            .map_err(ApiError::when_missing(unknown()))?;
+        return if place.active {
+            Ok(place)
+        } else {
+            Err(unknown())
+        };
+    }
+    let Some(text) = address.filter(|a| !a.trim().is_empty()) else {
+        return Err(ApiError::Unprocessable {
+            code: "location_required",
+            detail: "send the point (lat and lon), a place_id from GET /api/v1/places, or an \
+                     address naming a place in the address book"
+                .into(),
+            field: Some("lat".into()),
+        });
+    };
+    let not_located = |why: String| ApiError::Unprocessable {
+        code: "address_not_located",
+        detail: format!(
+            "{why}; send the point (lat and lon) or choose a place from GET /api/v1/places"
+        ),
+        field: Some("address".into()),
+    };
+    let key =
+        PlaceKey::of(text).ok_or_else(|| not_located("the address names no place".to_owned()))?;
+    let candidates = places::candidates_for(&state.db, &key).await?;
+    match best_match(&key, &candidates) {
+        AddressMatch::Exact(p) | AddressMatch::Contained(p) => Ok(p),
+        AddressMatch::Ambiguous(all) => Err(not_located(format!(
+            "the address names several places ({})",
+            all.iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join("、")
+        ))),
+        AddressMatch::NoMatch => Err(not_located(
+            "no place in the address book matches the address".to_owned(),
+        )),
+    }
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+/// Search the address book, for pickers: entries whose name contains `q` (those starting with
+/// it first, then the shortest). Public: place names are not personal data.
+#[utoipa::path(get, path = "/api/v1/places", tag = "geography", params(PlaceQuery),
+    responses(
+        (status = 200, body = Vec<PlaceDto>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn search_places(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PlaceQuery>,
+) -> Result<Json<Vec<PlaceDto>>, ApiError> {
+    let limit = match q.limit {
+        None => 20,
+        Some(l @ 1..=100) => l,
+        Some(_) => {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_limit",
+                detail: "limit must be 1–100".into(),
+                field: Some("limit".into()),
+            });
+        }
+    };
+    let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let key = match text {
+        None => None,
+        Some(t) if t.chars().count() > 200 => {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_query",
+                detail: "q must be at most 200 characters".into(),
+                field: Some("q".into()),
+            });
+        }
+        // One identifying character is a fine start for a picker.
+        Some(t) => PlaceKey::fragment(t),
+    };
+    if text.is_some() && key.is_none() {
+        return Ok(Json(Vec::new()));
+    }
+    let community = q
+        .community
+        .map(|c| {
+            CommunityId::new(c).map_err(|_| ApiError::Unprocessable {
+                code: "invalid_community",
+                detail: "community must be a positive id".into(),
+                field: Some("community".into()),
+            })
+        })
+        .transpose()?;
+    let kind: Option<PlaceKind> = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(str::parse)
+        .transpose()?;
+    let found = places::search(&state.db, key.as_ref(), community, kind, limit).await?;
+    Ok(Json(found.iter().map(PlaceDto::from).collect()))
+}
+
+/// One address-book entry (also retired ones: cases may point at them).
+#[utoipa::path(get, path = "/api/v1/places/{id}", tag = "geography",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = PlaceDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_place(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<PlaceDto>, ApiError> {
+    let place = load(&state, id).await?;
+    Ok(Json(PlaceDto::from(&place)))
+}
+
+async fn load(state: &AppState, id: i64) -> Result<Place, ApiError> {
+    let not_found = || ApiError::not_found("place_not_found", "no such address-book entry");
+    let id = PlaceId::new(id).map_err(|_| not_found())?;
+    places::get(&state.db, id)
+        .await
+        .map_err(ApiError::when_missing(not_found()))
+}
+
+/// Import entries into the address book (admins). Each point is routed to its grid; a point
+/// outside the city or a bad entry rejects the whole batch (422 naming `places[i]`). An entry
+/// whose name has the key of a stored one updates it, so re-importing a list is safe.
+#[utoipa::path(post, path = "/api/v1/admin/places", tag = "admin",
+    request_body = ImportRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = ImportResult),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn import_places(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiJson(req): ApiJson<ImportRequest>,
+) -> Result<Json<ImportResult>, ApiError> {
+    require(&p, Action::ManageGeography, &Resource::city())?;
+    if req.places.is_empty() || req.places.len() > MAX_IMPORT {
+        return Err(ApiError::Unprocessable {
+            code: "invalid_batch",
+            detail: format!("send 1–{MAX_IMPORT} places per request"),
+            field: Some("places".into()),
+        });
+    }
+    let mut areas: HashMap<CommunityId, AreaPath> = HashMap::new();
+    let mut seen: HashMap<PlaceKey, usize> = HashMap::new();
+    let mut batch = Vec::with_capacity(req.places.len());
+    for (i, input) in req.places.iter().enumerate() {
+        let at = |what: &str| Some(format!("places[{i}].{what}"));
+        let name = Name::parse(&input.name).map_err(|e| ApiError::Unprocessable {
+            code: "invalid_name",
+            detail: e.to_string(),
+            field: at("name"),
+        })?;
+        let key = PlaceKey::of(name.as_str()).ok_or_else(|| ApiError::Unprocessable {
+            code: "invalid_name",
+            detail: "a place name needs at least two letters, digits or Chinese characters".into(),
+            field: at("name"),
+        })?;
+        if let Some(first) = seen.insert(key.clone(), i) {
+            return Err(ApiError::Unprocessable {
+                code: "duplicate_place",
+                detail: format!("places[{first}] and places[{i}] name the same place"),
+                field: at("name"),
+            });
+        }
+        let kind: PlaceKind = input
+            .kind
+            .parse()
+            .map_err(|e: whistle_domain::ValueError| ApiError::Unprocessable {
+                code: "invalid_kind",
+                detail: e.to_string(),
+                field: at("kind"),
+            })?;
+        let crs: Crs = input
+            .crs
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let point = Coordinate::from_crs(crs, input.lat, input.lon).map_err(|e| {
+            ApiError::Unprocessable {
+                code: "invalid_coordinate",
+                detail: e.to_string(),
+                field: at(e.field),
+            }
+        })?;
+        let hit = state
+            .grids()
+            .locate(point)
+            .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
+                code: "outside_city",
+                detail: format!("places[{i}] is not inside any grid of the city"),
+                field: at("lat"),
+            })?;
+        let area = match areas.get(&hit.community_id) {
+            Some(a) => *a,
+            None => {
+                let c = geography::get_community(&state.db, hit.community_id).await?;
+                let a = AreaPath {
+                    district: c.district.id,
+                    street: c.street.id,
+                    community: hit.community_id,
+                };
+                areas.insert(hit.community_id, a);
+                a
+            }
+        };
+        batch.push(NewPlace {
+            name,
+            kind,
+            point,
+            grid: hit,
+            area,
+        });
+    }
+
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let mut result = ImportResult {
+        created: 0,
+        updated: 0,
+        places: Vec::with_capacity(batch.len()),
+    };
+    for new in &batch {
+        let (place, how) = places::upsert(&txn, new, now).await?;
+        match how {
+            Upserted::Created => result.created += 1,
+            Upserted::Updated => result.updated += 1,
+        }
+        result.places.push(PlaceDto::from(&place));
+    }
+    txn.commit().await?;
+    tracing::info!(
+        created = result.created,
+        updated = result.updated,
+        by = p.user_id.get(),
+        "address book imported"
+    );
+    Ok(Json(result))
+}
+
+/// Retire an entry (admins): it no longer places new reports; cases it placed keep it.
+#[utoipa::path(delete, path = "/api/v1/admin/places/{id}", tag = "admin",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Retired"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn retire_place(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    require(&p, Action::ManageGeography, &Resource::city())?;
+    let place = load(&state, id).await?;
+    places::retire(&state.db, place.id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
