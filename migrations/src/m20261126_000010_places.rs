@@ -6,9 +6,9 @@
 //!   unique, so an import that names an entry again updates it instead of adding a twin.
 //! - `idx_place_community` (community_id, active): the address book of one community, for the
 //!   hotline's picker.
-//! - Address matching compares the address text with every active key (`text LIKE '%' || key ||
-//!   '%'`), a scan of the table: it runs only for reports without coordinates, and a city's book
-//!   of a few hundred thousand short keys scans in milliseconds. Exact names use the unique key.
+//! - Address matching looks up every piece of the address text that could be a key (3–40
+//!   characters) through the unique key index, so its cost grows with the address's length, not
+//!   with the size of the book.
 //! - Entries are retired (`active = false`), never deleted, so a case's `place_id` keeps
 //!   pointing at the entry that placed it; the column has no foreign key for the same reason
 //!   SQLite could not add one to an existing table.

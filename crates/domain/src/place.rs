@@ -8,6 +8,7 @@
 //! it (at least [`MIN_CONTAINED_CHARS`] characters); two different entries of that length are
 //! ambiguous and match nothing.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -21,6 +22,9 @@ use crate::text::Name;
 /// The shortest key that may match inside a longer address: two characters ("文昌") name too
 /// many places to route by.
 pub const MIN_CONTAINED_CHARS: usize = 3;
+
+/// The longest key an entry may have: a door-plate address with its building and unit fits.
+pub const MAX_KEY_CHARS: usize = 40;
 
 /// The identifying form of a place name or an address text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,6 +54,30 @@ impl PlaceKey {
 
     pub fn chars(&self) -> usize {
         self.0.chars().count()
+    }
+
+    /// Every key an entry could have and still be matched in this text: the distinct pieces of
+    /// [`MIN_CONTAINED_CHARS`] to [`MAX_KEY_CHARS`] characters, and the whole text if it is
+    /// short enough to be a key. Looking these up by the unique key index finds the candidates
+    /// without scanning the book.
+    pub fn pieces(&self) -> BTreeSet<&str> {
+        let bounds: Vec<usize> = self
+            .0
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([self.0.len()])
+            .collect();
+        let n = bounds.len() - 1;
+        let mut pieces = BTreeSet::new();
+        for start in 0..n {
+            for len in MIN_CONTAINED_CHARS..=MAX_KEY_CHARS.min(n - start) {
+                pieces.insert(&self.0[bounds[start]..bounds[start + len]]);
+            }
+        }
+        if n <= MAX_KEY_CHARS {
+            pieces.insert(self.0.as_str());
+        }
+        pieces
     }
 }
 
@@ -227,6 +255,26 @@ mod tests {
     }
 
     #[test]
+    fn pieces_are_every_matchable_key() {
+        let k = key("文昌社区南门");
+        let pieces = k.pieces();
+        // 4 + 3 + 2 + 1 pieces of 3–6 characters.
+        assert_eq!(pieces.len(), 10);
+        for p in ["文昌社", "社区南门", "文昌社区南门", "南门"] {
+            assert_eq!(pieces.contains(p), p.chars().count() >= 3, "{p}");
+        }
+        // A two-character text can only be matched exactly.
+        assert_eq!(
+            key("菜场").pieces().into_iter().collect::<Vec<_>>(),
+            ["菜场"]
+        );
+        // Repeated pieces are looked up once; long texts stop at the longest key.
+        assert_eq!(key("aaaaa").pieces().len(), 3);
+        let long = key(&"文".repeat(100));
+        assert_eq!(long.pieces().len(), MAX_KEY_CHARS - MIN_CONTAINED_CHARS + 1);
+    }
+
+    #[test]
     fn kinds_round_trip() {
         for k in PlaceKind::ALL {
             assert_eq!(k.as_str().parse::<PlaceKind>().unwrap(), *k);
@@ -266,6 +314,11 @@ mod tests {
                     prop_assert!(b[chosen].0.chars() < MIN_CONTAINED_CHARS);
                 }
             }
+            // Looking up only the address's pieces finds the same match as the whole book.
+            let pieces = query.pieces();
+            let looked_up: Vec<(PlaceKey, usize)> =
+                b.iter().filter(|(k, _)| pieces.contains(k.as_str())).cloned().collect();
+            prop_assert_eq!(best_match(&query, &looked_up), best_match(&query, &b));
         }
     }
 }

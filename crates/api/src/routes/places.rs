@@ -18,7 +18,7 @@ use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::{CommunityId, PlaceId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::place::{AddressMatch, Place, PlaceKey, PlaceKind, best_match};
+use whistle_domain::place::{AddressMatch, MAX_KEY_CHARS, Place, PlaceKey, PlaceKind, best_match};
 use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::repo::geography;
@@ -298,6 +298,16 @@ async fn import_places(
             detail: "a place name needs at least two letters, digits or Chinese characters".into(),
             field: at("name"),
         })?;
+        if key.chars() > MAX_KEY_CHARS {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_name",
+                detail: format!(
+                    "an address-book name may have at most {MAX_KEY_CHARS} letters, digits and \
+                     Chinese characters"
+                ),
+                field: at("name"),
+            });
+        }
         if let Some(first) = seen.insert(key.clone(), i) {
             return Err(ApiError::Unprocessable {
                 code: "duplicate_place",

@@ -453,3 +453,19 @@ async fn admins_import_and_retire_entries_and_a_batch_is_all_or_nothing() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn an_overlong_name_is_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin").await;
+    let [x0, y0, x1, y1] = demo::community_rect(0, 0);
+    let body = json!({"places": [{"name": "文".repeat(41), "kind": "address",
+        "lat": (y0 + y1) / 2.0 + 0.0001, "lon": (x0 + x1) / 2.0 - 0.0001}]});
+    let problem = assert_problem(
+        app.post("/api/v1/admin/places", &body, Some(&admin)).await,
+        422,
+        "invalid_name",
+    )
+    .await;
+    assert_eq!(problem["field"], "places[0].name");
+}

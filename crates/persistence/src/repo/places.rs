@@ -9,7 +9,7 @@ use sea_orm::{
 use whistle_domain::ids::{CommunityId, DistrictId, GridId, PlaceId, StreetId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::Coordinate;
-use whistle_domain::place::{Place, PlaceKey, PlaceKind};
+use whistle_domain::place::{MAX_KEY_CHARS, Place, PlaceKey, PlaceKind};
 use whistle_domain::routing::GridHit;
 use whistle_domain::text::Name;
 
@@ -24,8 +24,9 @@ fn param(db: &impl ConnectionTrait) -> &'static str {
     }
 }
 
-/// How many entries an address may be compared with at most: the longest keys contained in it.
-const MATCH_CANDIDATES: u64 = 50;
+/// Keys looked up per query when matching an address: well under both databases' limits on
+/// bound parameters.
+const LOOKUP_BATCH: usize = 500;
 
 impl TryFrom<place::Model> for Place {
     type Error = RepoError;
@@ -89,7 +90,8 @@ pub async fn upsert(
 ) -> Result<(Place, Upserted), RepoError> {
     let key = new
         .key()
-        .ok_or_else(|| RepoError::Conflict("place name has no identifying characters".into()))?;
+        .filter(|k| k.chars() <= MAX_KEY_CHARS)
+        .ok_or_else(|| RepoError::Conflict("place name is not a valid address-book key".into()))?;
     let now = now.fixed_offset();
     let existing = place::Entity::find()
         .filter(place::Column::Key.eq(key.as_str()))
@@ -158,35 +160,28 @@ pub async fn retire(
     am.update(db).await?.try_into()
 }
 
-/// The active entries an address may name: the one whose key is the address's, and those whose
-/// key the address contains, longest first (the domain's `best_match` decides among them).
-///
-/// The containment test scans the active keys; it runs only for reports without coordinates.
-/// Keys hold letters, digits and Chinese characters only, so `LIKE` needs no escaping.
+/// The active entries an address may name: those whose key is one of the address's pieces
+/// (`PlaceKey::pieces`), found through the unique key index in batches — the cost grows with
+/// the length of the address, not with the size of the book.
 pub async fn candidates_for(
     db: &impl ConnectionTrait,
     address: &PlaceKey,
 ) -> Result<Vec<(PlaceKey, Place)>, RepoError> {
-    let rows = place::Entity::find()
-        .filter(place::Column::Active.eq(true))
-        .filter(
-            Expr::cust_with_values(
-                format!("{} LIKE '%' || \"key\" || '%'", param(db)),
-                [address.as_str()],
-            )
-            .or(place::Column::Key.eq(address.as_str())),
-        )
-        .order_by_desc(Expr::cust("LENGTH(\"key\")"))
-        .order_by_asc(place::Column::Id)
-        .limit(MATCH_CANDIDATES)
-        .all(db)
-        .await?;
-    rows.into_iter()
-        .map(|m| {
+    let pieces: Vec<&str> = address.pieces().into_iter().collect();
+    let mut found = Vec::new();
+    for batch in pieces.chunks(LOOKUP_BATCH) {
+        let rows = place::Entity::find()
+            .filter(place::Column::Active.eq(true))
+            .filter(place::Column::Key.is_in(batch.iter().copied()))
+            .all(db)
+            .await?;
+        for m in rows {
             let p = Place::try_from(m)?;
-            Ok((p.key.clone(), p))
-        })
-        .collect()
+            found.push((p.key.clone(), p));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
 }
 
 /// The picker's search: active entries whose key contains `q` (those starting with it first,
