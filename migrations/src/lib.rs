@@ -11,6 +11,7 @@ mod m20261125_000006_attachments;
 mod m20261125_000007_attributes;
 mod m20261125_000008_community_ops;
 mod m20261125_000009_work_logs;
+mod m20261126_000011_api_keys;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_attributes::Migration),
             Box::new(m20261125_000008_community_ops::Migration),
             Box::new(m20261125_000009_work_logs::Migration),
+            Box::new(m20261126_000011_api_keys::Migration),
         ]
     }
 }
