@@ -2,6 +2,7 @@
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
 pub mod admin;
+pub mod api_keys;
 pub mod attachments;
 pub mod auth;
 pub mod cases;
@@ -52,6 +53,7 @@ use crate::state::AppState;
         (name = "community", description = "Stationed officers, contact cards, partner organisations (城管进社区)"),
         (name = "merchants", description = "Merchants, four-responsibility pledges (门前四包) and inspections"),
         (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
+        (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -94,6 +96,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(community::router())
         .merge(merchants::router())
         .merge(worklogs::router())
+        .merge(api_keys::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -72,6 +72,8 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/work-logs/{id}",
         "/api/v1/work-logs/{id}/photos",
         "/api/v1/work-logs/{id}/photos/{photo_id}",
+        "/api/v1/admin/api-keys",
+        "/api/v1/admin/api-keys/{id}/revoke",
     ] {
         assert!(
             paths.contains_key(p),
