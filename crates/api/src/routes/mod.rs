@@ -12,6 +12,7 @@ pub mod community;
 pub mod geography;
 pub mod health;
 pub mod merchants;
+pub mod open311;
 pub mod paging;
 pub mod worklogs;
 
