@@ -54,6 +54,7 @@ use crate::state::AppState;
         (name = "community", description = "Stationed officers, contact cards, partner organisations (城管进社区)"),
         (name = "merchants", description = "Merchants, four-responsibility pledges (门前四包) and inspections"),
         (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
+        (name = "open311", description = "Open311 GeoReport v2 (XML or JSON by suffix; the spec's own error bodies, not problem+json)"),
         (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
     ),
     components(schemas(crate::error::Problem)),
@@ -97,6 +98,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(community::router())
         .merge(merchants::router())
         .merge(worklogs::router())
+        .merge(open311::router())
         .merge(api_keys::router())
 }
 

@@ -16,5 +16,6 @@ mod geography;
 mod health;
 mod locate;
 mod merchants;
+mod open311;
 mod outage;
 mod worklogs;
