@@ -75,6 +75,26 @@ pub enum AdminCommand {
         #[arg(long = "area")]
         areas: Vec<String>,
     },
+    /// API keys of Open311 client applications.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Issue a key to a client application; the key is printed once.
+    Create {
+        /// The client application, e.g. "街道微信小程序".
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys (never the keys themselves).
+    List,
+    /// Revoke a key by its id.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 /// Runs the command line; the binary's `main` only calls this.
@@ -111,6 +131,9 @@ pub async fn run() -> ExitCode {
                 areas,
             };
             return admin_create_user(&settings, input).await;
+        }
+        Command::Admin(AdminCommand::ApiKey(command)) => {
+            return admin_api_key(&settings, command).await;
         }
     };
     match result {
@@ -269,4 +292,71 @@ async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<S
         ),
         None => format!("created user {} {} ({})", user.id, user.username, user.role),
     })
+}
+
+/// `admin api-key …`. Exit code 2 for input the command refuses, 1 for failures.
+async fn admin_api_key(settings: &Settings, command: ApiKeyCommand) -> ExitCode {
+    if let ApiKeyCommand::Create { name } = &command
+        && let Err(e) = Name::parse(name)
+    {
+        eprintln!("error: --name {e}");
+        return ExitCode::from(2);
+    }
+    match run_api_key(settings, command).await {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_api_key(settings: &Settings, command: ApiKeyCommand) -> anyhow::Result<String> {
+    use crate::routes::api_keys::{Issuer, issue, revoke};
+    use whistle_persistence::repo::api_keys;
+    let db = open_database(settings).await?;
+    let cli = Issuer {
+        user: None,
+        ip: None,
+    };
+    match command {
+        ApiKeyCommand::Create { name } => {
+            let txn = db.begin().await?;
+            let (key, plaintext) = issue(&txn, &Name::parse(&name)?, cli).await?;
+            txn.commit().await?;
+            tracing::info!(api_key_id = key.id, "api key issued from the command line");
+            Ok(format!(
+                "created api key {} for {}\n{plaintext}\n(keep it: it is not shown again)",
+                key.id, key.name
+            ))
+        }
+        ApiKeyCommand::List => {
+            let keys = api_keys::list(&db).await?;
+            if keys.is_empty() {
+                return Ok("no api keys".to_owned());
+            }
+            Ok(keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}\t{}…\t{}\t{}",
+                        k.id,
+                        k.hint,
+                        if k.is_active() { "active" } else { "revoked" },
+                        k.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let txn = db.begin().await?;
+            let key = revoke(&txn, id, cli).await?;
+            txn.commit().await?;
+            Ok(format!("revoked api key {} ({})", key.id, key.name))
+        }
+    }
 }

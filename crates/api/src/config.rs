@@ -42,7 +42,23 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub cases: CaseSettings,
     pub attachments: AttachmentSettings,
+    pub open311: Open311Settings,
     pub log: LogSettings,
+}
+
+/// The Open311 GeoReport v2 interface under `/open311/v2`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Open311Settings {
+    /// The one `jurisdiction_id` this deployment answers to (the spec suggests the city's web
+    /// domain); requests naming another are 404. Requests without one are accepted.
+    pub jurisdiction_id: String,
+    /// Discovery `contact`: how to reach the people running the endpoint.
+    pub contact: String,
+    /// Discovery `key_service`: how a client application gets an API key.
+    pub key_service: String,
+    /// Discovery `changeset`: a sortable time stamp; raise it when the service list or its
+    /// questions change, so that clients refresh what they cached.
+    pub changeset: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +247,17 @@ impl Settings {
             .set_default("database.url", "sqlite://data/whistle.db")?
             .set_default("database.acquire_timeout_secs", 5)?
             .set_default("database.migrate_on_start", true)?
+            .set_default("open311.jurisdiction_id", "lyg.gov.cn")?
+            .set_default(
+                "open311.contact",
+                "连云港市城市管理局，12345 热线 (urban-management bureau, hotline 12345)",
+            )?
+            .set_default(
+                "open311.key_service",
+                "API keys are issued to client applications by the bureau's system administrator \
+                 (向城市管理局系统管理员申请)",
+            )?
+            .set_default("open311.changeset", "2026-11-26T00:00:00+08:00")?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
             .add_source(config::File::from(file).required(false))

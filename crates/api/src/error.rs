@@ -398,6 +398,25 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // Open311 has its own error body; its handlers write it, and errors from outside them (405,
+    // 408, 413) are rewritten into it here.
+    if path.starts_with("/open311/") {
+        if res
+            .extensions()
+            .get::<crate::routes::open311::wire::Rendered>()
+            .is_some()
+        {
+            return res;
+        }
+        let (parts, _) = res.into_parts();
+        let mut rendered = crate::routes::open311::error_for_status(&path, status);
+        for (name, value) in parts.headers.iter() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                rendered.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return rendered;
+    }
     let (mut parts, body) = res.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {
         Some(p) => p,

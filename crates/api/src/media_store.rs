@@ -7,7 +7,6 @@
 //! database rows that point at a photo keep its SHA-256 and MIME type; [`image_response`] serves
 //! it back after the caller has checked authorization.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use axum::extract::Multipart;
@@ -19,19 +18,27 @@ use whistle_domain::media::{ImageFormat, strip_metadata};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A multipart form with one file field and some short text fields.
+/// A multipart form with one file field and some text fields.
 #[derive(Debug, Default)]
 pub struct Upload {
     pub file: Option<Vec<u8>>,
-    /// Text fields by name, each cut to 2,000 characters.
-    pub fields: HashMap<String, String>,
+    /// Text fields in the order sent, repeated names kept (`attribute[x][]=a&attribute[x][]=b`),
+    /// each cut to [`TEXT_FIELD_MAX_CHARS`] characters.
+    pub fields: Vec<(String, String)>,
 }
 
+/// Longest text field kept whole. Longer than any value a form accepts, so cutting a field never
+/// turns an invalid value into a valid one; it only bounds memory.
+pub const TEXT_FIELD_MAX_CHARS: usize = 10_000;
+
 impl Upload {
+    /// The last non-empty value of a text field, trimmed.
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields
-            .get(name)
-            .map(|s| s.trim())
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
             .filter(|s| !s.is_empty())
     }
 
@@ -51,11 +58,20 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// Reads a form whose photo is in the field `file`; the photo may be at most `max` bytes (413
 /// as soon as more arrives). Other fields are kept as text.
-pub async fn read_upload(mut form: Multipart, max: usize) -> Result<Upload, ApiError> {
+pub async fn read_upload(form: Multipart, max: usize) -> Result<Upload, ApiError> {
+    read_form(form, max, "file").await
+}
+
+/// [`read_upload`] with the photo in the field `file_field` (Open311 calls it `media`).
+pub async fn read_form(
+    mut form: Multipart,
+    max: usize,
+    file_field: &str,
+) -> Result<Upload, ApiError> {
     let mut upload = Upload::default();
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
+        if name == file_field {
             let mut buf = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                 if buf.len() + chunk.len() > max {
@@ -68,7 +84,7 @@ pub async fn read_upload(mut form: Multipart, max: usize) -> Result<Upload, ApiE
             let text = field.text().await.map_err(multipart_error)?;
             upload
                 .fields
-                .insert(name, text.chars().take(2_000).collect());
+                .push((name, text.chars().take(TEXT_FIELD_MAX_CHARS).collect()));
         }
     }
     Ok(upload)

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod api_key;
 pub mod password;
 pub mod policy;
 pub mod principal;

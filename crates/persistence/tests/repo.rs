@@ -317,3 +317,47 @@ async fn a_row_changed_behind_our_back_is_reported_not_panicked_on() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn api_keys_are_found_by_hash_until_revoked() {
+    use whistle_persistence::repo::api_keys;
+    let (_guard, db) = fresh().await;
+    let now = chrono::Utc::now();
+    let hash = "a".repeat(64);
+    let key = api_keys::insert(&db, &name("街道小程序"), &hash, "w311_abcd", None, now)
+        .await
+        .unwrap();
+    assert!(key.is_active());
+    assert_eq!(key.created_by, None);
+    let found = api_keys::find_active(&db, &hash).await.unwrap().unwrap();
+    assert_eq!(found.id, key.id);
+    assert!(
+        api_keys::find_active(&db, &"b".repeat(64))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same hash twice is a conflict, not a second key.
+    assert!(matches!(
+        api_keys::insert(&db, &name("另一个"), &hash, "w311_abcd", None, now).await,
+        Err(RepoError::Conflict(_))
+    ));
+    api_keys::touch(&db, key.id, now).await.unwrap();
+    assert!(
+        api_keys::get(&db, key.id)
+            .await
+            .unwrap()
+            .last_used_at
+            .is_some()
+    );
+    let (revoked, newly) = api_keys::revoke(&db, key.id, now).await.unwrap();
+    assert!(newly && !revoked.is_active());
+    let (_, again) = api_keys::revoke(&db, key.id, now).await.unwrap();
+    assert!(!again, "revoking twice changes nothing");
+    assert!(api_keys::find_active(&db, &hash).await.unwrap().is_none());
+    assert!(matches!(
+        api_keys::revoke(&db, key.id + 100, now).await,
+        Err(RepoError::NotFound(_))
+    ));
+    assert_eq!(api_keys::list(&db).await.unwrap().len(), 1);
+}

@@ -30,11 +30,12 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
     self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, NewCase, Visibility,
 };
-use whistle_persistence::repo::{categories, geography, sla, users};
+use whistle_persistence::repo::{categories, geography, open311, sla, users};
 
 use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser};
+use crate::media_store::StoredImage;
 use crate::routes::geography::AreaRef;
 use crate::routes::paging::{self, PageOf};
 use crate::routes::places;
@@ -240,7 +241,7 @@ fn tracking_token(state: &AppState, scope_key: Option<&str>) -> Result<String, A
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -663,6 +664,7 @@ async fn create_case(
         &req,
         Channel::Native,
         key.map(|k| (scope, k)),
+        IntakeExtras::default(),
     )
     .await?;
     let mut dto = to_dto(&state, &done.case, viewer.as_ref(), done.token).await?;
@@ -674,17 +676,66 @@ async fn create_case(
 pub(crate) struct Intake {
     pub case: Case,
     pub token: Option<String>,
+    /// `false` when a retried idempotency key found the case an earlier request created.
+    pub created: bool,
+}
+
+/// What comes with a report besides its form, written in the same transaction as the case, so
+/// that a report is stored whole or not at all.
+#[derive(Debug, Default)]
+pub(crate) struct IntakeExtras {
+    /// The reporter's photo, already recognised, cleaned and stored as a file
+    /// (`media_store::store_image`); attached like any later photo (`attachments::record_photo`).
+    pub photo: Option<StoredImage>,
+    /// The Open311 client that submitted the report, and the `media_url` it sent.
+    pub open311_client: Option<Open311Client>,
+}
+
+/// Which client application (by API key) sent an Open311 report.
+#[derive(Debug, Clone)]
+pub(crate) struct Open311Client {
+    pub api_key_id: i64,
+    pub media_url: Option<String>,
+}
+
+impl IntakeExtras {
+    async fn write(
+        &self,
+        txn: &impl ConnectionTrait,
+        case: &Case,
+        viewer: Option<&Principal>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        if let Some(photo) = &self.photo {
+            crate::routes::attachments::record_photo(txn, case, photo, "report", viewer, now)
+                .await?;
+        }
+        if let Some(client) = &self.open311_client {
+            open311::record_origin(
+                txn,
+                &open311::Origin {
+                    case_id: case.id,
+                    api_key_id: client.api_key_id,
+                    media_url: client.media_url.clone(),
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Intake from end to end: a retried `(scope, key)` finds its case; otherwise the report is
-/// prepared and written in one transaction. Two concurrent requests with one key create one
-/// case: the loser of the unique index answers with the winner's.
+/// prepared and written in one transaction together with its `extras`. Two concurrent requests
+/// with one key create one case: the loser of the unique index answers with the winner's.
 pub(crate) async fn intake(
     state: &AppState,
     viewer: Option<&Principal>,
     req: &NewCaseRequest,
     channel: Channel,
     idempotency: Option<(String, String)>,
+    extras: IntakeExtras,
 ) -> Result<Intake, ApiError> {
     let scoped_key = idempotency
         .as_ref()
@@ -701,6 +752,7 @@ pub(crate) async fn intake(
         return Ok(Intake {
             case: existing,
             token: replay_token()?,
+            created: false,
         });
     }
 
@@ -714,13 +766,20 @@ pub(crate) async fn intake(
     )
     .await?;
     let txn = state.db.begin().await?;
-    match insert_intake(&txn, &prepared, viewer).await {
+    let written = async {
+        let case = insert_intake(&txn, &prepared, viewer).await?;
+        extras.write(&txn, &case, viewer, prepared.new.now).await?;
+        Ok::<_, RepoError>(case)
+    }
+    .await;
+    match written {
         Ok(case) => {
             txn.commit().await?;
             tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), source = case.source.as_str(), "case reported");
             Ok(Intake {
                 case,
                 token: prepared.token,
+                created: true,
             })
         }
         // A concurrent retry with the same key won the race: answer with its case.
@@ -733,6 +792,7 @@ pub(crate) async fn intake(
             Ok(Intake {
                 case,
                 token: replay_token()?,
+                created: false,
             })
         }
         Err(e) => Err(e.into()),

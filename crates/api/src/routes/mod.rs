@@ -2,6 +2,7 @@
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
 pub mod admin;
+pub mod api_keys;
 pub mod attachments;
 pub mod auth;
 pub mod cases;
@@ -11,6 +12,7 @@ pub mod community;
 pub mod geography;
 pub mod health;
 pub mod merchants;
+pub mod open311;
 pub mod paging;
 pub mod places;
 pub mod worklogs;
@@ -53,6 +55,8 @@ use crate::state::AppState;
         (name = "community", description = "Stationed officers, contact cards, partner organisations (城管进社区)"),
         (name = "merchants", description = "Merchants, four-responsibility pledges (门前四包) and inspections"),
         (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
+        (name = "open311", description = "Open311 GeoReport v2 (XML or JSON by suffix; the spec's own error bodies, not problem+json)"),
+        (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -96,6 +100,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(merchants::router())
         .merge(worklogs::router())
         .merge(places::router())
+        .merge(open311::router())
+        .merge(api_keys::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

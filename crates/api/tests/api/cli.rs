@@ -408,3 +408,59 @@ async fn admin_create_user_sets_the_jurisdiction_by_area_code() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn admin_api_keys_are_created_listed_and_revoked_from_the_command_line() {
+    use whistle_persistence::repo::api_keys;
+    let db = TestDatabase::create().await;
+    let out = whistle(
+        &db,
+        &["admin", "api-key", "create", "--name", "街道小程序"],
+        "",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = stdout
+        .lines()
+        .find(|l| l.starts_with("w311_"))
+        .expect("the key is printed")
+        .to_owned();
+
+    // Stored by hash only, and it is the key that was printed.
+    let conn = open(&db).await;
+    let stored = api_keys::find_active(&conn, &whistle_auth::api_key::hash(&key))
+        .await
+        .unwrap()
+        .expect("the printed key is active");
+    assert_eq!(stored.name.as_str(), "街道小程序");
+    assert_eq!(stored.created_by, None);
+
+    let list = whistle(&db, &["admin", "api-key", "list"], "");
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(
+        listed.contains("active") && listed.contains("街道小程序"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&key), "never printed again");
+
+    let id = stored.id.to_string();
+    let revoked = whistle(&db, &["admin", "api-key", "revoke", "--id", &id], "");
+    assert!(revoked.status.success());
+    assert!(
+        api_keys::find_active(&conn, &whistle_auth::api_key::hash(&key))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Refused input (2) and failures (1).
+    let empty = whistle(&db, &["admin", "api-key", "create", "--name", "  "], "");
+    assert_eq!(empty.status.code(), Some(2));
+    let unknown = whistle(&db, &["admin", "api-key", "revoke", "--id", "999"], "");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(api_keys::list(&conn).await.unwrap().len(), 1);
+}

@@ -76,6 +76,14 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/work-logs/{id}",
         "/api/v1/work-logs/{id}/photos",
         "/api/v1/work-logs/{id}/photos/{photo_id}",
+        "/api/v1/admin/api-keys",
+        "/api/v1/admin/api-keys/{id}/revoke",
+        "/open311/v2/discovery.{format}",
+        "/open311/v2/services.{format}",
+        "/open311/v2/services/{service_code}.{format}",
+        "/open311/v2/requests.{format}",
+        "/open311/v2/requests/{service_request_id}.{format}",
+        "/open311/v2/tokens/{token}.{format}",
     ] {
         assert!(
             paths.contains_key(p),
@@ -83,6 +91,12 @@ async fn openapi_describes_every_endpoint() {
         );
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Open311's requests resource is both read and written.
+    let requests = &doc["paths"]["/open311/v2/requests.{format}"];
+    assert!(requests["get"].is_object() && requests["post"].is_object());
+    assert!(
+        requests["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object()
+    );
     // The bearer scheme, and the endpoints that need it say so.
     let bearer = &doc["components"]["securitySchemes"]["bearer"];
     assert_eq!(bearer["type"], "http");

@@ -16,6 +16,7 @@ mod geography;
 mod health;
 mod locate;
 mod merchants;
+mod open311;
 mod outage;
 mod places;
 mod worklogs;

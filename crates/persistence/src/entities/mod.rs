@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod api_key;
 pub mod audit_log;
 pub mod calendar_day;
 pub mod case_attachment;
@@ -17,6 +18,7 @@ pub mod inspection_photo;
 pub mod inspection_result;
 pub mod merchant;
 pub mod officer;
+pub mod open311_request;
 pub mod organisation;
 pub mod organisation_member;
 pub mod place;

@@ -1,3 +1,4 @@
+pub use super::api_key::Entity as ApiKey;
 pub use super::audit_log::Entity as AuditLog;
 pub use super::calendar_day::Entity as CalendarDay;
 pub use super::case_attachment::Entity as CaseAttachment;
@@ -13,6 +14,7 @@ pub use super::inspection_photo::Entity as InspectionPhoto;
 pub use super::inspection_result::Entity as InspectionResult;
 pub use super::merchant::Entity as Merchant;
 pub use super::officer::Entity as Officer;
+pub use super::open311_request::Entity as Open311Request;
 pub use super::organisation::Entity as Organisation;
 pub use super::organisation_member::Entity as OrganisationMember;
 pub use super::place::Entity as Place;

@@ -26,6 +26,8 @@ pub enum AuditEvent {
     UserEnabled,
     RoleChanged,
     JurisdictionChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl AuditEvent {
@@ -44,6 +46,8 @@ impl AuditEvent {
             AuditEvent::UserEnabled => "user_enabled",
             AuditEvent::RoleChanged => "role_changed",
             AuditEvent::JurisdictionChanged => "jurisdiction_changed",
+            AuditEvent::ApiKeyCreated => "api_key_created",
+            AuditEvent::ApiKeyRevoked => "api_key_revoked",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Every function takes `&impl ConnectionTrait` so that it runs equally on the pool or inside a
 //! caller's transaction: one operation, one transaction, decided by the caller.
 
+pub mod api_keys;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
@@ -10,6 +11,7 @@ pub mod categories;
 pub mod community;
 pub mod geography;
 pub mod merchants;
+pub mod open311;
 pub mod places;
 pub mod sessions;
 pub mod sla;

@@ -1,0 +1,1114 @@
+//! Service requests: creating one goes through the native intake (`cases::intake`, channel
+//! Open311) — routing, SLA, case number, timeline and idempotency are the native API's own —
+//! and reading them is public.
+//!
+//! What a public read shows follows the public map (`GET /api/v1/public/cases`): never the
+//! reporter's name, phone or e-mail; the point rounded to about 100 m; rejected reports left out
+//! of lists. The description and address are shown only for reports that came through Open311
+//! (their client submitted them to a public interface), with anything that looks like a mobile or
+//! ID number masked; cases from other channels show the community instead of the address and no
+//! description, as on the public map. Photos are not published (they may show faces); a client's
+//! own `media_url` is echoed back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use whistle_auth::api_key;
+use whistle_domain::case::{Case, CaseNumber, CaseSource, CaseStatus};
+use whistle_domain::category::{AttributeKind, Category};
+use whistle_domain::ids::CommunityId;
+use whistle_domain::location::Coordinate;
+use whistle_persistence::repo::api_keys::{self, ApiKey};
+use whistle_persistence::repo::cases::{self as case_repo, CaseEvent};
+use whistle_persistence::repo::geography::{self, CommunityInContext};
+use whistle_persistence::repo::open311::{self, RequestSearch};
+use whistle_persistence::repo::{PageRequest, categories};
+
+use super::services::{active_category, name_in};
+use super::wire::Node;
+use super::{ErrorDoc, Open311Error, Params, check_jurisdiction, w3_time};
+use crate::error::ApiError;
+use crate::i18n::Lang;
+use crate::media_store;
+use crate::routes::cases::{
+    Channel, IntakeExtras, NewCaseRequest, Open311Client, idempotency_key, intake,
+};
+use crate::state::AppState;
+
+/// The spec's limits: a description of at most 4,000 characters; lists of at most 1,000
+/// requests from a window of at most 90 days.
+const DESCRIPTION_MAX_CHARS: usize = 4000;
+const MAX_PAGE_SIZE: u64 = 1000;
+const WINDOW_DAYS: i64 = 90;
+/// More service codes than any catalogue has; bounds the lookups one query may cause.
+const MAX_CODES: usize = 100;
+
+// ---- wire types ----------------------------------------------------------------------------
+
+/// The form of `POST requests.{format}` (`application/x-www-form-urlencoded`, or
+/// `multipart/form-data` to add a photo as `media`). Answers to the service's questions are sent
+/// as `attribute[code]=value`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct NewRequestDoc {
+    /// The key issued to the client application (also accepted in the query string).
+    pub api_key: String,
+    pub jurisdiction_id: Option<String>,
+    pub service_code: String,
+    /// WGS-84. `lat` and `long` together, or `address_string`, or `address_id`.
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub address_string: Option<String>,
+    /// An entry of the city's address book (an integer id).
+    pub address_id: Option<String>,
+    /// Kept as the reporter's contact, never published.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A mainland mobile number; kept as the reporter's contact, never published.
+    pub phone: Option<String>,
+    /// Accepted and not kept (Whistle reaches reporters by phone).
+    pub email: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+    /// At most 4,000 characters.
+    pub description: Option<String>,
+    /// A public link to a picture kept elsewhere (http or https).
+    pub media_url: Option<String>,
+    /// A photo (JPEG, PNG or WebP), multipart only.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub media: Option<Vec<u8>>,
+}
+
+/// The answer to a POST: one created request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedDoc {
+    /// The case number, e.g. `HZ-20261125-000123`.
+    pub service_request_id: String,
+    /// What happens next and by when.
+    pub service_notice: Option<String>,
+    /// Always null: Whistle does not keep client account ids.
+    pub account_id: Option<String>,
+}
+
+/// The answer to `tokens/{token}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDoc {
+    pub service_request_id: String,
+    pub token: String,
+}
+
+/// A service request as the public sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceRequestDoc {
+    /// The case number, e.g. `HZ-20261125-000123`.
+    pub service_request_id: String,
+    /// `closed` when closed or rejected, `open` otherwise.
+    pub status: String,
+    /// The detailed status (已派遣, 处置中 …).
+    pub status_notes: Option<String>,
+    pub service_name: Option<String>,
+    pub service_code: Option<String>,
+    /// Only for requests submitted through Open311.
+    pub description: Option<String>,
+    /// The district's urban-management bureau.
+    pub agency_responsible: Option<String>,
+    /// The running deadline, in words.
+    pub service_notice: Option<String>,
+    pub requested_datetime: String,
+    /// For closed requests, when they were closed.
+    pub updated_datetime: String,
+    /// The deadline of the running stage.
+    pub expected_datetime: Option<String>,
+    /// The address the Open311 client sent, otherwise community, street, district.
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    /// WGS-84, rounded to 3 decimals (about 100 m).
+    pub lat: f64,
+    pub long: f64,
+    /// The link the Open311 client sent, if any.
+    pub media_url: Option<String>,
+    /// Only with `extensions=true`.
+    pub extended_attributes: Option<ExtendedAttributesDoc>,
+    /// Only with `extensions=true`: the timeline, oldest first, without who acted.
+    pub notes: Option<Vec<NoteDoc>>,
+}
+
+/// Whistle's details of a request (`extensions=true`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtendedAttributesDoc {
+    /// `reported`, `accepted`, `rejected`, `dispatched`, `in_progress`, `resolved`, `verified`,
+    /// `closed`.
+    pub status: String,
+    /// The running stage (`accept`, `dispatch`, `sign`, `resolve`, `verify`), if any.
+    pub stage: Option<String>,
+    pub stage_due: Option<String>,
+    pub community: Option<String>,
+    /// How the case came in: `open311`, `resident_app`, `hotline_12345`, …
+    pub channel: String,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteDoc {
+    pub datetime: String,
+    pub description: String,
+    /// The action: `report`, `accept`, `dispatch`, `resolve`, `close`, `attach` …
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl From<CreatedDoc> for Node {
+    fn from(c: CreatedDoc) -> Node {
+        Node::Record(vec![
+            ("service_request_id", Node::Text(c.service_request_id)),
+            ("service_notice", Node::opt_text(c.service_notice)),
+            ("account_id", Node::opt_text(c.account_id)),
+        ])
+    }
+}
+
+impl From<TokenDoc> for Node {
+    fn from(t: TokenDoc) -> Node {
+        Node::Record(vec![
+            ("service_request_id", Node::Text(t.service_request_id)),
+            ("token", Node::Text(t.token)),
+        ])
+    }
+}
+
+impl From<ServiceRequestDoc> for Node {
+    fn from(r: ServiceRequestDoc) -> Node {
+        let mut fields = vec![
+            ("service_request_id", Node::Text(r.service_request_id)),
+            ("status", Node::Text(r.status)),
+            ("status_notes", Node::opt_text(r.status_notes)),
+            ("service_name", Node::opt_text(r.service_name)),
+            ("service_code", Node::opt_text(r.service_code)),
+            ("description", Node::opt_text(r.description)),
+            ("agency_responsible", Node::opt_text(r.agency_responsible)),
+            ("service_notice", Node::opt_text(r.service_notice)),
+            ("requested_datetime", Node::Text(r.requested_datetime)),
+            ("updated_datetime", Node::Text(r.updated_datetime)),
+            ("expected_datetime", Node::opt_text(r.expected_datetime)),
+            ("address", Node::opt_text(r.address)),
+            ("address_id", Node::opt_text(r.address_id)),
+            ("zipcode", Node::opt_text(r.zipcode)),
+            ("lat", Node::Float(r.lat)),
+            ("long", Node::Float(r.long)),
+            ("media_url", Node::opt_text(r.media_url)),
+        ];
+        if let Some(x) = r.extended_attributes {
+            fields.push((
+                "extended_attributes",
+                Node::Record(vec![
+                    ("status", Node::Text(x.status)),
+                    ("stage", Node::opt_text(x.stage)),
+                    ("stage_due", Node::opt_text(x.stage_due)),
+                    ("community", Node::opt_text(x.community)),
+                    ("channel", Node::Text(x.channel)),
+                ]),
+            ));
+        }
+        if let Some(notes) = r.notes {
+            fields.push((
+                "notes",
+                Node::list(
+                    "note",
+                    notes.into_iter().map(|n| {
+                        Node::Record(vec![
+                            ("datetime", Node::Text(n.datetime)),
+                            ("description", Node::Text(n.description)),
+                            ("type", Node::Text(n.kind)),
+                        ])
+                    }),
+                ),
+            ));
+        }
+        Node::Record(fields)
+    }
+}
+
+// ---- POST requests -------------------------------------------------------------------------
+
+/// Report a problem. Goes through the same intake as `POST /api/v1/cases` (routing to grid and
+/// community, suggested officer, first SLA deadline, case number, timeline) in one transaction
+/// with the photo (`media`) and the client's `media_url`; the case's source is `open311`. With an
+/// `Idempotency-Key` header a retry answers with the same request and creates nothing.
+#[utoipa::path(post, path = "/open311/v2/requests.{format}", tag = "open311",
+    params(
+        ("format" = String, Path, description = "`xml` or `json`"),
+        ("api_key" = Option<String>, Query, description = "Or in the form"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: same key, same request"),
+    ),
+    request_body(content = NewRequestDoc, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "One created request (an array of one)", content((Vec<CreatedDoc> = "application/json"), (Vec<CreatedDoc> = "text/xml"))),
+        (status = 400, description = "Bad input; nothing was created", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+        (status = 403, description = "Missing, wrong or revoked api_key", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+        (status = 404, description = "Unknown service_code, format or jurisdiction_id", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+    ))]
+pub(super) async fn create_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Request,
+) -> Result<Node, Open311Error> {
+    let lang = Lang::from_headers(headers);
+    let mut params = Params::from_query(req.uri())?;
+    let (form, media) = read_body(state, req).await?;
+    // The form first: its api_key wins over one in the query string.
+    let query = std::mem::replace(&mut params, form);
+    params.extend(query);
+
+    let client = authenticate(state, &params).await?;
+    check_jurisdiction(state, &params)?;
+    let code = params
+        .get("service_code")
+        .ok_or_else(|| Open311Error::bad_request("service_code was not provided"))?;
+    let category = active_category(state, code).await?;
+    let new = new_case(&params, &category)?;
+    let media_url = params.get("media_url").map(media_url).transpose()?;
+    let key = idempotency_key(headers)?;
+
+    // The photo is recognised, cleaned and stored as a file before the case's transaction; its
+    // row is written in that transaction (a file no row names is harmless: named by content).
+    let photo = match media.filter(|m| !m.is_empty()) {
+        Some(bytes) => Some(media_store::store_image(state, bytes).await?),
+        None => None,
+    };
+    let done = intake(
+        state,
+        None,
+        &new,
+        Channel::Open311,
+        key.map(|k| (format!("open311:{}", client.id), k)),
+        IntakeExtras {
+            photo,
+            open311_client: Some(Open311Client {
+                api_key_id: client.id,
+                media_url,
+            }),
+        },
+    )
+    .await
+    .map_err(intake_error)?;
+    if let Err(e) = api_keys::touch(&state.db, client.id, Utc::now()).await {
+        tracing::warn!(error = %e, api_key_id = client.id, "could not note the key's use");
+    }
+    tracing::info!(
+        case_id = done.case.id.get(),
+        api_key_id = client.id,
+        replayed = !done.created,
+        "Open311 request"
+    );
+    let case = &done.case;
+    Ok(Node::list(
+        "request",
+        [CreatedDoc {
+            service_request_id: case.number.to_string(),
+            service_notice: Some(notice(state, case, lang).unwrap_or_else(|| match lang {
+                Lang::Zh => format!("已登记为案件 {}", case.number),
+                Lang::En => format!("Registered as case {}", case.number),
+            })),
+            account_id: None,
+        }
+        .into()],
+    ))
+}
+
+/// The form and the `media` photo, if any. Form-encoded bodies are held to the server's body
+/// limit; multipart ones to the photo limit, checked while reading.
+async fn read_body(
+    state: &AppState,
+    req: Request,
+) -> Result<(Params, Option<Vec<u8>>), Open311Error> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let form = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Open311Error::bad_request(format!("multipart: {}", e.body_text())))?;
+        let upload =
+            media_store::read_form(form, state.settings.attachments.max_bytes, "media").await?;
+        return Ok((Params::new(upload.fields), upload.file));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(Open311Error::bad_request(
+            "send the request as application/x-www-form-urlencoded \
+             (or multipart/form-data with a media file)",
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, state.settings.server.body_limit_bytes)
+        .await
+        .map_err(|_| Open311Error::bad_request("the request is too large"))?;
+    let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(
+        Request::from_parts(parts, Body::from(bytes)),
+        state,
+    )
+    .await
+    .map_err(|e| Open311Error::bad_request(format!("form: {}", e.body_text())))?;
+    Ok((Params::new(pairs), None))
+}
+
+/// The client application behind `api_key`: 403 when it is missing, unknown or revoked.
+async fn authenticate(state: &AppState, params: &Params) -> Result<ApiKey, Open311Error> {
+    let presented = params.get("api_key").ok_or_else(|| {
+        Open311Error::forbidden(
+            "api_key is missing: creating a request needs your application's key",
+        )
+    })?;
+    let invalid = || Open311Error::forbidden("invalid api_key: unknown or revoked");
+    if !api_key::looks_like_key(presented) {
+        return Err(invalid());
+    }
+    api_keys::find_active(&state.db, &api_key::hash(presented))
+        .await?
+        .ok_or_else(invalid)
+}
+
+/// The native report built from the form. The spec's wire rules are checked here (lat and long
+/// together, a location of some kind, the 4,000-character description, attribute syntax);
+/// everything else is intake's: category, answers, coordinates, names, phone, routing.
+fn new_case(params: &Params, category: &Category) -> Result<NewCaseRequest, Open311Error> {
+    let number = |name: &str, raw: &str| {
+        raw.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| Open311Error::bad_request(format!("{name} must be a number")))
+    };
+    let point = match (params.get("lat"), params.get("long")) {
+        (Some(lat), Some(long)) => {
+            let (lat, lon) = (number("lat", lat)?, number("long", long)?);
+            // The spec's coordinates are WGS-84; the domain checks the ranges.
+            Coordinate::wgs84(lat, lon).map_err(|e| {
+                let field = if e.field == "lon" { "long" } else { e.field };
+                Open311Error::bad_request(format!("{field} {}", e.reason))
+            })?;
+            Some((lat, lon))
+        }
+        (Some(_), None) => {
+            return Err(Open311Error::bad_request(
+                "long was not provided: send lat and long together",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Open311Error::bad_request(
+                "lat was not provided: send lat and long together",
+            ));
+        }
+        (None, None) => None,
+    };
+    let address = params.get("address_string").map(str::to_owned);
+    let place_id = params
+        .get("address_id")
+        .map(|raw| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| Open311Error::bad_request("address_id must be a positive integer"))
+        })
+        .transpose()?;
+    if point.is_none() && address.is_none() && place_id.is_none() {
+        return Err(Open311Error::bad_request(
+            "a location was not provided: send lat and long, address_string or address_id",
+        ));
+    }
+    let description = match params.get("description") {
+        Some(d) if d.chars().count() > DESCRIPTION_MAX_CHARS => {
+            return Err(Open311Error::bad_request(format!(
+                "description is limited to {DESCRIPTION_MAX_CHARS} characters"
+            )));
+        }
+        Some(d) => d.to_owned(),
+        // The spec makes the description optional; a case always has one.
+        None => category.name.zh().to_string(),
+    };
+    Ok(NewCaseRequest {
+        category: category.code.to_string(),
+        description,
+        lat: point.map(|(lat, _)| lat),
+        lon: point.map(|(_, lon)| lon),
+        crs: None,
+        address,
+        place_id,
+        priority: None,
+        case_type: None,
+        reporter_name: reporter_name(params.get("first_name"), params.get("last_name")),
+        reporter_phone: params.get("phone").map(str::to_owned),
+        attributes: answers(params, category)?,
+    })
+}
+
+/// 张 + 三 → 张三 (family name first, no space); John + Smith → John Smith.
+fn reporter_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let cjk = |s: &str| {
+        s.chars()
+            .all(|c| matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '·'))
+    };
+    match (first, last) {
+        (None, None) => None,
+        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (Some(f), Some(l)) if cjk(f) && cjk(l) => Some(format!("{l}{f}")),
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+    }
+}
+
+/// `attribute[code]=value` (and `attribute[code][]=value`) as typed answers for intake, which
+/// checks them against the category's questions. Values come as text; numbers and yes/no
+/// questions are converted by the question's type. Whistle has no multiple-choice questions, so
+/// more than one value for a code is refused.
+fn answers(
+    params: &Params,
+    category: &Category,
+) -> Result<serde_json::Map<String, Value>, Open311Error> {
+    let mut given: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in params.pairs() {
+        let Some(rest) = name.strip_prefix("attribute[") else {
+            continue;
+        };
+        let malformed = || {
+            Open311Error::bad_request(format!(
+                "malformed parameter {:?}: send attribute[code]=value",
+                name.chars().take(60).collect::<String>()
+            ))
+        };
+        let (code, tail) = rest.split_once(']').ok_or_else(malformed)?;
+        if code.is_empty() || !(tail.is_empty() || tail == "[]") {
+            return Err(malformed());
+        }
+        let value = value.trim();
+        if !value.is_empty() {
+            given.entry(code).or_default().push(value);
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (code, values) in given {
+        let [raw] = values.as_slice() else {
+            return Err(Open311Error::bad_request(format!(
+                "attribute[{code}] takes one value"
+            )));
+        };
+        let kind = category
+            .attributes
+            .iter()
+            .find(|s| s.key.as_str() == code)
+            .map(|s| &s.kind);
+        let value = match kind {
+            Some(AttributeKind::Number { .. }) => raw
+                .parse::<i64>()
+                .map(Value::from)
+                .ok()
+                .or_else(|| {
+                    raw.parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                })
+                .ok_or_else(|| {
+                    Open311Error::bad_request(format!("attribute[{code}] must be a number"))
+                })?,
+            Some(AttributeKind::Boolean) => match *raw {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    return Err(Open311Error::bad_request(format!(
+                        "attribute[{code}] must be true or false"
+                    )));
+                }
+            },
+            // Text, a choice's key, or a code the category does not ask (intake refuses it).
+            _ => Value::String((*raw).to_owned()),
+        };
+        out.insert(code.to_owned(), value);
+    }
+    Ok(out)
+}
+
+/// `media_url`: a public http(s) link of reasonable length.
+fn media_url(raw: &str) -> Result<String, Open311Error> {
+    let scheme_ok = raw
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|s| s.starts_with("http://") || s == "https://");
+    if !scheme_ok
+        || raw.len() > 2048
+        || raw.len() < 10
+        || raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Open311Error::bad_request(
+            "media_url must be an http or https URL of at most 2048 characters",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Intake's refusals in the words of the Open311 form. The one resource a POST names, the
+/// service, was found before intake; what intake does not find (the point in any grid, an
+/// address-book entry) is bad input, 400.
+fn intake_error(e: ApiError) -> Open311Error {
+    match e {
+        ApiError::Unprocessable {
+            code: "location_required",
+            ..
+        } => Open311Error::bad_request(
+            "this endpoint cannot place a request by address alone yet: send lat and long",
+        ),
+        ApiError::NotFound {
+            code: "outside_city",
+            ..
+        } => Open311Error::bad_request("lat and long are outside the city's grids"),
+        ApiError::NotFound { detail, .. } => Open311Error::bad_request(detail),
+        other => other.into(),
+    }
+}
+
+// ---- GET requests --------------------------------------------------------------------------
+
+/// Requests, newest first: by `service_request_id` (a comma list that overrides every other
+/// filter), or filtered by `service_code`, `status` (`open`, `closed`) and `start_date` /
+/// `end_date` (at most 90 days apart; by default the last 90 days), at most 1000 at a time, paged
+/// with `page` and `page_size`. `extensions=true` adds Whistle's detailed status and the
+/// timeline. No personal data of reporters.
+#[utoipa::path(get, path = "/open311/v2/requests.{format}", tag = "open311",
+    params(
+        ("format" = String, Path, description = "`xml` or `json`"),
+        ("jurisdiction_id" = Option<String>, Query),
+        ("service_request_id" = Option<String>, Query, description = "Comma-separated; overrides the other filters"),
+        ("service_code" = Option<String>, Query, description = "Comma-separated"),
+        ("start_date" = Option<String>, Query, description = "W3C date-time, e.g. 2026-11-01T00:00:00+08:00"),
+        ("end_date" = Option<String>, Query, description = "W3C date-time"),
+        ("status" = Option<String>, Query, description = "`open`, `closed`, or both comma-separated"),
+        ("page" = Option<u64>, Query, description = "Paging extension: 1, 2, …"),
+        ("page_size" = Option<u64>, Query, description = "Paging extension: 1–1000 (default 1000)"),
+        ("extensions" = Option<bool>, Query, description = "`true` adds extended_attributes and notes"),
+    ),
+    responses(
+        (status = 200, content((Vec<ServiceRequestDoc> = "application/json"), (Vec<ServiceRequestDoc> = "text/xml"))),
+        (status = 400, content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+        (status = 404, description = "Unknown format or jurisdiction_id", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+    ))]
+pub(super) async fn list_requests(
+    state: &AppState,
+    params: &Params,
+    lang: Lang,
+) -> Result<Node, Open311Error> {
+    check_jurisdiction(state, params)?;
+    let ids = params.list("service_request_id");
+    let found = if ids.is_empty() {
+        match search_from(state, params).await? {
+            Some(search) => open311::search(&state.db, &search).await?,
+            None => Vec::new(),
+        }
+    } else {
+        if ids.len() as u64 > MAX_PAGE_SIZE {
+            return Err(Open311Error::bad_request(format!(
+                "at most {MAX_PAGE_SIZE} service_request_id at once"
+            )));
+        }
+        // A malformed id names no request: it is simply not found.
+        let numbers: Vec<CaseNumber> = ids
+            .iter()
+            .filter_map(|id| CaseNumber::parse(id).ok())
+            .collect();
+        open311::find_by_numbers(&state.db, &numbers).await?
+    };
+    render(state, &found, extensions(params), lang).await
+}
+
+/// The list filters; `None` when they can match nothing (only unknown service codes).
+async fn search_from(
+    state: &AppState,
+    params: &Params,
+) -> Result<Option<RequestSearch>, Open311Error> {
+    let codes = params.list("service_code");
+    if codes.len() > MAX_CODES {
+        return Err(Open311Error::bad_request(format!(
+            "at most {MAX_CODES} service_code at once"
+        )));
+    }
+    let mut wanted = Vec::new();
+    for code in &codes {
+        if let Some(c) = categories::get_by_code(&state.db, code).await? {
+            wanted.push(c.id);
+        }
+    }
+    if !codes.is_empty() && wanted.is_empty() {
+        return Ok(None);
+    }
+    let mut open = false;
+    let mut closed = false;
+    for status in params.list("status") {
+        match status {
+            "open" => open = true,
+            "closed" => closed = true,
+            other => {
+                return Err(Open311Error::bad_request(format!(
+                    "status must be open or closed, not {:?}",
+                    other.chars().take(20).collect::<String>()
+                )));
+            }
+        }
+    }
+    // Open311 has two states: a case is closed when nothing is pending (closed or rejected).
+    let statuses = if open == closed {
+        Vec::new()
+    } else {
+        CaseStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_terminal() == closed)
+            .collect()
+    };
+    let start = params
+        .get("start_date")
+        .map(|raw| w3_date(state, "start_date", raw))
+        .transpose()?;
+    let end = params
+        .get("end_date")
+        .map(|raw| w3_date(state, "end_date", raw))
+        .transpose()?;
+    let window = Duration::days(WINDOW_DAYS);
+    let (from, to) = match (start, end) {
+        (Some(s), Some(e)) if s > e => {
+            return Err(Open311Error::bad_request("start_date is after end_date"));
+        }
+        (Some(s), Some(e)) if e - s > window => {
+            return Err(Open311Error::bad_request(format!(
+                "start_date and end_date may be at most {WINDOW_DAYS} days apart"
+            )));
+        }
+        (Some(s), Some(e)) => (s, Some(e)),
+        (Some(s), None) => (s, Some(s + window)),
+        (None, Some(e)) => (e - window, Some(e)),
+        (None, None) => (Utc::now() - window, None),
+    };
+    let positive = |name: &str| {
+        params
+            .get(name)
+            .map(|raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or_else(|| {
+                        Open311Error::bad_request(format!("{name} must be a positive integer"))
+                    })
+            })
+            .transpose()
+    };
+    let page = positive("page")?.unwrap_or(1);
+    let page_size = positive("page_size")?
+        .unwrap_or(MAX_PAGE_SIZE)
+        .min(MAX_PAGE_SIZE);
+    Ok(Some(RequestSearch {
+        categories: wanted,
+        statuses,
+        from: Some(from),
+        to,
+        exclude_rejected: true,
+        offset: (page - 1) * page_size,
+        limit: page_size,
+    }))
+}
+
+/// A W3C date-time with its offset (`2026-11-01T00:00:00Z`, `…+08:00`), or a date (midnight,
+/// local time). A `+` sent unencoded in a query string arrives as a space; it is put back.
+fn w3_date(state: &AppState, name: &str, raw: &str) -> Result<DateTime<Utc>, Open311Error> {
+    let parse = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .ok()?
+                    .and_hms_opt(0, 0, 0)?
+                    .and_local_timezone(super::local_offset(state))
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
+            })
+    };
+    parse(raw)
+        .or_else(|| parse(&raw.replace(' ', "+")))
+        .ok_or_else(|| {
+            Open311Error::bad_request(format!(
+                "{name} must be a W3C date-time with its offset, e.g. 2026-11-01T00:00:00+08:00"
+            ))
+        })
+}
+
+fn extensions(params: &Params) -> bool {
+    params
+        .get("extensions")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// One request, as an array of one (the spec's shape).
+#[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.{format}", tag = "open311",
+    params(
+        ("service_request_id" = String, Path, description = "The case number, e.g. HZ-20261125-000123"),
+        ("format" = String, Path, description = "`xml` or `json`"),
+        ("jurisdiction_id" = Option<String>, Query),
+        ("extensions" = Option<bool>, Query, description = "`true` adds extended_attributes and notes"),
+    ),
+    responses(
+        (status = 200, content((Vec<ServiceRequestDoc> = "application/json"), (Vec<ServiceRequestDoc> = "text/xml"))),
+        (status = 404, description = "Unknown request, format or jurisdiction_id", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+    ))]
+pub(super) async fn get_request(
+    state: &AppState,
+    id: &str,
+    params: &Params,
+    lang: Lang,
+) -> Result<Node, Open311Error> {
+    check_jurisdiction(state, params)?;
+    let case = by_number(state, id).await?;
+    render(state, &[case], extensions(params), lang).await
+}
+
+/// The request a token stands for. Whistle creates requests at once (`type` is `realtime`), so a
+/// POST answers with the service_request_id itself; for clients that always go through tokens,
+/// the service_request_id is accepted as its own token.
+#[utoipa::path(get, path = "/open311/v2/tokens/{token}.{format}", tag = "open311",
+    params(
+        ("token" = String, Path, description = "A service_request_id"),
+        ("format" = String, Path, description = "`xml` or `json`"),
+        ("jurisdiction_id" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, content((Vec<TokenDoc> = "application/json"), (Vec<TokenDoc> = "text/xml"))),
+        (status = 404, description = "Unknown token, format or jurisdiction_id", content((Vec<ErrorDoc> = "application/json"), (Vec<ErrorDoc> = "text/xml"))),
+    ))]
+pub(super) async fn get_token(
+    state: &AppState,
+    token: &str,
+    params: &Params,
+) -> Result<Node, Open311Error> {
+    check_jurisdiction(state, params)?;
+    let case = by_number(state, token).await.map_err(|e| {
+        if e.status == axum::http::StatusCode::NOT_FOUND {
+            Open311Error::not_found("token not found")
+        } else {
+            e
+        }
+    })?;
+    Ok(Node::list(
+        "request",
+        [TokenDoc {
+            service_request_id: case.number.to_string(),
+            token: token.to_owned(),
+        }
+        .into()],
+    ))
+}
+
+async fn by_number(state: &AppState, id: &str) -> Result<Case, Open311Error> {
+    let not_found = || Open311Error::not_found("service_request_id not found");
+    let number = CaseNumber::parse(id).map_err(|_| not_found())?;
+    case_repo::find_by_number(&state.db, &number)
+        .await?
+        .ok_or_else(not_found)
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+/// Renders cases as a `service_requests` list. Categories, communities and Open311 origins are
+/// read once for the whole page; the timeline (extensions only) once per case.
+async fn render(
+    state: &AppState,
+    found: &[Case],
+    with_extensions: bool,
+    lang: Lang,
+) -> Result<Node, Open311Error> {
+    let cats: HashMap<_, Category> = categories::list_categories(&state.db, true)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let communities: HashMap<CommunityId, CommunityInContext> = if found.is_empty() {
+        HashMap::new()
+    } else {
+        geography::list_communities(
+            &state.db,
+            Default::default(),
+            PageRequest {
+                after: None,
+                limit: 10_000,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|c| (c.community.id, c))
+        .collect()
+    };
+    let ids: Vec<_> = found.iter().map(|c| c.id).collect();
+    let origins = open311::origins(&state.db, &ids).await?;
+    let mut items = Vec::with_capacity(found.len());
+    for case in found {
+        let timeline = if with_extensions {
+            Some(case_repo::timeline(&state.db, case.id).await?)
+        } else {
+            None
+        };
+        let place = communities.get(&case.area.community);
+        let published = case.source == CaseSource::Open311;
+        let origin = origins.get(&case.id);
+        let category = cats.get(&case.category_id);
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        let point = case.location.point();
+        let place_name = place.map(|p| {
+            format!(
+                "{}, {}, {}",
+                p.community.name, p.street.name, p.district.name
+            )
+        });
+        let doc = ServiceRequestDoc {
+            service_request_id: case.number.to_string(),
+            status: if case.status.is_terminal() {
+                "closed"
+            } else {
+                "open"
+            }
+            .to_owned(),
+            status_notes: Some(status_label(case.status, lang).to_owned()),
+            service_name: category.map(|c| name_in(&c.name, lang)),
+            service_code: category.map(|c| c.code.to_string()),
+            description: published.then(|| {
+                mask_numbers(
+                    &case
+                        .description
+                        .as_str()
+                        .chars()
+                        .take(DESCRIPTION_MAX_CHARS)
+                        .collect::<String>(),
+                )
+            }),
+            agency_responsible: place
+                .map(|p| format!("{}{}", p.district.name, state.settings.app.bureau_suffix)),
+            service_notice: notice(state, case, lang),
+            requested_datetime: w3_time(state, case.created_at),
+            updated_datetime: w3_time(
+                state,
+                match case.status {
+                    CaseStatus::Closed => case.closed_at.unwrap_or(case.updated_at),
+                    _ => case.updated_at,
+                },
+            ),
+            expected_datetime: case.stage_due.map(|t| w3_time(state, t)),
+            address: case
+                .address
+                .as_deref()
+                .filter(|_| published)
+                .map(mask_numbers)
+                .or(place_name.clone()),
+            // The address-book entry that placed the case (the `address_id` a client may send).
+            address_id: case.location.place().map(|p| p.get().to_string()),
+            zipcode: None,
+            lat: round(point.lat()),
+            long: round(point.lon()),
+            media_url: origin.and_then(|o| o.media_url.clone()),
+            extended_attributes: with_extensions.then(|| ExtendedAttributesDoc {
+                status: case.status.as_str().to_owned(),
+                stage: case.stage.map(|s| s.as_str().to_owned()),
+                stage_due: case.stage_due.map(|t| w3_time(state, t)),
+                community: place.map(|p| p.community.name.to_string()),
+                channel: case.source.as_str().to_owned(),
+            }),
+            notes: timeline.map(|events| {
+                events
+                    .iter()
+                    .map(|e| NoteDoc {
+                        datetime: w3_time(state, e.at),
+                        description: note_text(e, lang),
+                        kind: e.action.clone(),
+                    })
+                    .collect()
+            }),
+        };
+        items.push(doc.into());
+    }
+    Ok(Node::list("request", items))
+}
+
+fn status_label(s: CaseStatus, lang: Lang) -> &'static str {
+    let en = match s {
+        CaseStatus::Reported => "Reported, awaiting acceptance",
+        CaseStatus::Accepted => "Accepted",
+        CaseStatus::Rejected => "Not accepted",
+        CaseStatus::Dispatched => "Dispatched to an officer",
+        CaseStatus::InProgress => "Being handled",
+        CaseStatus::Resolved => "Resolved, awaiting verification",
+        CaseStatus::Verified => "Verified",
+        CaseStatus::Closed => "Closed",
+    };
+    lang.pick(s.name_zh(), en)
+}
+
+/// The running stage's deadline in words, for open cases.
+fn notice(state: &AppState, case: &Case, lang: Lang) -> Option<String> {
+    use whistle_domain::calendar::Stage;
+    let (stage, due) = (case.stage?, case.stage_due?);
+    if case.status.is_terminal() {
+        return None;
+    }
+    let (zh, en) = match stage {
+        Stage::Accept => ("受理", "accepted"),
+        Stage::Dispatch => ("派遣", "dispatched"),
+        Stage::Sign => ("签收", "taken up by the officer"),
+        Stage::Resolve => ("处置", "resolved"),
+        Stage::Verify => ("核查", "verified"),
+    };
+    let when = w3_time(state, due);
+    Some(match lang {
+        Lang::Zh => format!("案件 {}，将于 {when} 前{zh}", case.number),
+        Lang::En => format!("Case {}, to be {en} by {when}", case.number),
+    })
+}
+
+/// What a timeline step says publicly: the step's name, the reason of a rejection, the officer's
+/// account of a resolution (numbers masked). Comments, escalations and extension requests are
+/// internal, so only their name is shown; nobody's identity ever is.
+fn note_text(e: &CaseEvent, lang: Lang) -> String {
+    let (zh, en) = match e.action.as_str() {
+        "report" => ("上报", "Reported"),
+        "accept" => ("立案", "Accepted"),
+        "reject" => ("不予立案", "Not accepted"),
+        "dispatch" => ("派遣", "Dispatched"),
+        "sign" => ("签收", "Taken up by the officer"),
+        "return" => ("退单", "Returned for re-dispatch"),
+        "resolve" => ("处置完成", "Resolved"),
+        "verify" => ("核查通过", "Verified"),
+        "rework" => ("返工", "Sent back for rework"),
+        "close" => ("结案", "Closed"),
+        "escalate" => ("上报升级", "Escalated"),
+        "request_extension" => ("申请延期", "Extension requested"),
+        "decide_extension" => ("延期审批", "Extension decided"),
+        "reopen" => ("重新办理", "Reopened"),
+        "rate" => ("评价", "Rated"),
+        "comment" => ("备注", "Comment"),
+        "attach" => ("添加照片", "Photo added"),
+        other => (other, other),
+    };
+    let label = lang.pick(zh, en);
+    let detail = match e.action.as_str() {
+        "resolve" => e.note.as_deref().map(mask_numbers),
+        "reject" => e
+            .data
+            .as_ref()
+            .and_then(|d| d.get("reason"))
+            .and_then(Value::as_str)
+            .map(|reason| {
+                match (reason, lang) {
+                    ("duplicate", Lang::Zh) => "重复",
+                    ("duplicate", Lang::En) => "duplicate",
+                    ("out_of_scope", Lang::Zh) => "不属于受理范围",
+                    ("out_of_scope", Lang::En) => "out of scope",
+                    (_, Lang::Zh) => "无效",
+                    (_, Lang::En) => "invalid",
+                }
+                .to_owned()
+            }),
+        _ => None,
+    };
+    match detail {
+        Some(d) => format!("{label}: {d}"),
+        None => label.to_owned(),
+    }
+}
+
+/// Masks what looks like a mainland mobile number (11 digits from 1) or a resident ID number
+/// (17 digits and a digit or X) in free text: 13812345678 → 138****5678.
+fn mask_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        // An ID number may end in X.
+        if i - start == 17 && i < chars.len() && matches!(chars[i], 'X' | 'x') {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        let len = i - start;
+        let mobile = len == 11 && run.starts_with('1');
+        if mobile || len == 18 {
+            let keep_end = 4;
+            out.push_str(&run[..3]);
+            out.push_str(&"*".repeat(len - 3 - keep_end));
+            out.push_str(&run[len - keep_end..]);
+        } else {
+            out.push_str(&run);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_that_identify_people_are_masked() {
+        assert_eq!(
+            mask_numbers("电话13812345678，门牌 12 号"),
+            "电话138****5678，门牌 12 号"
+        );
+        assert_eq!(
+            mask_numbers("身份证32070619900101123X"),
+            "身份证320***********123X"
+        );
+        assert_eq!(
+            mask_numbers("案件 HZ-20261125-000123 在 2026 年"),
+            "案件 HZ-20261125-000123 在 2026 年"
+        );
+        assert_eq!(mask_numbers("23812345678"), "23812345678");
+        assert_eq!(mask_numbers(""), "");
+    }
+
+    #[test]
+    fn names_follow_their_script() {
+        assert_eq!(
+            reporter_name(Some("三"), Some("张")).as_deref(),
+            Some("张三")
+        );
+        assert_eq!(
+            reporter_name(Some("John"), Some("Smith")).as_deref(),
+            Some("John Smith")
+        );
+        assert_eq!(reporter_name(None, Some("张")).as_deref(), Some("张"));
+        assert_eq!(reporter_name(None, None), None);
+    }
+
+    #[test]
+    fn media_urls_are_http_links() {
+        assert!(media_url("https://example.org/p/1.jpg").is_ok());
+        assert!(media_url("HTTP://example.org/1.jpg").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://example.org/x",
+            "https://exa mple.org",
+            "https://",
+        ] {
+            assert!(media_url(bad).is_err(), "{bad}");
+        }
+        assert!(media_url(&format!("https://e.org/{}", "a".repeat(2100))).is_err());
+    }
+}
