@@ -67,7 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 // ---- errors --------------------------------------------------------------------------------
 
-/// An Open311 error: the status (404, 403 or 400) and a description meant for the user.
+/// An Open311 error: the status (404, 403 or 400 for the client's mistakes; 408, 500 or 503 for
+/// ours) and a description meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Open311Error {
     pub status: StatusCode,
@@ -89,6 +90,15 @@ impl Open311Error {
         }
     }
 
+    /// A failure on our side (500, 503), in the spec's body: clients retry these, so they must
+    /// not look like a bad request.
+    pub fn server(status: StatusCode, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            description: description.into(),
+        }
+    }
+
     pub fn forbidden(description: impl Into<String>) -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
@@ -103,7 +113,8 @@ impl Open311Error {
 
 /// The native API's errors in Open311's terms: what does not exist stays 404 (except a point
 /// outside the city, which is bad input), refusals of the caller are 403, the rest 400.
-/// Internal failures are logged in full and described to the client only generally.
+/// Internal failures are logged in full and described to the client only generally, as 500 (or
+/// 503 while the database is unreachable) so that clients retry instead of dropping the report.
 impl From<ApiError> for Open311Error {
     fn from(e: ApiError) -> Self {
         match e {
@@ -115,14 +126,18 @@ impl From<ApiError> for Open311Error {
             }
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error in Open311");
-                Open311Error::bad_request(
+                Open311Error::server(
+                    StatusCode::INTERNAL_SERVER_ERROR,
                     "general service error: the request could not be processed; \
                      quote the x-request-id header when reporting it",
                 )
             }
             ApiError::DatabaseUnavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
-                Open311Error::bad_request("the service is temporarily unavailable; retry later")
+                Open311Error::server(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service is temporarily unavailable; retry later",
+                )
             }
             ApiError::UnsupportedMediaType { .. } => {
                 Open311Error::bad_request("media must be a JPEG, PNG or WebP photo")
@@ -141,7 +156,8 @@ impl From<RepoError> for Open311Error {
 
 /// An error response for anything under `/open311/` that did not come from a handler (a 405
 /// from the router, a 408 from the timeout layer, a 413 from the body limit): the spec's body in
-/// the format the path asks for, with 404 kept and everything else 400.
+/// the format the path asks for: 404 kept, our own failures and timeouts kept (clients retry
+/// them), everything else 400.
 pub fn error_for_status(path: &str, status: StatusCode) -> Response {
     let format = Format::guess(path);
     let error = match status {
@@ -151,8 +167,10 @@ pub fn error_for_status(path: &str, status: StatusCode) -> Response {
             Open311Error::bad_request("this method is not supported on this resource")
         }
         StatusCode::PAYLOAD_TOO_LARGE => Open311Error::bad_request("the request is too large"),
-        StatusCode::REQUEST_TIMEOUT => Open311Error::bad_request("the request took too long"),
-        s if s.is_server_error() => Open311Error::bad_request(
+        // Transient: kept as they are so that clients retry.
+        StatusCode::REQUEST_TIMEOUT => Open311Error::server(status, "the request took too long"),
+        s if s.is_server_error() => Open311Error::server(
+            s,
             "general service error: the request could not be processed; \
              quote the x-request-id header when reporting it",
         ),
@@ -517,12 +535,20 @@ mod tests {
                 400,
             ),
             (ApiError::PayloadTooLarge, 400),
-            (ApiError::Internal(anyhow::anyhow!("secret detail")), 400),
+            (ApiError::Internal(anyhow::anyhow!("secret detail")), 500),
+            (ApiError::DatabaseUnavailable("secret detail".into()), 503),
         ];
         for (e, status) in cases {
             let mapped = Open311Error::from(e);
             assert_eq!(mapped.status.as_u16(), status, "{mapped:?}");
             assert!(!mapped.description.contains("secret"));
+        }
+        for (status, kept) in [(405, 400), (413, 400), (404, 404), (408, 408), (503, 503)] {
+            let res = error_for_status(
+                "/open311/v2/requests.json",
+                StatusCode::from_u16(status).unwrap(),
+            );
+            assert_eq!(res.status().as_u16(), kept, "{status}");
         }
     }
 }
