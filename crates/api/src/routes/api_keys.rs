@@ -101,9 +101,20 @@ pub(crate) async fn issue(
     let new = api_key::generate()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness for a key: {e}")))?;
     let key = api_keys::insert(txn, name, &new.hash, &new.hint, by.user, Utc::now()).await?;
+    record(txn, AuditEvent::ApiKeyCreated, &key, &by).await?;
+    Ok((key, new.plaintext))
+}
+
+/// Audits a change to a key: who, from where, which key (id, hint, client name; never the key).
+async fn record(
+    txn: &impl ConnectionTrait,
+    event: AuditEvent,
+    key: &ApiKey,
+    by: &Issuer<'_>,
+) -> Result<(), ApiError> {
     audit::record(
         txn,
-        AuditEvent::ApiKeyCreated,
+        event,
         AuditEntry {
             actor: by.user,
             ip: by.ip.map(str::to_owned),
@@ -115,7 +126,7 @@ pub(crate) async fn issue(
         },
     )
     .await?;
-    Ok((key, new.plaintext))
+    Ok(())
 }
 
 /// Revokes a key inside the caller's transaction, auditing it when this call revoked it (a second
@@ -133,20 +144,7 @@ pub(crate) async fn revoke(
                 format!("no api key {id}"),
             )))?;
     if newly {
-        audit::record(
-            txn,
-            AuditEvent::ApiKeyRevoked,
-            AuditEntry {
-                actor: by.user,
-                ip: by.ip.map(str::to_owned),
-                detail: Some(format!(
-                    "api key {} ({}) for {}",
-                    key.id, key.hint, key.name
-                )),
-                ..Default::default()
-            },
-        )
-        .await?;
+        record(txn, AuditEvent::ApiKeyRevoked, &key, &by).await?;
     }
     Ok(key)
 }
