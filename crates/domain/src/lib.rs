@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod location;
 pub mod media;
 pub mod merchant;
+pub mod notice;
 pub mod people;
 pub mod place;
 pub mod pledge;

@@ -1,5 +1,5 @@
-//! `whistle-notifier`: for now it connects to the database, reports readiness and waits for
-//! SIGINT/SIGTERM; the SLA sweep and outbox delivery are built on this skeleton.
+//! `whistle-notifier`: the SLA sweep and outbox delivery, in a loop until SIGINT/SIGTERM, or
+//! once (`--once`, for cron).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +16,9 @@ struct Cli {
     /// Configuration file (default: ./whistle.toml if present).
     #[arg(long, env = "WHISTLE_CONFIG")]
     config: Option<PathBuf>,
+    /// Do what is due now, then exit (for cron-style use); prints what was done as JSON.
+    #[arg(long)]
+    once: bool,
 }
 
 #[tokio::main]
@@ -24,13 +27,18 @@ async fn main() -> ExitCode {
     let settings = match whistle_notifier::Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             return ExitCode::from(2);
         }
     };
     whistle_notifier::init_logging(&settings);
-    match whistle_notifier::run(settings, whistle_notifier::shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+    match whistle_notifier::run(settings, cli.once, whistle_notifier::shutdown_signal()).await {
+        Ok(report) => {
+            if cli.once {
+                println!("{}", report.to_json());
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

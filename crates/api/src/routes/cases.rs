@@ -971,15 +971,7 @@ async fn act(
     let calendar = sla::load_calendar(&state.db).await?;
     let sla_policy = policy(&state, case.category_id, case.priority).await?;
     let due = |stage| deadline(&state, &calendar, &sla_policy, stage, now);
-    let mut update = CaseUpdate {
-        status: to,
-        assignee: case.assignee,
-        stage: case.stage,
-        stage_due: case.stage_due,
-        rating: case.rating.clone(),
-        closed_at: case.closed_at,
-        now,
-    };
+    let mut update = CaseUpdate::of(&case, to, now);
     let mut note = req
         .note
         .as_deref()

@@ -12,6 +12,7 @@ pub mod community;
 pub mod geography;
 pub mod health;
 pub mod merchants;
+pub mod notifications;
 pub mod open311;
 pub mod paging;
 pub mod places;
@@ -57,6 +58,7 @@ use crate::state::AppState;
         (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
         (name = "open311", description = "Open311 GeoReport v2 (XML or JSON by suffix; the spec's own error bodies, not problem+json)"),
         (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
+        (name = "notifications", description = "In-app inbox, notification settings, and the outbox with its dead letters (admins)"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -102,6 +104,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(places::router())
         .merge(open311::router())
         .merge(api_keys::router())
+        .merge(notifications::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

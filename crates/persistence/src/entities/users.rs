@@ -18,6 +18,8 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     pub failed_logins: i32,
     pub locked_until: Option<DateTimeWithTimeZone>,
+    pub email: Option<String>,
+    pub locale: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -220,6 +220,10 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
         ),
         merchant_id: Set(new.merchant_id.map(MerchantId::get)),
         place_id: Set(new.location.place().map(PlaceId::get)),
+        // The accept stage starts now; the notifier plans its reminders on its next sweep.
+        stage_started_at: Set(Some(now)),
+        sla_check_at: Set(Some(now)),
+        sla_level: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -338,17 +342,59 @@ pub struct CaseUpdate {
     pub rating: Option<Rating>,
     pub closed_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    /// The running stage and deadline before the action, to tell whether its clock changed.
+    pub previous: (Option<Stage>, Option<DateTime<Utc>>),
+}
+
+impl CaseUpdate {
+    /// The state of `case` as it is, to be changed by an action at `now`.
+    pub fn of(case: &Case, status: CaseStatus, now: DateTime<Utc>) -> Self {
+        Self {
+            status,
+            assignee: case.assignee,
+            stage: case.stage,
+            stage_due: case.stage_due,
+            rating: case.rating.clone(),
+            closed_at: case.closed_at,
+            now,
+            previous: (case.stage, case.stage_due),
+        }
+    }
 }
 
 /// Writes `update` only if the case is still at `expected_version`; `Ok(false)` when someone
 /// else changed it first (nothing written).
+///
+/// When the running deadline changes (a new stage, an approved extension, none any more), the
+/// notifier is told to plan it afresh (`sla_check_at`), and the reminders still waiting for the
+/// old deadline become moot, in this same transaction: a reminder for a stage that is over is
+/// never sent.
 pub async fn update_if_version(
     db: &impl ConnectionTrait,
     id: CaseId,
     expected_version: i32,
     update: &CaseUpdate,
 ) -> Result<bool, RepoError> {
-    let res = cases::Entity::update_many()
+    let (old_stage, old_due) = update.previous;
+    let stage_changed = old_stage != update.stage;
+    let clock_changed = stage_changed || old_due != update.stage_due;
+    let now = update.now.fixed_offset();
+    let mut q = cases::Entity::update_many();
+    if stage_changed {
+        q = q.col_expr(
+            cases::Column::StageStartedAt,
+            Expr::value(update.stage.map(|_| now)),
+        );
+    }
+    if clock_changed {
+        q = q
+            .col_expr(
+                cases::Column::SlaCheckAt,
+                Expr::value(update.stage_due.map(|_| now)),
+            )
+            .col_expr(cases::Column::SlaLevel, Expr::value(Option::<String>::None));
+    }
+    let res = q
         .col_expr(cases::Column::Status, Expr::value(update.status.as_str()))
         .col_expr(
             cases::Column::AssigneeId,
@@ -391,7 +437,11 @@ pub async fn update_if_version(
         .filter(cases::Column::Version.eq(expected_version))
         .exec(db)
         .await?;
-    Ok(res.rows_affected == 1)
+    let updated = res.rows_affected == 1;
+    if updated && clock_changed {
+        crate::repo::notifications::moot_sla_reminders(db, id).await?;
+    }
+    Ok(updated)
 }
 
 /// One entry of a case's timeline.
@@ -411,9 +461,10 @@ pub struct CaseEvent {
     pub data: Option<serde_json::Value>,
 }
 
-/// Appends an event. Events are never updated or deleted.
+/// Appends an event. Events are never updated or deleted. An event someone must hear about
+/// ([`whistle_domain::notice::is_notable`]) is queued for the notifier in the same transaction.
 pub async fn append_event(db: &impl ConnectionTrait, e: &CaseEvent) -> Result<(), RepoError> {
-    case_event::ActiveModel {
+    let stored = case_event::ActiveModel {
         case_id: Set(e.case_id.get()),
         at: Set(e.at.fixed_offset()),
         actor_id: Set(e.actor_id.map(UserId::get)),
@@ -427,6 +478,9 @@ pub async fn append_event(db: &impl ConnectionTrait, e: &CaseEvent) -> Result<()
     }
     .insert(db)
     .await?;
+    if whistle_domain::notice::is_notable(&e.action) {
+        crate::repo::notifications::enqueue_event(db, stored.id, e.case_id, e.at).await?;
+    }
     Ok(())
 }
 

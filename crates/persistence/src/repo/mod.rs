@@ -11,6 +11,7 @@ pub mod categories;
 pub mod community;
 pub mod geography;
 pub mod merchants;
+pub mod notifications;
 pub mod open311;
 pub mod places;
 pub mod sessions;

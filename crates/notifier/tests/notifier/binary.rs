@@ -18,6 +18,7 @@ async fn connects_without_migrating_and_stops_on_sigterm() {
         .env("WHISTLE_CONFIG", "/nonexistent/whistle.toml")
         .env("RUST_LOG", "info")
         .env("WHISTLE__LOG__FORMAT", "json")
+        .env("WHISTLE__NOTIFIER__METRICS_ADDR", "127.0.0.1:0")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
