@@ -313,3 +313,57 @@ impl Settings {
         format!("{host}-{}", std::process::id())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: Option<&Path>, env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(
+            Some(file.unwrap_or(Path::new("/nonexistent/whistle.toml"))),
+            env,
+        )
+    }
+
+    #[test]
+    fn the_example_configuration_loads() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/whistle.example.toml");
+        let s = load(Some(&example), &[]).expect("the example loads");
+        assert_eq!(s.notifier.webhooks.len(), 1);
+        assert!(s.notifier.webhooks[0].wants(Template::SlaOverdue));
+        assert!(!s.notifier.webhooks[0].wants(Template::CaseAccepted));
+        assert!(
+            !format!("{s:?}").contains("replace-with-32"),
+            "secrets stay out of Debug"
+        );
+        assert!(s.quiet_hours().unwrap().is_some());
+    }
+
+    #[test]
+    fn nonsense_is_refused_at_start() {
+        for (k, v) in [
+            ("WHISTLE__NOTIFIER__WARN_FRACTION", "1.2"),
+            ("WHISTLE__NOTIFIER__ESCALATE_FRACTION", "0.9"),
+            ("WHISTLE__NOTIFIER__QUIET_HOURS", "late"),
+            ("WHISTLE__NOTIFIER__SMTP__SECURITY", "maybe"),
+            ("WHISTLE__NOTIFIER__BATCH_SIZE", "0"),
+            ("WHISTLE__NOTIFIER__SMS__URL", "http://127.0.0.1:1/sms"),
+        ] {
+            let extra: &[(&str, &str)] = if k.ends_with("SMS__URL") {
+                &[
+                    (k, v),
+                    ("WHISTLE__NOTIFIER__SMS__TEMPLATE", "to {phone}: {text}"),
+                ]
+            } else {
+                &[(k, v)]
+            };
+            assert!(load(None, extra).is_err(), "{k}={v}");
+        }
+        assert!(load(None, &[]).is_ok());
+    }
+}
