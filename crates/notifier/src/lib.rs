@@ -78,6 +78,16 @@ impl Report {
     }
 }
 
+/// What one sweep wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub events: usize,
+    pub deadlines: usize,
+    pub pledges: usize,
+    pub created: u64,
+    pub elapsed: Duration,
+}
+
 /// One notifier process: the sweep that writes the outbox and the delivery that empties it.
 pub struct Notifier {
     db: DatabaseConnection,
@@ -163,16 +173,12 @@ impl Notifier {
         }
         report.active = true;
         let batch = self.settings.notifier.batch_size as usize;
-        let started = Instant::now();
-        let (events, a) = self.fan_out_events(now).await?;
-        let (deadlines, b) = self.sweep_deadlines(now).await?;
-        let (pledges, c) = self.sweep_pledges(now).await?;
-        self.metrics.sweep(started.elapsed().as_secs_f64());
-        report.events = events;
-        report.deadlines = deadlines;
-        report.pledges = pledges;
-        report.created = a + b + c;
-        self.metrics.created(report.created);
+        let swept = self.sweep_at(now).await?;
+        let (events, deadlines) = (swept.events, swept.deadlines);
+        report.events = swept.events;
+        report.deadlines = swept.deadlines;
+        report.pledges = swept.pledges;
+        report.created = swept.created;
         let outcomes = self.deliver_batch(now).await?;
         for o in &outcomes {
             match o {
@@ -187,6 +193,25 @@ impl Notifier {
         report.more = events >= batch || deadlines >= batch || outcomes.len() >= batch;
         self.refresh_depth().await?;
         Ok(report)
+    }
+
+    /// The writing half of a round (no lease, no delivery): one batch of queued case events,
+    /// one batch of due deadlines, and the day's pledges. Public for the benchmark.
+    pub async fn sweep_at(&self, now: DateTime<Utc>) -> Result<Swept, RepoError> {
+        let started = Instant::now();
+        let (events, a) = self.fan_out_events(now).await?;
+        let (deadlines, b) = self.sweep_deadlines(now).await?;
+        let (pledges, c) = self.sweep_pledges(now).await?;
+        let elapsed = started.elapsed();
+        self.metrics.sweep(elapsed.as_secs_f64());
+        self.metrics.created(a + b + c);
+        Ok(Swept {
+            events,
+            deadlines,
+            pledges,
+            created: a + b + c,
+            elapsed,
+        })
     }
 
     async fn refresh_depth(&self) -> Result<(), RepoError> {

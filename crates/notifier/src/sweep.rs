@@ -4,14 +4,17 @@
 //! every row has a dedupe key the database holds unique: a step that is repeated, or raced by
 //! another notifier, writes nothing twice.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use whistle_domain::ids::UserId;
+use whistle_domain::ids::{CategoryId, CommunityId, UserId};
+use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::notice::{
     self, Audience, Channel, Facts, Locale, QuietHours, RecipientKind, SlaLevel, Template,
 };
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::notifications::{
-    self as outbox, CaseFacts, Contact, NewNotification,
+    self as outbox, CaseFacts, Contact, DeadlinePlan, NewNotification,
 };
 
 use crate::Notifier;
@@ -38,6 +41,102 @@ impl From<Contact> for Recipient {
             email: c.email,
             phone: c.phone,
         }
+    }
+}
+
+/// What a sweep step looks up, each asked of the database once per step.
+#[derive(Default)]
+struct Lookup {
+    categories: HashMap<CategoryId, (String, String)>,
+    users: HashMap<UserId, Option<Contact>>,
+    dispatchers: Option<Vec<Contact>>,
+    leaders: HashMap<(i64, i64, i64), Vec<Contact>>,
+    partners: HashMap<CommunityId, Vec<Contact>>,
+}
+
+impl Lookup {
+    /// Loads the active accounts among `ids` in one query (disabled or gone ones: `None`).
+    async fn preload_users(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+        ids: impl IntoIterator<Item = UserId>,
+    ) -> Result<(), RepoError> {
+        let mut missing: Vec<UserId> = ids
+            .into_iter()
+            .filter(|i| !self.users.contains_key(i))
+            .collect();
+        missing.sort_by_key(|i| i.get());
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let found = outbox::contacts(db, &missing).await?;
+        for id in missing {
+            self.users.insert(id, None);
+        }
+        for c in found {
+            self.users.insert(c.user_id, Some(c));
+        }
+        Ok(())
+    }
+
+    async fn user(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+        id: UserId,
+    ) -> Result<Option<Contact>, RepoError> {
+        self.preload_users(db, [id]).await?;
+        Ok(self.users.get(&id).cloned().flatten())
+    }
+
+    async fn category(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+        id: CategoryId,
+    ) -> Result<(String, String), RepoError> {
+        if let Some(names) = self.categories.get(&id) {
+            return Ok(names.clone());
+        }
+        let names = outbox::category_names(db, id).await?;
+        self.categories.insert(id, names.clone());
+        Ok(names)
+    }
+
+    async fn dispatchers(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+    ) -> Result<Vec<Contact>, RepoError> {
+        if self.dispatchers.is_none() {
+            self.dispatchers = Some(outbox::dispatchers(db).await?);
+        }
+        Ok(self.dispatchers.clone().unwrap_or_default())
+    }
+
+    async fn leaders(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+        area: &AreaPath,
+    ) -> Result<Vec<Contact>, RepoError> {
+        let key = (area.district.get(), area.street.get(), area.community.get());
+        if let Some(l) = self.leaders.get(&key) {
+            return Ok(l.clone());
+        }
+        let l = outbox::leaders_over(db, area).await?;
+        self.leaders.insert(key, l.clone());
+        Ok(l)
+    }
+
+    async fn partners(
+        &mut self,
+        db: &impl sea_orm::ConnectionTrait,
+        community: CommunityId,
+    ) -> Result<Vec<Contact>, RepoError> {
+        if let Some(p) = self.partners.get(&community) {
+            return Ok(p.clone());
+        }
+        let p = outbox::partners_of(db, community).await?;
+        self.partners.insert(community, p.clone());
+        Ok(p)
     }
 }
 
@@ -155,13 +254,14 @@ impl Notifier {
     async fn audience(
         &self,
         db: &impl sea_orm::ConnectionTrait,
+        lookup: &mut Lookup,
         audience: Audience,
         case: &CaseFacts,
         assignee: Option<UserId>,
     ) -> Result<Vec<Recipient>, RepoError> {
         let contacts = match audience {
             Audience::Reporter => match case.reporter_id {
-                Some(id) => outbox::contacts(db, &[id]).await?,
+                Some(id) => lookup.user(db, id).await?.into_iter().collect(),
                 None => {
                     return Ok(case
                         .reporter_phone
@@ -178,12 +278,12 @@ impl Notifier {
                 }
             },
             Audience::Assignee => match assignee {
-                Some(id) => outbox::contacts(db, &[id]).await?,
+                Some(id) => lookup.user(db, id).await?.into_iter().collect(),
                 None => Vec::new(),
             },
-            Audience::Dispatchers => outbox::dispatchers(db).await?,
-            Audience::Leaders => outbox::leaders_over(db, &case.area).await?,
-            Audience::Partners => outbox::partners_of(db, case.area.community).await?,
+            Audience::Dispatchers => lookup.dispatchers(db).await?,
+            Audience::Leaders => lookup.leaders(db, &case.area).await?,
+            Audience::Partners => lookup.partners(db, case.area.community).await?,
         };
         Ok(contacts.into_iter().map(Recipient::from).collect())
     }
@@ -191,10 +291,11 @@ impl Notifier {
     async fn case_facts(
         &self,
         db: &impl sea_orm::ConnectionTrait,
+        lookup: &mut Lookup,
         case: &CaseFacts,
         reason: Option<String>,
     ) -> Result<(Facts, Facts), RepoError> {
-        let (zh, en) = outbox::category_names(db, case.category_id).await?;
+        let (zh, en) = lookup.category(db, case.category_id).await?;
         let due_local = case.stage_due.map(|d| {
             d.with_timezone(&self.offset)
                 .format("%Y-%m-%d %H:%M")
@@ -223,18 +324,21 @@ impl Notifier {
         let txn = outbox::begin_write(&self.db).await?;
         let events = outbox::take_events(&txn, self.settings.notifier.batch_size).await?;
         let mut rows = Vec::new();
+        let mut lookup = Lookup::default();
         for ev in &events {
             let case = outbox::case_facts(&txn, ev.case_id).await?;
             let data = ev.data.clone().unwrap_or(serde_json::Value::Null);
             let reason = data["reason"].as_str().map(str::to_owned);
-            let (zh, en) = self.case_facts(&txn, &case, reason).await?;
+            let (zh, en) = self.case_facts(&txn, &mut lookup, &case, reason).await?;
             // The officer the event is about (a dispatch names them), else whoever holds it now.
             let assignee = data["assignee_id"]
                 .as_i64()
                 .and_then(|i| UserId::new(i).ok())
                 .or(case.assignee);
             for (audience, template) in notice::status_notices(&ev.action) {
-                let mut recipients = self.audience(&txn, *audience, &case, assignee).await?;
+                let mut recipients = self
+                    .audience(&txn, &mut lookup, *audience, &case, assignee)
+                    .await?;
                 // Nobody is told about what they just did themselves.
                 recipients.retain(|r| r.user_id.is_none() || r.user_id != ev.actor_id);
                 let notice = Notice {
@@ -267,20 +371,37 @@ impl Notifier {
     ) -> Result<(usize, u64), RepoError> {
         let txn = outbox::begin_write(&self.db).await?;
         let due = outbox::due_deadlines(&txn, now, self.settings.notifier.batch_size).await?;
+        // Everything the batch needs is looked up once: the accounts in one query, the command
+        // centre once, each category and area once. The step costs a handful of statements
+        // whatever the batch size.
+        let mut lookup = Lookup::default();
+        lookup
+            .preload_users(&txn, due.iter().filter_map(|c| c.assignee))
+            .await?;
         let mut rows = Vec::new();
+        let mut plans = Vec::with_capacity(due.len());
         for case in &due {
             let (Some(stage), Some(deadline)) = (case.stage, case.stage_due) else {
-                outbox::set_deadline_plan(&txn, case.case_id, None, None).await?;
+                plans.push(DeadlinePlan {
+                    case: case.case_id,
+                    level: None,
+                    next_check: None,
+                });
                 continue;
             };
             let started = case.stage_started_at.unwrap_or(deadline);
             let plan = self.thresholds.plan(started, deadline, now, case.sla_level);
             if let Some(level) = plan.send {
-                rows.extend(self.reminder(&txn, case, level, now).await?);
+                rows.extend(self.reminder(&txn, &mut lookup, case, level, now).await?);
             }
-            outbox::set_deadline_plan(&txn, case.case_id, plan.level, plan.next_check).await?;
+            plans.push(DeadlinePlan {
+                case: case.case_id,
+                level: plan.level,
+                next_check: plan.next_check,
+            });
             tracing::debug!(case_id = case.case_id.get(), stage = stage.as_str(), level = ?plan.send, next = ?plan.next_check, "deadline planned");
         }
+        outbox::set_deadline_plans(&txn, &plans).await?;
         let written = outbox::insert_new(&txn, &rows).await?;
         txn.commit().await?;
         Ok((due.len(), written))
@@ -289,6 +410,7 @@ impl Notifier {
     async fn reminder(
         &self,
         db: &impl sea_orm::ConnectionTrait,
+        lookup: &mut Lookup,
         case: &CaseFacts,
         level: SlaLevel,
         now: DateTime<Utc>,
@@ -297,10 +419,13 @@ impl Notifier {
             case.stage.expect("checked by the caller"),
             case.stage_due.expect("checked by the caller"),
         );
-        let (zh, en) = self.case_facts(db, case, None).await?;
+        let (zh, en) = self.case_facts(db, lookup, case, None).await?;
         let mut recipients = Vec::new();
         for audience in notice::sla_audiences(level, case.assignee.is_some()) {
-            recipients.extend(self.audience(db, audience, case, case.assignee).await?);
+            recipients.extend(
+                self.audience(db, lookup, audience, case, case.assignee)
+                    .await?,
+            );
         }
         let notice = Notice {
             // The stage instance is its deadline: an extension or a second round of handling

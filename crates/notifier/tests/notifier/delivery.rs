@@ -73,12 +73,13 @@ async fn three_notifiers_deliver_a_thousand_notifications_exactly_once() {
         1000,
         "{a:?} {b:?} {c:?} {d:?}"
     );
-    let seen = rx.seen.lock().unwrap();
-    let ids: HashSet<i64> = seen.hooks.iter().map(|h| h.id).collect();
-    assert_eq!(seen.hooks.len() - already, 1000);
-    assert_eq!(ids.len(), seen.hooks.len(), "no id twice");
-    assert_eq!(seen.repeats, 0, "no delivery repeated");
-    drop(seen);
+    {
+        let seen = rx.seen.lock().unwrap();
+        let ids: HashSet<i64> = seen.hooks.iter().map(|h| h.id).collect();
+        assert_eq!(seen.hooks.len() - already, 1000);
+        assert_eq!(ids.len(), seen.hooks.len(), "no id twice");
+        assert_eq!(seen.repeats, 0, "no delivery repeated");
+    }
     let per: Vec<u64> = notifiers
         .iter()
         .map(|n| n.metrics().sent_count(Channel::Webhook))

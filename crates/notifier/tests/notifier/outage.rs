@@ -159,21 +159,22 @@ async fn a_database_outage_mid_work_loses_nothing_and_writes_nothing_twice() {
     }
     let _ = stop.send(());
     runner.await.unwrap();
-    let seen = rx.seen.lock().unwrap();
-    let ids: HashSet<i64> = seen.hooks.iter().map(|h| h.id).collect();
-    assert_eq!(ids.len() - before.len(), 300, "every notification arrived");
-    assert_eq!(
-        ids.len(),
-        seen.hooks.len(),
-        "none processed twice by the receiver"
-    );
-    // A delivery cut off between sending and recording it goes again once its claim expires
-    // (at least once); the receiver recognises the id and drops it.
-    eprintln!(
-        "repeated deliveries dropped by the receiver: {}",
-        seen.repeats
-    );
-    drop(seen);
+    {
+        let seen = rx.seen.lock().unwrap();
+        let ids: HashSet<i64> = seen.hooks.iter().map(|h| h.id).collect();
+        assert_eq!(ids.len() - before.len(), 300, "every notification arrived");
+        assert_eq!(
+            ids.len(),
+            seen.hooks.len(),
+            "none processed twice by the receiver"
+        );
+        // A delivery cut off between sending and recording it goes again once its claim
+        // expires (at least once); the receiver recognises the id and drops it.
+        eprintln!(
+            "repeated deliveries dropped by the receiver: {}",
+            seen.repeats
+        );
+    }
     assert!(all_sent().await, "every notification is recorded as sent");
     assert_eq!(
         outbox(&app.db).await.len() - before.len(),

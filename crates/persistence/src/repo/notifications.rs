@@ -108,7 +108,8 @@ pub async fn insert_new(
     rows: &[NewNotification],
 ) -> Result<u64, RepoError> {
     let mut written = 0;
-    for chunk in rows.chunks(200) {
+    // 1,000 rows × 20 columns stay under both databases' limits on bound parameters.
+    for chunk in rows.chunks(1000) {
         let models = chunk.iter().map(|n| notification::ActiveModel {
             dedupe_key: Set(n.dedupe_key.clone()),
             kind: Set(n.template.kind().as_str().to_owned()),
@@ -547,23 +548,57 @@ pub async fn due_deadlines(
         .collect()
 }
 
-/// Records the sweep's step on a case: the level reached and when to look again (`None`:
-/// never, until the deadline changes).
-pub async fn set_deadline_plan(
+/// The sweep's step on one case: the level reached for the running deadline and when to look
+/// again (`None`: never, until the deadline changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePlan {
+    pub case: CaseId,
+    pub level: Option<SlaLevel>,
+    pub next_check: Option<DateTime<Utc>>,
+}
+
+/// Records the sweep's steps, one statement per 300 cases.
+pub async fn set_deadline_plans(
     db: &impl ConnectionTrait,
-    case: CaseId,
-    level: Option<SlaLevel>,
-    next_check: Option<DateTime<Utc>>,
+    plans: &[DeadlinePlan],
 ) -> Result<(), RepoError> {
-    cases::Entity::update_many()
-        .col_expr(
-            cases::Column::SlaLevel,
-            Expr::value(level.map(|l| l.as_str().to_owned())),
-        )
-        .col_expr(cases::Column::SlaCheckAt, Expr::value(next_check.map(ts)))
-        .filter(cases::Column::Id.eq(case.get()))
-        .exec(db)
-        .await?;
+    for chunk in plans.chunks(300) {
+        let mut level: Option<sea_orm::sea_query::CaseStatement> = None;
+        let mut next: Option<sea_orm::sea_query::CaseStatement> = None;
+        for DeadlinePlan {
+            case: id,
+            level: l,
+            next_check: n,
+        } in chunk
+        {
+            let this = || cases::Column::Id.eq(id.get());
+            let l = Expr::value(l.map(|l| l.as_str().to_owned()));
+            let n = Expr::value(n.map(ts));
+            level = Some(match level {
+                None => Expr::case(this(), l),
+                Some(c) => c.case(this(), l),
+            });
+            next = Some(match next {
+                None => Expr::case(this(), n),
+                Some(c) => c.case(this(), n),
+            });
+        }
+        let (Some(level), Some(next)) = (level, next) else {
+            continue;
+        };
+        cases::Entity::update_many()
+            .col_expr(
+                cases::Column::SlaLevel,
+                level.finally(Expr::col(cases::Column::SlaLevel)).into(),
+            )
+            .col_expr(
+                cases::Column::SlaCheckAt,
+                next.finally(Expr::col(cases::Column::SlaCheckAt)).into(),
+            )
+            .filter(cases::Column::Id.is_in(chunk.iter().map(|p| p.case.get())))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
