@@ -13,6 +13,7 @@ mod m20261125_000008_community_ops;
 mod m20261125_000009_work_logs;
 mod m20261126_000010_places;
 mod m20261126_000011_api_keys;
+mod m20261126_000013_analytics;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_work_logs::Migration),
             Box::new(m20261126_000010_places::Migration),
             Box::new(m20261126_000011_api_keys::Migration),
+            Box::new(m20261126_000013_analytics::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod attachments;
 pub mod auth;
@@ -57,6 +58,7 @@ use crate::state::AppState;
         (name = "work-logs", description = "Officers' work records (线上工作记录) and the 721 mix"),
         (name = "open311", description = "Open311 GeoReport v2 (XML or JSON by suffix; the spec's own error bodies, not problem+json)"),
         (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
+        (name = "analytics", description = "Figures for leaders: on-time rates, hot spots, problem tracing (溯源), workload, CSV exports"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -102,6 +104,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(places::router())
         .merge(open311::router())
         .merge(api_keys::router())
+        .merge(analytics::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
