@@ -829,3 +829,20 @@ pub async fn set_case_times(
     }
     Ok(())
 }
+
+/// Links a case to a merchant, as an inspection that opens a case does. Tests only.
+#[cfg(feature = "testing")]
+pub async fn set_case_merchant(
+    db: &impl ConnectionTrait,
+    case_id: i64,
+    merchant_id: i64,
+) -> Result<(), RepoError> {
+    let mut sql = Sql::new(db.get_database_backend());
+    let m = sql.bind(merchant_id);
+    let id = sql.bind(case_id);
+    sql.push(&format!(
+        "UPDATE cases SET merchant_id = {m} WHERE id = {id}"
+    ));
+    db.execute_raw(sql.statement()).await?;
+    Ok(())
+}
