@@ -1,12 +1,17 @@
-//! Analytics (issue 8): `case_fact`, one row per case holding what the dashboards need and the
-//! `cases` row does not say — how long each stage took, whether a stage ended after its
-//! deadline, and how often the case was resolved, reworked, extended and escalated — and the
-//! index the dashboards scan by.
+//! Analytics (issue 8): `case_fact`, one row per case holding everything the dashboards count,
+//! so that a dashboard reads one table through one index (`created_at`) instead of joining
+//! `cases` to a side table (measured in `docs/PERFORMANCE.md`).
+//!
+//! It holds copies of the case's columns the figures need (report time, place, category,
+//! status, assignee, running deadline, rating) and what `cases` does not say: how long each
+//! stage took, whether a stage ended after its deadline, and how often the case was resolved,
+//! reworked, extended and escalated.
 //!
 //! `case_fact` is kept by triggers in the same transaction as the change it records, so it is
 //! never behind and no code path (API, notifier, a future channel) can forget it:
 //!
 //! - a new case opens its row (the accept stage starts at `created_at`);
+//! - every update of `cases` copies the columns above again;
 //! - a change of `cases.stage` closes the running stage: its milliseconds are added to that
 //!   stage's total, and it counts as late when `updated_at` is past the stage's deadline
 //!   (`stage_due` as it stood, so an approved extension counts);
@@ -81,6 +86,41 @@ const EVENT_UPDATE: &str = "UPDATE case_fact SET \
 
 const COUNTED: &str = "('resolve', 'rework', 'request_extension', 'escalate')";
 
+/// The columns copied from `cases`, in `case_fact`'s names and in `cases`' (`id`).
+const COPIED: [(&str, &str); 11] = [
+    ("case_id", "id"),
+    ("created_at", "created_at"),
+    ("district_id", "district_id"),
+    ("street_id", "street_id"),
+    ("community_id", "community_id"),
+    ("grid_id", "grid_id"),
+    ("category_id", "category_id"),
+    ("status", "status"),
+    ("assignee_id", "assignee_id"),
+    ("stage_due", "stage_due"),
+    ("rating", "rating"),
+];
+
+fn copied_columns() -> String {
+    COPIED.map(|(to, _)| to).join(", ")
+}
+
+fn copied_from(row: &str) -> String {
+    COPIED.map(|(_, from)| format!("{row}.{from}")).join(", ")
+}
+
+/// The UPDATE run on every change of a case: the copies again.
+fn copy_update() -> String {
+    let sets: Vec<String> = COPIED[1..]
+        .iter()
+        .map(|(to, from)| format!("{to} = NEW.{from}"))
+        .collect();
+    format!(
+        "UPDATE case_fact SET {} WHERE case_id = NEW.id;",
+        sets.join(", ")
+    )
+}
+
 fn counted_from_timeline(action: &str) -> String {
     format!("(SELECT COUNT(*) FROM case_event e WHERE e.case_id = c.id AND e.action = '{action}')")
 }
@@ -97,6 +137,17 @@ impl MigrationTrait for Migration {
         let mut cols = vec![
             "case_id BIGINT NOT NULL PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE"
                 .to_owned(),
+            // Copies of `cases`, rewritten on every update of the case.
+            format!("created_at {ts} NOT NULL"),
+            "district_id BIGINT NOT NULL".to_owned(),
+            "street_id BIGINT NOT NULL".to_owned(),
+            "community_id BIGINT NOT NULL".to_owned(),
+            "grid_id BIGINT NOT NULL".to_owned(),
+            "category_id BIGINT NOT NULL".to_owned(),
+            "status VARCHAR(16) NOT NULL".to_owned(),
+            "assignee_id BIGINT NULL".to_owned(),
+            format!("stage_due {ts} NULL"),
+            "rating INTEGER NULL".to_owned(),
             // When the running stage started (the case's creation, then each stage change).
             format!("stage_started_at {ts} NOT NULL"),
         ];
@@ -116,10 +167,12 @@ impl MigrationTrait for Migration {
         db.execute_unprepared(&format!("CREATE TABLE case_fact ({})", cols.join(", ")))
             .await?;
 
-        // Existing cases: counters from the timeline.
+        // Existing cases: copies, and counters from the timeline.
         db.execute_unprepared(&format!(
-            "INSERT INTO case_fact (case_id, stage_started_at, resolves, reworks, extension_requests, escalations) \
-             SELECT c.id, c.updated_at, {}, {}, {}, {} FROM cases c",
+            "INSERT INTO case_fact ({}, stage_started_at, resolves, reworks, extension_requests, escalations) \
+             SELECT {}, c.updated_at, {}, {}, {}, {} FROM cases c",
+            copied_columns(),
+            copied_from("c"),
             counted_from_timeline("resolve"),
             counted_from_timeline("rework"),
             counted_from_timeline("request_extension"),
@@ -127,71 +180,83 @@ impl MigrationTrait for Migration {
         ))
         .await?;
 
+        let open = format!(
+            "INSERT INTO case_fact ({}, stage_started_at) VALUES ({}, NEW.created_at);",
+            copied_columns(),
+            copied_from("NEW")
+        );
         match backend {
             DbBackend::Postgres => {
-                db.execute_unprepared(
-                    "CREATE FUNCTION case_fact_open() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                     BEGIN INSERT INTO case_fact (case_id, stage_started_at) VALUES (NEW.id, NEW.created_at); \
-                     RETURN NULL; END $$",
-                )
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE FUNCTION case_fact_stage() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                     BEGIN {} RETURN NULL; END $$",
-                    stage_update(backend)
-                ))
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE FUNCTION case_fact_event() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                     BEGIN {EVENT_UPDATE} RETURN NULL; END $$"
-                ))
-                .await?;
-                db.execute_unprepared(
+                for (name, body) in [
+                    ("case_fact_open", open),
+                    ("case_fact_copy", copy_update()),
+                    ("case_fact_stage", stage_update(backend)),
+                    ("case_fact_event", EVENT_UPDATE.to_owned()),
+                ] {
+                    db.execute_unprepared(&format!(
+                        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                         BEGIN {body} RETURN NULL; END $$"
+                    ))
+                    .await?;
+                }
+                for t in [
                     "CREATE TRIGGER trg_case_fact_open AFTER INSERT ON cases \
-                     FOR EACH ROW EXECUTE FUNCTION case_fact_open()",
-                )
-                .await?;
-                db.execute_unprepared(
+                     FOR EACH ROW EXECUTE FUNCTION case_fact_open()"
+                        .to_owned(),
+                    "CREATE TRIGGER trg_case_fact_copy AFTER UPDATE ON cases \
+                     FOR EACH ROW EXECUTE FUNCTION case_fact_copy()"
+                        .to_owned(),
                     "CREATE TRIGGER trg_case_fact_stage AFTER UPDATE ON cases FOR EACH ROW \
-                     WHEN (OLD.stage IS DISTINCT FROM NEW.stage) EXECUTE FUNCTION case_fact_stage()",
-                )
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER trg_case_fact_event AFTER INSERT ON case_event FOR EACH ROW \
-                     WHEN (NEW.action IN {COUNTED}) EXECUTE FUNCTION case_fact_event()"
-                ))
-                .await?;
+                     WHEN (OLD.stage IS DISTINCT FROM NEW.stage) EXECUTE FUNCTION case_fact_stage()"
+                        .to_owned(),
+                    format!(
+                        "CREATE TRIGGER trg_case_fact_event AFTER INSERT ON case_event FOR EACH ROW \
+                         WHEN (NEW.action IN {COUNTED}) EXECUTE FUNCTION case_fact_event()"
+                    ),
+                ] {
+                    db.execute_unprepared(&t).await?;
+                }
             }
             _ => {
-                db.execute_unprepared(
-                    "CREATE TRIGGER trg_case_fact_open AFTER INSERT ON cases BEGIN \
-                     INSERT INTO case_fact (case_id, stage_started_at) VALUES (NEW.id, NEW.created_at); END",
-                )
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER trg_case_fact_stage AFTER UPDATE ON cases \
-                     WHEN OLD.stage IS NOT NEW.stage BEGIN {} END",
-                    stage_update(backend)
-                ))
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER trg_case_fact_event AFTER INSERT ON case_event \
-                     WHEN NEW.action IN {COUNTED} BEGIN {EVENT_UPDATE} END"
-                ))
-                .await?;
+                for t in [
+                    format!(
+                        "CREATE TRIGGER trg_case_fact_open AFTER INSERT ON cases BEGIN {open} END"
+                    ),
+                    format!(
+                        "CREATE TRIGGER trg_case_fact_copy AFTER UPDATE ON cases BEGIN {} END",
+                        copy_update()
+                    ),
+                    format!(
+                        "CREATE TRIGGER trg_case_fact_stage AFTER UPDATE ON cases \
+                         WHEN OLD.stage IS NOT NEW.stage BEGIN {} END",
+                        stage_update(backend)
+                    ),
+                    format!(
+                        "CREATE TRIGGER trg_case_fact_event AFTER INSERT ON case_event \
+                         WHEN NEW.action IN {COUNTED} BEGIN {EVENT_UPDATE} END"
+                    ),
+                ] {
+                    db.execute_unprepared(&t).await?;
+                }
             }
         }
 
-        // Every dashboard query selects the cases reported in a period.
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_case_created_at")
-                    .table(Alias::new("cases"))
-                    .col(Alias::new("created_at"))
-                    .to_owned(),
-            )
-            .await?;
+        // Every dashboard query selects the cases reported in a period: the figures and the
+        // workload from `case_fact`, hot spots and problem tracing from `cases`.
+        for (name, table) in [
+            ("idx_case_fact_created_at", "case_fact"),
+            ("idx_case_created_at", "cases"),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Alias::new(table))
+                        .col(Alias::new("created_at"))
+                        .to_owned(),
+                )
+                .await?;
+        }
         Ok(())
     }
 
@@ -206,30 +271,29 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        match backend {
-            DbBackend::Postgres => {
-                db.execute_unprepared("DROP TRIGGER IF EXISTS trg_case_fact_event ON case_event")
-                    .await?;
-                db.execute_unprepared("DROP TRIGGER IF EXISTS trg_case_fact_stage ON cases")
-                    .await?;
-                db.execute_unprepared("DROP TRIGGER IF EXISTS trg_case_fact_open ON cases")
-                    .await?;
-                db.execute_unprepared(
-                    "DROP FUNCTION IF EXISTS case_fact_event(), case_fact_stage(), case_fact_open()",
-                )
+        let triggers = [
+            ("trg_case_fact_event", "case_event"),
+            ("trg_case_fact_stage", "cases"),
+            ("trg_case_fact_copy", "cases"),
+            ("trg_case_fact_open", "cases"),
+        ];
+        for (t, table) in triggers {
+            let on = if backend == DbBackend::Postgres {
+                format!(" ON {table}")
+            } else {
+                String::new()
+            };
+            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {t}{on}"))
                 .await?;
-            }
-            _ => {
-                for t in [
-                    "trg_case_fact_event",
-                    "trg_case_fact_stage",
-                    "trg_case_fact_open",
-                ] {
-                    db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {t}"))
-                        .await?;
-                }
-            }
         }
+        if backend == DbBackend::Postgres {
+            db.execute_unprepared(
+                "DROP FUNCTION IF EXISTS case_fact_event(), case_fact_stage(), case_fact_copy(), \
+                 case_fact_open()",
+            )
+            .await?;
+        }
+        // Its index goes with it.
         db.execute_unprepared("DROP TABLE case_fact").await?;
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! merchants, recurring categories, officers' workload and the 721 mix.
 //!
 //! Every figure is about the **cohort** of the period: the cases reported (`created_at`) in
-//! `[from, to)` inside the scope, as they stand at `now`. The counting is done by the database
-//! (`GROUP BY` over `cases` joined to `case_fact`, which triggers keep in the same transaction as
-//! each change, see migration `000013`); the few things SQL cannot do on both databases (the
+//! `[from, to)` inside the scope, as they stand at `now`. The counting is done by the database:
+//! figures and workload `GROUP BY` over `case_fact` alone (one row per case with copies of the
+//! columns counted, kept by triggers in the same transaction as each change, see migration
+//! `000013`), hot spots and problem tracing over `cases`; the few things SQL cannot do on both databases (the
 //! 90th percentile on SQLite, single-linkage clustering, week-over-week runs) are done with the
 //! pure functions of `whistle_domain::analytics`.
 //!
@@ -96,14 +97,19 @@ impl Sql {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
 
-    /// `WHERE` for the cohort of `q` on table alias `c` (cases).
+    /// `WHERE` for the cohort of `q` on table alias `c` (`cases`).
     fn cohort(&mut self, q: &Query) {
+        self.cohort_of(q, "c");
+    }
+
+    /// `WHERE` for the cohort of `q` on `cases` or `case_fact` (same column names).
+    fn cohort_of(&mut self, q: &Query, alias: &str) {
         let from = self.bind(q.period.from().fixed_offset());
         let to = self.bind(q.period.to().fixed_offset());
         self.text.push_str(&format!(
-            " WHERE c.created_at >= {from} AND c.created_at < {to}"
+            " WHERE {alias}.created_at >= {from} AND {alias}.created_at < {to}"
         ));
-        self.scope(&q.scope, "c", true);
+        self.scope(&q.scope, alias, true);
     }
 
     /// The scope's conditions on a table alias; `cases` has a category, work logs do not.
@@ -236,34 +242,34 @@ pub struct Group {
 fn id_key(g: GroupBy) -> (&'static str, &'static str, &'static str) {
     match g {
         GroupBy::District => (
-            "c.district_id",
+            "f.district_id",
             "lbl.name",
-            " LEFT JOIN district lbl ON lbl.id = c.district_id",
+            " LEFT JOIN district lbl ON lbl.id = f.district_id",
         ),
         GroupBy::Street => (
-            "c.street_id",
+            "f.street_id",
             "lbl.name",
-            " LEFT JOIN street lbl ON lbl.id = c.street_id",
+            " LEFT JOIN street lbl ON lbl.id = f.street_id",
         ),
         GroupBy::Community => (
-            "c.community_id",
+            "f.community_id",
             "lbl.name",
-            " LEFT JOIN community lbl ON lbl.id = c.community_id",
+            " LEFT JOIN community lbl ON lbl.id = f.community_id",
         ),
         GroupBy::Grid => (
-            "c.grid_id",
+            "f.grid_id",
             "lbl.name",
-            " LEFT JOIN grid lbl ON lbl.id = c.grid_id",
+            " LEFT JOIN grid lbl ON lbl.id = f.grid_id",
         ),
         GroupBy::Category => (
-            "c.category_id",
+            "f.category_id",
             "lbl.name_zh",
-            " LEFT JOIN case_category lbl ON lbl.id = c.category_id",
+            " LEFT JOIN case_category lbl ON lbl.id = f.category_id",
         ),
         _ => (
-            "c.assignee_id",
+            "f.assignee_id",
             "lbl.display_name",
-            " LEFT JOIN users lbl ON lbl.id = c.assignee_id",
+            " LEFT JOIN users lbl ON lbl.id = f.assignee_id",
         ),
     }
 }
@@ -273,7 +279,7 @@ fn grouping(sql: &Sql, g: Option<GroupBy>, offset: i32) -> (String, String, Stri
     match g {
         None => (String::new(), String::new(), String::new()),
         Some(g) if g.is_time() => (
-            format!("{} AS k, ", sql.time_key("c.created_at", g, offset)),
+            format!("{} AS k, ", sql.time_key("f.created_at", g, offset)),
             " GROUP BY 1 ORDER BY 1".to_owned(),
             String::new(),
         ),
@@ -304,20 +310,20 @@ fn read_key(
 }
 
 const FIGURES_SELECT: &str = "COUNT(*) AS reported, \
-    SUM(CASE WHEN c.status NOT IN ('reported', 'rejected') THEN 1 ELSE 0 END) AS accepted, \
-    SUM(CASE WHEN c.status = 'rejected' THEN 1 ELSE 0 END) AS rejected, \
-    SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
-    SUM(CASE WHEN c.status NOT IN ('closed', 'rejected') THEN 1 ELSE 0 END) AS open, \
-    SUM(CASE WHEN c.status = 'closed' AND f.late_stages = 0 THEN 1 ELSE 0 END) AS closed_on_time, \
+    SUM(CASE WHEN f.status NOT IN ('reported', 'rejected') THEN 1 ELSE 0 END) AS accepted, \
+    SUM(CASE WHEN f.status = 'rejected' THEN 1 ELSE 0 END) AS rejected, \
+    SUM(CASE WHEN f.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
+    SUM(CASE WHEN f.status NOT IN ('closed', 'rejected') THEN 1 ELSE 0 END) AS open, \
+    SUM(CASE WHEN f.status = 'closed' AND f.late_stages = 0 THEN 1 ELSE 0 END) AS closed_on_time, \
     SUM(CASE WHEN f.resolves > 0 THEN 1 ELSE 0 END) AS resolved, \
     SUM(CASE WHEN f.resolves > 0 AND f.late_resolves = 0 THEN 1 ELSE 0 END) AS resolved_on_time, \
     SUM(CASE WHEN f.reworks > 0 THEN 1 ELSE 0 END) AS reworked, \
     SUM(CASE WHEN f.extension_requests > 0 THEN 1 ELSE 0 END) AS extension_requested, \
     SUM(f.escalations) AS escalations, \
     SUM(CASE WHEN f.escalations > 0 THEN 1 ELSE 0 END) AS escalated_cases, \
-    COUNT(c.rating) AS rated, \
-    CAST(AVG(c.rating) AS DOUBLE PRECISION) AS mean_rating, \
-    SUM(CASE WHEN c.rating >= 4 THEN 1 ELSE 0 END) AS satisfied";
+    COUNT(f.rating) AS rated, \
+    CAST(AVG(f.rating) AS DOUBLE PRECISION) AS mean_rating, \
+    SUM(CASE WHEN f.rating >= 4 THEN 1 ELSE 0 END) AS satisfied";
 
 fn stage_columns(pg: bool) -> String {
     Stage::ALL
@@ -387,11 +393,11 @@ pub async fn figures(
         let now = sql.bind(q.now.fixed_offset());
         sql.push(&format!(
             "SELECT {key}{FIGURES_SELECT}, \
-             SUM(CASE WHEN c.status NOT IN ('closed', 'rejected') AND c.stage_due < {now} THEN 1 ELSE 0 END) AS overdue{} \
-             FROM cases c JOIN case_fact f ON f.case_id = c.id{join}",
+             SUM(CASE WHEN f.status NOT IN ('closed', 'rejected') AND f.stage_due < {now} THEN 1 ELSE 0 END) AS overdue{} \
+             FROM case_fact f{join}",
             stage_columns(pg)
         ));
-        sql.cohort(q);
+        sql.cohort_of(q, "f");
         sql.push(&group);
         sql.statement()
     };
@@ -424,10 +430,10 @@ pub async fn figures(
             .map(|s| format!("f.{}_ms", s.as_str()))
             .collect();
         sql.push(&format!(
-            "SELECT {key}{} FROM cases c JOIN case_fact f ON f.case_id = c.id{join}",
+            "SELECT {key}{} FROM case_fact f{join}",
             ms.join(", ")
         ));
-        sql.cohort(q);
+        sql.cohort_of(q, "f");
         let mut by_group: HashMap<GroupKey, [Vec<f64>; 5]> = HashMap::new();
         let mut all: [Vec<f64>; 5] = Default::default();
         for row in db.query_all_raw(sql.statement()).await? {
@@ -748,16 +754,16 @@ pub async fn workload(db: &impl ConnectionTrait, q: &Query) -> Result<Vec<Worklo
     let mut sql = Sql::new(backend);
     let now = sql.bind(q.now.fixed_offset());
     sql.push(&format!(
-        "SELECT c.assignee_id AS id, u.display_name AS name, COUNT(*) AS assigned, \
-         SUM(CASE WHEN c.status NOT IN ('closed', 'rejected') THEN 1 ELSE 0 END) AS open, \
-         SUM(CASE WHEN c.status NOT IN ('closed', 'rejected') AND c.stage_due < {now} THEN 1 ELSE 0 END) AS overdue, \
-         SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
-         SUM(CASE WHEN c.status = 'closed' AND f.late_stages = 0 THEN 1 ELSE 0 END) AS closed_on_time, \
+        "SELECT f.assignee_id AS id, u.display_name AS name, COUNT(*) AS assigned, \
+         SUM(CASE WHEN f.status NOT IN ('closed', 'rejected') THEN 1 ELSE 0 END) AS open, \
+         SUM(CASE WHEN f.status NOT IN ('closed', 'rejected') AND f.stage_due < {now} THEN 1 ELSE 0 END) AS overdue, \
+         SUM(CASE WHEN f.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
+         SUM(CASE WHEN f.status = 'closed' AND f.late_stages = 0 THEN 1 ELSE 0 END) AS closed_on_time, \
          SUM(CASE WHEN f.reworks > 0 THEN 1 ELSE 0 END) AS reworked \
-         FROM cases c JOIN case_fact f ON f.case_id = c.id LEFT JOIN users u ON u.id = c.assignee_id"
+         FROM case_fact f LEFT JOIN users u ON u.id = f.assignee_id"
     ));
-    sql.cohort(q);
-    sql.push(" AND c.assignee_id IS NOT NULL GROUP BY 1, 2");
+    sql.cohort_of(q, "f");
+    sql.push(" AND f.assignee_id IS NOT NULL GROUP BY 1, 2");
     for r in db.query_all_raw(sql.statement()).await? {
         let id: i64 = r.try_get("", "id")?;
         let w = out.entry(id).or_default();
