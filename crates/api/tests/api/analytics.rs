@@ -654,6 +654,45 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
         assert_eq!(mine["share_by_minutes"], theirs["share_by_minutes"]);
     }
 
+    // ---- every dashboard as CSV: BOM, a header, one row per item of the JSON
+    for (path, items, header) in [
+        ("hotspots", "features", "rank,cases,density_per_km2"),
+        ("hotspots?by=grid", "features", "rank,cases,density_per_km2"),
+        ("repeat-locations", "locations", "category,cases,lat"),
+        ("repeat-merchants", "merchants", "merchant_id,name,cases"),
+        ("workload", "officers", "officer_id,name,assigned"),
+    ] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("/api/v1/analytics/{path}{sep}community={wenchang}");
+        let json = get(&app, &w.leader, &url).await;
+        let res = app.get_as(&format!("{url}&format=csv"), &w.leader).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let body = res.bytes().await.unwrap();
+        assert!(body.starts_with(b"\xEF\xBB\xBF"), "{path}: BOM");
+        let rows = parse_csv(std::str::from_utf8(&body[3..]).unwrap());
+        assert!(
+            rows[0].join(",").starts_with(header),
+            "{path}: {:?}",
+            rows[0]
+        );
+        assert_eq!(
+            rows.len() - 1,
+            json[items].as_array().unwrap().len(),
+            "{path}"
+        );
+    }
+    let res = app
+        .get_as(
+            &format!("/api/v1/analytics/recurring-categories?community={wenchang}&format=csv"),
+            &w.leader,
+        )
+        .await;
+    let body = res.bytes().await.unwrap();
+    let rows = parse_csv(std::str::from_utf8(&body[3..]).unwrap());
+    // One row per grid, category and week: two weeks of noise.
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[1][2], "噪声扰民");
+
     // ---- the same figures as CSV
     let res = app
         .get_as(
