@@ -466,7 +466,8 @@ fn bounded<T: PartialOrd + Copy + std::fmt::Display>(
     max: T,
 ) -> Result<T, ApiError> {
     let v = v.unwrap_or(default);
-    if v < min || v > max {
+    // Written so that NaN, which compares false with everything, is refused too.
+    if !(v >= min && v <= max) {
         return Err(unprocessable(
             "invalid_value",
             field,

@@ -877,6 +877,11 @@ async fn analytics_bad_input_is_a_422_and_changes_nothing() {
         ),
         ("/api/v1/analytics/hotspots?cell_m=1", "invalid_value"),
         ("/api/v1/analytics/hotspots?by=district", "invalid_value"),
+        ("/api/v1/analytics/hotspots?cell_m=NaN", "invalid_value"),
+        (
+            "/api/v1/analytics/repeat-locations?radius_m=inf",
+            "invalid_value",
+        ),
         ("/api/v1/analytics/hotspots?limit=0", "invalid_value"),
         (
             "/api/v1/analytics/repeat-locations?radius_m=100000",
