@@ -14,6 +14,7 @@ mod m20261125_000009_work_logs;
 mod m20261126_000010_places;
 mod m20261126_000011_api_keys;
 mod m20261126_000012_notifications;
+mod m20261126_000013_analytics;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_places::Migration),
             Box::new(m20261126_000011_api_keys::Migration),
             Box::new(m20261126_000012_notifications::Migration),
+            Box::new(m20261126_000013_analytics::Migration),
         ]
     }
 }

@@ -213,8 +213,11 @@ fn rule(role: Role, action: Action) -> Rule {
             | DispatchCase | EscalateCase | MergeCases | ViewStatistics | ExportData => Anywhere,
             _ => Never,
         },
+        // Admins see the city's aggregate figures (no personal data) but export no case lists.
         Role::Admin => match action {
-            ManageUsers | ManageGeography | ManageCatalogue | ViewAuditLog => Anywhere,
+            ManageUsers | ManageGeography | ManageCatalogue | ViewAuditLog | ViewStatistics => {
+                Anywhere
+            }
             _ => Never,
         },
     }
@@ -449,7 +452,7 @@ mod tests {
         admin      InspectMerchant     R R R R R
         admin      LogWork             R R R R R
         admin      ViewWorkLogs        R R R R R
-        admin      ViewStatistics      R R R R R
+        admin      ViewStatistics      A A A A A
         admin      ExportData          R R R R R
         admin      ManageUsers         A A A A A
         admin      ManageGeography     A A A A A

@@ -90,6 +90,12 @@ impl Boundary {
         [rect.min().x, rect.min().y, rect.max().x, rect.max().y]
     }
 
+    /// The area on the ground in km² (Chamberlain–Duquette on the sphere; hot-spot densities).
+    pub fn area_km2(&self) -> f64 {
+        use geo::ChamberlainDuquetteArea;
+        self.0.chamberlain_duquette_unsigned_area() / 1e6
+    }
+
     /// A point guaranteed to lie inside the area (useful as a label or demo point).
     pub fn interior_point(&self) -> Option<Coordinate> {
         use geo::InteriorPoint;

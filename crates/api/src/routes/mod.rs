@@ -2,6 +2,7 @@
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod attachments;
 pub mod auth;
@@ -59,6 +60,7 @@ use crate::state::AppState;
         (name = "open311", description = "Open311 GeoReport v2 (XML or JSON by suffix; the spec's own error bodies, not problem+json)"),
         (name = "api-keys", description = "API keys of Open311 client applications (admins)"),
         (name = "notifications", description = "In-app inbox, notification settings, and the outbox with its dead letters (admins)"),
+        (name = "analytics", description = "Figures for leaders: on-time rates, hot spots, problem tracing (溯源), workload, CSV exports"),
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerScheme)
@@ -105,6 +107,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(open311::router())
         .merge(api_keys::router())
         .merge(notifications::router())
+        .merge(analytics::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -141,6 +141,11 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The test database's URL, for tests that set up data the API cannot (old timestamps).
+    pub fn database_url(&self) -> &str {
+        self._test_db.url()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod analytics;
 mod attachments;
 mod auth;
 mod cases;

@@ -3,6 +3,7 @@
 //! Every function takes `&impl ConnectionTrait` so that it runs equally on the pool or inside a
 //! caller's transaction: one operation, one transaction, decided by the caller.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod attachments;
 pub mod audit;
