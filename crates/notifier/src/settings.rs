@@ -301,16 +301,20 @@ impl Settings {
             .unwrap_or_else(|| chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
     }
 
-    /// This process's name in claims: configured, or `host-pid`.
+    /// This process's name in claims: configured, or `host-pid-random` (claims are fenced by
+    /// this name, so two processes must never share it, even on hosts that reuse pids).
     pub fn worker_id(&self) -> String {
         if !self.notifier.worker_id.is_empty() {
             return self.notifier.worker_id.clone();
         }
         let host = std::env::var("HOSTNAME")
             .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "notifier".to_owned());
-        format!("{host}-{}", std::process::id())
+        let salt = getrandom::u32().unwrap_or_default() & 0xffff;
+        format!("{host}-{}-{salt:04x}", std::process::id())
     }
 }
 
