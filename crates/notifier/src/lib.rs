@@ -60,6 +60,23 @@ pub struct Report {
     pub more: bool,
 }
 
+/// Totals of several rounds (`more` is the last round's).
+impl std::ops::AddAssign for Report {
+    fn add_assign(&mut self, r: Report) {
+        self.active |= r.active;
+        self.events += r.events;
+        self.deadlines += r.deadlines;
+        self.pledges += r.pledges;
+        self.created += r.created;
+        self.sent += r.sent;
+        self.retried += r.retried;
+        self.dead += r.dead;
+        self.moot += r.moot;
+        self.deferred += r.deferred;
+        self.more = r.more;
+    }
+}
+
 impl Report {
     pub fn to_json(&self) -> String {
         format!(
@@ -239,17 +256,9 @@ impl Notifier {
         let mut total = Report::default();
         loop {
             let r = self.run_once().await?;
-            total.active |= r.active;
-            total.events += r.events;
-            total.deadlines += r.deadlines;
-            total.pledges += r.pledges;
-            total.created += r.created;
-            total.sent += r.sent;
-            total.retried += r.retried;
-            total.dead += r.dead;
-            total.moot += r.moot;
-            total.deferred += r.deferred;
-            if !r.more {
+            let more = r.more;
+            total += r;
+            if !more {
                 // Done for now: another notifier (cron's next run, say) need not wait for the
                 // lease to expire.
                 self.stand_down().await?;

@@ -2,32 +2,11 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
-use serde_json::json;
-use whistle_domain::notice::{Channel, Locale, Template};
-use whistle_persistence::repo::notifications::{self as outbox_repo, NewNotification};
+use whistle_domain::notice::Channel;
+use whistle_persistence::repo::notifications as outbox_repo;
 
-use crate::helpers::{TestApp, notifier, notifier_settings, outbox};
+use crate::helpers::{TestApp, notifier, notifier_settings, outbox, webhook_rows};
 use crate::receivers::Receivers;
-
-fn webhook_rows(n: usize) -> Vec<NewNotification> {
-    (0..n)
-        .map(|i| NewNotification {
-            dedupe_key: format!("race-{i}"),
-            template: Template::CaseAccepted,
-            case_id: None,
-            user_id: None,
-            channel: Channel::Webhook,
-            address: Some("command-centre".to_owned()),
-            locale: Locale::Zh,
-            title: format!("通知 {i}"),
-            body: "正文".to_owned(),
-            payload: json!({"n": i}),
-            next_attempt_at: Utc::now(),
-            created_at: Utc::now(),
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn three_notifiers_deliver_a_thousand_notifications_exactly_once() {
@@ -37,13 +16,13 @@ async fn three_notifiers_deliver_a_thousand_notifications_exactly_once() {
     let warmup = notifier(notifier_settings(app.test_db.url(), &rx, &[])).await;
     warmup.drain().await.unwrap();
     let already = rx.hooks().len();
-    let written = outbox_repo::insert_new(&app.db, &webhook_rows(1000))
+    let written = outbox_repo::insert_new(&app.db, &webhook_rows("race", 1000))
         .await
         .unwrap();
     assert_eq!(written, 1000);
     // Writing them again (a repeated sweep) writes nothing.
     assert_eq!(
-        outbox_repo::insert_new(&app.db, &webhook_rows(1000))
+        outbox_repo::insert_new(&app.db, &webhook_rows("race", 1000))
             .await
             .unwrap(),
         0
@@ -98,7 +77,7 @@ async fn three_notifiers_deliver_a_thousand_notifications_exactly_once() {
 async fn once_mode_delivers_what_is_due_and_exits() {
     let app = TestApp::spawn().await;
     let rx = Receivers::start().await;
-    outbox_repo::insert_new(&app.db, &webhook_rows(5))
+    outbox_repo::insert_new(&app.db, &webhook_rows("once", 5))
         .await
         .unwrap();
     let config = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();

@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use whistle_api::{App, demo};
+use whistle_domain::notice::{Channel, Locale, Template};
 use whistle_notifier::settings::WebhookSettings;
 use whistle_notifier::{Notifier, Settings};
+use whistle_persistence::repo::notifications::NewNotification;
 use whistle_persistence::testing::TestDatabase;
 
 use crate::receivers::Receivers;
@@ -239,15 +241,32 @@ pub async fn drain_at(n: &Arc<Notifier>, now: DateTime<Utc>) -> whistle_notifier
     let mut total = whistle_notifier::Report::default();
     for _ in 0..50 {
         let r = n.run_once_at(now).await.expect("a round");
-        total.created += r.created;
-        total.sent += r.sent;
-        total.dead += r.dead;
-        total.retried += r.retried;
-        total.moot += r.moot;
-        total.deferred += r.deferred;
-        if !r.more && r.created == 0 && r.sent + r.dead + r.retried + r.moot + r.deferred == 0 {
+        let idle =
+            !r.more && r.created == 0 && r.sent + r.dead + r.retried + r.moot + r.deferred == 0;
+        total += r;
+        if idle {
             return total;
         }
     }
     panic!("the notifier never ran out of work");
+}
+
+/// `n` webhook notifications to the `command-centre` receiver, due now.
+pub fn webhook_rows(prefix: &str, n: usize) -> Vec<NewNotification> {
+    (0..n)
+        .map(|i| NewNotification {
+            dedupe_key: format!("{prefix}-{i}"),
+            template: Template::CaseAccepted,
+            case_id: None,
+            user_id: None,
+            channel: Channel::Webhook,
+            address: Some("command-centre".to_owned()),
+            locale: Locale::Zh,
+            title: format!("通知 {i}"),
+            body: "正文".to_owned(),
+            payload: json!({"n": i}),
+            next_attempt_at: Utc::now(),
+            created_at: Utc::now(),
+        })
+        .collect()
 }

@@ -6,69 +6,13 @@
 //! needs PostgreSQL; `.ci/run` runs it in its PostgreSQL pass with `--include-ignored`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
-use serde_json::json;
-use tokio::io::copy_bidirectional;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
-use whistle_domain::notice::{Channel, Locale, Template};
-use whistle_persistence::repo::notifications::{self as outbox_repo, NewNotification};
+use whistle_persistence::repo::notifications as outbox_repo;
+use whistle_persistence::testing::Relay;
 
-use crate::helpers::{TestApp, notifier, notifier_settings, outbox};
+use crate::helpers::{TestApp, notifier, notifier_settings, outbox, webhook_rows};
 use crate::receivers::Receivers;
-
-/// Relays loopback connections to `target` while up; `down()` drops every live connection.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    cut: Arc<Notify>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let cut = Arc::new(Notify::new());
-        let (up2, cut2) = (up.clone(), cut.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if !up2.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let target = target.clone();
-                let cut = cut2.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        () = cut.notified() => {}
-                    }
-                });
-            }
-        });
-        Relay { port, up, cut }
-    }
-
-    fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        self.cut.notify_waiters();
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL (WHISTLE_TEST_DATABASE_URL); .ci/run runs it with --include-ignored"]
@@ -86,35 +30,12 @@ async fn a_database_outage_mid_work_loses_nothing_and_writes_nothing_twice() {
     // Rows of the demo city's notices that are not webhooks (inbox, SMS…).
     let direct_rows = outbox(&app.db).await.len() - before.len();
 
-    let rows: Vec<NewNotification> = (0..300)
-        .map(|i| NewNotification {
-            dedupe_key: format!("outage-{i}"),
-            template: Template::CaseClosed,
-            case_id: None,
-            user_id: None,
-            channel: Channel::Webhook,
-            address: Some("command-centre".to_owned()),
-            locale: Locale::Zh,
-            title: format!("通知 {i}"),
-            body: "正文".to_owned(),
-            payload: json!({"n": i}),
-            next_attempt_at: Utc::now(),
-            created_at: Utc::now(),
-        })
-        .collect();
+    let rows = webhook_rows("outage", 300);
     outbox_repo::insert_new(&app.db, &rows).await.unwrap();
 
-    let mut url = url::Url::parse(app.test_db.url()).unwrap();
-    let relay = Relay::start(format!(
-        "{}:{}",
-        url.host_str().unwrap(),
-        url.port().unwrap_or(5432)
-    ))
-    .await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(relay.port)).unwrap();
+    let relay = Relay::start(app.test_db.url()).await;
     let settings = notifier_settings(
-        url.as_str(),
+        &relay.url_for(app.test_db.url()),
         &rx,
         &[
             ("WHISTLE__NOTIFIER__BATCH_SIZE", "10"),

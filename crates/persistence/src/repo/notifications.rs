@@ -882,15 +882,8 @@ pub async fn expiring_pledges(
 
 // ---- leases ------------------------------------------------------------------------------------
 
-/// Takes or renews the lease `name` for `holder` until `until`, if it is free, expired or
-/// already `holder`'s. On SQLite the lease `sqlite` makes one notifier the active one.
-pub async fn acquire_lease(
-    db: &impl ConnectionTrait,
-    name: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<bool, RepoError> {
+/// Creates the row of lease `name` if there is none.
+async fn ensure_lease_row(db: &impl ConnectionTrait, name: &str) -> Result<(), RepoError> {
     notifier_lease::Entity::insert(notifier_lease::ActiveModel {
         name: Set(name.to_owned()),
         holder: Set(None),
@@ -904,6 +897,19 @@ pub async fn acquire_lease(
     )
     .exec_without_returning(db)
     .await?;
+    Ok(())
+}
+
+/// Takes or renews the lease `name` for `holder` until `until`, if it is free, expired or
+/// already `holder`'s. On SQLite the lease `sqlite` makes one notifier the active one.
+pub async fn acquire_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    ensure_lease_row(db, name).await?;
     let res = notifier_lease::Entity::update_many()
         .col_expr(notifier_lease::Column::Holder, Expr::value(holder))
         .col_expr(notifier_lease::Column::Until, Expr::value(ts(until)))
@@ -949,19 +955,7 @@ pub async fn swap_mark(
     expected: Option<&str>,
     new: &str,
 ) -> Result<bool, RepoError> {
-    notifier_lease::Entity::insert(notifier_lease::ActiveModel {
-        name: Set(name.to_owned()),
-        holder: Set(None),
-        until: Set(None),
-        mark: Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(notifier_lease::Column::Name)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    ensure_lease_row(db, name).await?;
     let cond = match expected {
         Some(e) => notifier_lease::Column::Mark.eq(e),
         None => notifier_lease::Column::Mark.is_null(),
