@@ -369,8 +369,10 @@ impl Notifier {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(usize, u64), RepoError> {
+        let t0 = std::time::Instant::now();
         let txn = outbox::begin_write(&self.db).await?;
         let due = outbox::due_deadlines(&txn, now, self.settings.notifier.batch_size).await?;
+        let t1 = t0.elapsed();
         // Everything the batch needs is looked up once: the accounts in one query, the command
         // centre once, each category and area once. The step costs a handful of statements
         // whatever the batch size.
@@ -401,9 +403,18 @@ impl Notifier {
             });
             tracing::debug!(case_id = case.case_id.get(), stage = stage.as_str(), level = ?plan.send, next = ?plan.next_check, "deadline planned");
         }
+        let t2 = t0.elapsed();
         outbox::set_deadline_plans(&txn, &plans).await?;
+        let t3 = t0.elapsed();
         let written = outbox::insert_new(&txn, &rows).await?;
+        let t4 = t0.elapsed();
         txn.commit().await?;
+        if std::env::var("WHISTLE_SWEEP_TIMING").is_ok() && !due.is_empty() {
+            eprintln!(
+                "TIMING select {t1:?} plan {t2:?} update {t3:?} insert {t4:?} commit {:?}",
+                t0.elapsed()
+            );
+        }
         Ok((due.len(), written))
     }
 
