@@ -8,7 +8,7 @@
 //!   in the transaction of the event, the notifier deletes it in the transaction that writes the
 //!   outbox rows. Nothing is lost between the two, and a slow commit can't be skipped the way a
 //!   "last id seen" cursor would skip it.
-//! - `cases.sla_check_at` is when the notifier must next look at a case's deadline (planning it
+//! - `case_sla.check_at` is when the notifier must next look at a case's deadline (planning it
 //!   right after a stage changes, then at each threshold). The sweep reads it through an index,
 //!   so its cost grows with what is due, not with the number of open cases.
 
@@ -34,40 +34,59 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        for col in [
-            // When the running stage began: its deadline's window starts here.
-            timestamp_with_time_zone_null(Cases::StageStartedAt),
-            // When the notifier must next look at the running deadline; NULL when nothing runs.
-            timestamp_with_time_zone_null(Cases::SlaCheckAt),
-            // The highest reminder already sent for the running stage: warning, overdue,
-            // escalation.
-            string_len_null(Cases::SlaLevel, 16),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Cases::Table)
-                        .add_column(col)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        // Cases stored before this migration: the stage's start is unknown; the last change is
-        // the best guess, and the notifier plans each of them once.
+        // When the running stage began: its deadline's window starts here.
         manager
-            .get_connection()
-            .execute_unprepared(
-                "UPDATE cases SET stage_started_at = updated_at, sla_check_at = updated_at \
-                 WHERE stage_due IS NOT NULL",
+            .alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .add_column(timestamp_with_time_zone_null(Cases::StageStartedAt))
+                    .to_owned(),
             )
             .await?;
-        // The SLA sweep: `sla_check_at <= now`, oldest first.
+        // The notifier's bookkeeping of each case's running deadline, in a narrow table of its
+        // own: the sweep rewrites it for every reminder, and rewriting the wide `cases` row (ten
+        // indexes) cost several times more.
+        manager
+            .create_table(
+                Table::create()
+                    .table(CaseSla::Table)
+                    .if_not_exists()
+                    .col(big_integer(CaseSla::CaseId).primary_key())
+                    // When the notifier must next look at the running deadline; NULL when
+                    // nothing runs or everything has been sent.
+                    .col(timestamp_with_time_zone_null(CaseSla::CheckAt))
+                    // The highest reminder already sent for the running deadline: warning,
+                    // overdue, escalation.
+                    .col(string_len_null(CaseSla::Level, 16))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_case_sla_case")
+                            .from(CaseSla::Table, CaseSla::CaseId)
+                            .to(Cases::Table, Cases::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Cases stored before this migration: the stage's start is unknown; the last change is
+        // the best guess, and the notifier plans each of them once.
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "UPDATE cases SET stage_started_at = updated_at WHERE stage_due IS NOT NULL",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO case_sla (case_id, check_at) \
+             SELECT id, updated_at FROM cases WHERE stage_due IS NOT NULL",
+        )
+        .await?;
+        // The SLA sweep: `check_at <= now`, oldest first.
         manager
             .create_index(
                 Index::create()
                     .name("idx_case_sla_check")
-                    .table(Cases::Table)
-                    .col(Cases::SlaCheckAt)
+                    .table(CaseSla::Table)
+                    .col(CaseSla::CheckAt)
                     .to_owned(),
             )
             .await?;
@@ -186,23 +205,16 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
-            .drop_index(
-                Index::drop()
-                    .name("idx_case_sla_check")
+            .drop_table(Table::drop().table(CaseSla::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
                     .table(Cases::Table)
+                    .drop_column(Cases::StageStartedAt)
                     .to_owned(),
             )
             .await?;
-        for col in [Cases::SlaLevel, Cases::SlaCheckAt, Cases::StageStartedAt] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Cases::Table)
-                        .drop_column(col)
-                        .to_owned(),
-                )
-                .await?;
-        }
         for col in [Users::Locale, Users::Email] {
             manager
                 .alter_table(
@@ -227,9 +239,16 @@ enum Users {
 #[derive(DeriveIden)]
 enum Cases {
     Table,
+    Id,
     StageStartedAt,
-    SlaCheckAt,
-    SlaLevel,
+}
+
+#[derive(DeriveIden)]
+enum CaseSla {
+    Table,
+    CaseId,
+    CheckAt,
+    Level,
 }
 
 #[derive(DeriveIden)]

@@ -122,7 +122,7 @@ fn copy_update() -> String {
 }
 
 /// The case columns `case_fact` copies: the copy trigger fires only when an UPDATE sets one of
-/// them, so the notifier's bookkeeping on `cases` (`sla_check_at`, `sla_level`) costs nothing here.
+/// them, so an UPDATE of other columns (`stage_started_at`, say) costs nothing here.
 fn copied_sources() -> String {
     COPIED[1..]
         .iter()

@@ -106,13 +106,12 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
     let sql = format!(
         "INSERT INTO cases (number, category_id, case_type, priority, source, status, description,
             lat, lon, grid_id, community_id, street_id, district_id, assignee_id, stage, stage_due,
-            stage_started_at, sla_check_at, version, created_at, updated_at)
+            stage_started_at, version, created_at, updated_at)
          SELECT 'BX-20261126-' || lpad(g::text, 7, '0'), c.id, c.case_type, 'normal',
             'resident_app', 'in_progress', '压测案件 ' || g, 34.58, 119.14, gr.id, gr.community_id,
             co.street_id, st.district_id, u.id, 'resolve',
             now() + interval '30 days' + (g % 86400) * interval '1 second',
             now() - interval '1 day',
-            now() + interval '20 days' + (g % 86400) * interval '1 second',
             1, now() - interval '1 day', now() - interval '1 day'
          FROM generate_series(1, {n}) g
          JOIN (SELECT id, case_type, row_number() OVER (ORDER BY id) - 1 AS k FROM case_category) c
@@ -124,21 +123,38 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
          CROSS JOIN (SELECT id FROM users WHERE username = 'tianye') u"
     );
     exec(db, &sql).await?;
+    // Their plans: the next look weeks away, as the sweep leaves a planned deadline.
+    exec(
+        db,
+        "INSERT INTO case_sla (case_id, check_at)
+         SELECT id, stage_due - interval '10 days' FROM cases WHERE description LIKE '压测案件 %'",
+    )
+    .await?;
     exec(db, "ANALYZE cases").await?;
+    exec(db, "ANALYZE case_sla").await?;
     Ok(())
 }
 
 /// Makes the newest `due` cases overdue now, each with a deadline of round `round` (a new
 /// deadline: new reminders).
 async fn arm(db: &DatabaseConnection, due: u64, round: u32) -> anyhow::Result<u64> {
+    let newest = format!(
+        "SELECT id FROM cases WHERE description LIKE '压测案件 %' ORDER BY id DESC LIMIT {due}"
+    );
     exec(
         db,
         &format!(
             "UPDATE cases SET stage_started_at = now() - interval '2 hours',
-                stage_due = now() - interval '10 minutes' - interval '{round} minutes',
-                sla_check_at = now() - interval '1 minute', sla_level = NULL
-             WHERE id IN (SELECT id FROM cases WHERE description LIKE '压测案件 %'
-                          ORDER BY id DESC LIMIT {due})"
+                stage_due = now() - interval '10 minutes' - interval '{round} minutes'
+             WHERE id IN ({newest})"
+        ),
+    )
+    .await?;
+    exec(
+        db,
+        &format!(
+            "UPDATE case_sla SET check_at = now() - interval '1 minute', level = NULL
+             WHERE case_id IN ({newest})"
         ),
     )
     .await
@@ -228,7 +244,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     notifier.drain().await?;
 
     // The sweep.
-    let due_sql = "SELECT * FROM cases WHERE sla_check_at <= now() ORDER BY sla_check_at \
+    let due_sql = "SELECT * FROM case_sla WHERE check_at <= now() ORDER BY check_at \
                    LIMIT 1000 FOR UPDATE SKIP LOCKED";
     let mut sweeps = Vec::new();
     let mut created = 0;

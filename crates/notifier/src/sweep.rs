@@ -1,6 +1,6 @@
 //! Writing the outbox: the notices case events call for, the deadline reminders that came due,
 //! and the pledges running out. Each step runs in one transaction with what it consumes (the
-//! queued events it deletes, the `sla_check_at` it moves, the day's pledge mark it sets), and
+//! queued events it deletes, the `case_sla.check_at` it moves, the day's pledge mark it sets), and
 //! every row has a dedupe key the database holds unique: a step that is repeated, or raced by
 //! another notifier, writes nothing twice.
 
@@ -14,7 +14,7 @@ use whistle_domain::notice::{
 };
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::notifications::{
-    self as outbox, CaseFacts, Contact, DeadlinePlan, NewNotification,
+    self as outbox, CaseFacts, Contact, DeadlinePlan, DueDeadline, NewNotification,
 };
 
 use crate::Notifier;
@@ -364,7 +364,7 @@ impl Notifier {
         Ok((events.len(), written))
     }
 
-    /// Deadline reminders for the cases whose `sla_check_at` has come. Returns (cases, rows).
+    /// Deadline reminders for the cases whose `case_sla.check_at` has come. Returns (cases, rows).
     pub(crate) async fn sweep_deadlines(
         &self,
         now: DateTime<Utc>,
@@ -378,11 +378,11 @@ impl Notifier {
         // whatever the batch size.
         let mut lookup = Lookup::default();
         lookup
-            .preload_users(&txn, due.iter().filter_map(|c| c.assignee))
+            .preload_users(&txn, due.iter().filter_map(|d| d.case.assignee))
             .await?;
         let mut rows = Vec::new();
         let mut plans = Vec::with_capacity(due.len());
-        for case in &due {
+        for DueDeadline { case, level } in &due {
             let (Some(stage), Some(deadline)) = (case.stage, case.stage_due) else {
                 plans.push(DeadlinePlan {
                     case: case.case_id,
@@ -392,7 +392,7 @@ impl Notifier {
                 continue;
             };
             let started = case.stage_started_at.unwrap_or(deadline);
-            let plan = self.thresholds.plan(started, deadline, now, case.sla_level);
+            let plan = self.thresholds.plan(started, deadline, now, *level);
             if let Some(level) = plan.send {
                 rows.extend(self.reminder(&txn, &mut lookup, case, level, now).await?);
             }

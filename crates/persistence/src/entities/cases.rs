@@ -45,8 +45,6 @@ pub struct Model {
     pub merchant_id: Option<i64>,
     pub place_id: Option<i64>,
     pub stage_started_at: Option<DateTimeWithTimeZone>,
-    pub sla_check_at: Option<DateTimeWithTimeZone>,
-    pub sla_level: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

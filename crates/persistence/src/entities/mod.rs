@@ -9,6 +9,7 @@ pub mod case_attachment;
 pub mod case_category;
 pub mod case_event;
 pub mod case_number_counter;
+pub mod case_sla;
 pub mod cases;
 pub mod community;
 pub mod district;

@@ -184,7 +184,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
     let now = new.now.fixed_offset();
     let point = new.location.point();
     let hit = new.location.grid();
-    cases::ActiveModel {
+    let stored = cases::ActiveModel {
         number: Set(number.as_str().to_owned()),
         category_id: Set(new.category_id.get()),
         case_type: Set(new.case_type.as_str().to_owned()),
@@ -220,15 +220,19 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewCase) -> Result<Case, Re
         ),
         merchant_id: Set(new.merchant_id.map(MerchantId::get)),
         place_id: Set(new.location.place().map(PlaceId::get)),
-        // The accept stage starts now; the notifier plans its reminders on its next sweep.
         stage_started_at: Set(Some(now)),
-        sla_check_at: Set(Some(now)),
-        sla_level: Set(None),
         ..Default::default()
     }
     .insert(db)
-    .await?
-    .try_into()
+    .await?;
+    // The accept stage starts now; the notifier plans its reminders on its next sweep.
+    crate::repo::notifications::replan_deadline(
+        db,
+        CaseId::new(stored.id).map_err(corrupt("cases", stored.id))?,
+        Some(new.now),
+    )
+    .await?;
+    stored.try_into()
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: CaseId) -> Result<Case, RepoError> {
@@ -366,9 +370,9 @@ impl CaseUpdate {
 /// else changed it first (nothing written).
 ///
 /// When the running deadline changes (a new stage, an approved extension, none any more), the
-/// notifier is told to plan it afresh (`sla_check_at`), and the reminders still waiting for the
-/// old deadline become moot, in this same transaction: a reminder for a stage that is over is
-/// never sent.
+/// notifier is told to plan it afresh (`case_sla.check_at`), and the reminders still waiting for
+/// the old deadline become moot, in this same transaction: a reminder for a stage that is over
+/// is never sent.
 pub async fn update_if_version(
     db: &impl ConnectionTrait,
     id: CaseId,
@@ -385,14 +389,6 @@ pub async fn update_if_version(
             cases::Column::StageStartedAt,
             Expr::value(update.stage.map(|_| now)),
         );
-    }
-    if clock_changed {
-        q = q
-            .col_expr(
-                cases::Column::SlaCheckAt,
-                Expr::value(update.stage_due.map(|_| now)),
-            )
-            .col_expr(cases::Column::SlaLevel, Expr::value(Option::<String>::None));
     }
     let res = q
         .col_expr(cases::Column::Status, Expr::value(update.status.as_str()))
@@ -439,6 +435,10 @@ pub async fn update_if_version(
         .await?;
     let updated = res.rows_affected == 1;
     if updated && clock_changed {
+        // First the plan (on PostgreSQL this waits for a sweep holding the case's plan), then
+        // the reminders such a sweep may just have written become moot.
+        let replan = update.stage_due.map(|_| update.now);
+        crate::repo::notifications::replan_deadline(db, id, replan).await?;
         crate::repo::notifications::moot_sla_reminders(db, id).await?;
     }
     Ok(updated)

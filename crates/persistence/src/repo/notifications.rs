@@ -22,8 +22,8 @@ use whistle_domain::notice::{Channel, Locale, NoticeKind, SlaLevel, Template};
 use whistle_domain::people::Role;
 
 use crate::entities::{
-    case_category, case_event, cases, merchant, notice_queue, notification, notifier_lease,
-    organisation, organisation_member, pledge, stationing, user_area, users,
+    case_category, case_event, case_sla, cases, merchant, notice_queue, notification,
+    notifier_lease, organisation, organisation_member, pledge, stationing, user_area, users,
 };
 use crate::error::{RepoError, corrupt};
 
@@ -102,6 +102,12 @@ fn ts(t: DateTime<Utc>) -> sea_orm::prelude::DateTimeWithTimeZone {
     t.fixed_offset()
 }
 
+/// A time as text for PostgreSQL to read, cut (not rounded) to the microseconds it keeps, as
+/// bound parameters are: rounding up would put "due now" a moment after now.
+fn micros(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// Writes notifications, skipping any whose dedupe key is already there; returns how many were
 /// new.
 pub async fn insert_new(
@@ -173,8 +179,8 @@ async fn insert_new_pg(
                     "title": n.title,
                     "body": n.body,
                     "payload": n.payload.to_string(),
-                    "next_attempt_at": n.next_attempt_at.to_rfc3339(),
-                    "created_at": n.created_at.to_rfc3339(),
+                    "next_attempt_at": micros(n.next_attempt_at),
+                    "created_at": micros(n.created_at),
                 })
             })
             .collect();
@@ -535,7 +541,6 @@ pub struct CaseFacts {
     pub stage: Option<Stage>,
     pub stage_due: Option<DateTime<Utc>>,
     pub stage_started_at: Option<DateTime<Utc>>,
-    pub sla_level: Option<SlaLevel>,
 }
 
 impl TryFrom<cases::Model> for CaseFacts {
@@ -564,12 +569,6 @@ impl TryFrom<cases::Model> for CaseFacts {
                 .map_err(bad)?,
             stage_due: m.stage_due.map(|t| t.with_timezone(&Utc)),
             stage_started_at: m.stage_started_at.map(|t| t.with_timezone(&Utc)),
-            sla_level: m
-                .sla_level
-                .as_deref()
-                .map(SlaLevel::parse)
-                .transpose()
-                .map_err(bad)?,
         })
     }
 }
@@ -583,24 +582,77 @@ pub async fn case_facts(db: &impl ConnectionTrait, id: CaseId) -> Result<CaseFac
         .try_into()
 }
 
-/// Cases whose deadline must be looked at by `now`, oldest first, locked for this transaction
-/// (skipping those locked elsewhere, on PostgreSQL). Read through `idx_case_sla_check`: the
-/// range `sla_check_at <= now` holds only what is due, whatever the number of open cases.
+/// A case whose running deadline is due a look, with the highest reminder already sent for it.
+#[derive(Debug, Clone)]
+pub struct DueDeadline {
+    pub case: CaseFacts,
+    pub level: Option<SlaLevel>,
+}
+
+/// Cases whose deadline must be looked at by `now`, oldest first, their plans locked for this
+/// transaction (skipping those locked elsewhere, on PostgreSQL). Read through
+/// `idx_case_sla_check`: the range `check_at <= now` holds only what is due, whatever the number
+/// of open cases.
 pub async fn due_deadlines(
     txn: &DatabaseTransaction,
     now: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<CaseFacts>, RepoError> {
-    cases::Entity::find()
-        .filter(cases::Column::SlaCheckAt.lte(ts(now)))
-        .order_by_asc(cases::Column::SlaCheckAt)
+) -> Result<Vec<DueDeadline>, RepoError> {
+    let plans = case_sla::Entity::find()
+        .filter(case_sla::Column::CheckAt.lte(ts(now)))
+        .order_by_asc(case_sla::Column::CheckAt)
         .limit(limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .all(txn)
+        .await?;
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cases: std::collections::HashMap<i64, cases::Model> = cases::Entity::find()
+        .filter(cases::Column::Id.is_in(plans.iter().map(|p| p.case_id)))
+        .all(txn)
         .await?
         .into_iter()
-        .map(CaseFacts::try_from)
+        .map(|c| (c.id, c))
+        .collect();
+    plans
+        .into_iter()
+        .filter_map(|p| cases.remove(&p.case_id).map(|c| (p, c)))
+        .map(|(p, c)| {
+            Ok(DueDeadline {
+                level: p
+                    .level
+                    .as_deref()
+                    .map(SlaLevel::parse)
+                    .transpose()
+                    .map_err(corrupt("case_sla", p.case_id))?,
+                case: c.try_into()?,
+            })
+        })
         .collect()
+}
+
+/// Tells the notifier to plan a case's deadline afresh at `check_at` (`None`: no deadline
+/// runs), forgetting the reminders sent for the previous one. Run in the transaction that
+/// changes the deadline.
+pub async fn replan_deadline(
+    db: &impl ConnectionTrait,
+    case: CaseId,
+    check_at: Option<DateTime<Utc>>,
+) -> Result<(), RepoError> {
+    case_sla::Entity::insert(case_sla::ActiveModel {
+        case_id: Set(case.get()),
+        check_at: Set(check_at.map(ts)),
+        level: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(case_sla::Column::CaseId)
+            .update_columns([case_sla::Column::CheckAt, case_sla::Column::Level])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 /// The sweep's step on one case: the level reached for the running deadline and when to look
@@ -628,15 +680,15 @@ pub async fn set_deadline_plans(
                 serde_json::json!({
                     "id": p.case.get(),
                     "level": p.level.map(SlaLevel::as_str),
-                    "next_check": p.next_check.map(|t| t.to_rfc3339()),
+                    "next_check": p.next_check.map(micros),
                 })
             })
             .collect();
         db.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE cases AS c SET sla_level = p.level, sla_check_at = p.next_check \
+            "UPDATE case_sla AS s SET level = p.level, check_at = p.next_check \
              FROM json_to_recordset($1::json) AS p(id bigint, level text, next_check timestamptz) \
-             WHERE c.id = p.id",
+             WHERE s.case_id = p.id",
             [serde_json::Value::Array(records).to_string().into()],
         ))
         .await?;
@@ -652,7 +704,7 @@ pub async fn set_deadline_plans(
             next_check: n,
         } in chunk
         {
-            let this = || cases::Column::Id.eq(id.get());
+            let this = || case_sla::Column::CaseId.eq(id.get());
             let l = Expr::value(l.map(|l| l.as_str().to_owned()));
             let n = Expr::value(n.map(ts));
             level = Some(match level {
@@ -667,16 +719,16 @@ pub async fn set_deadline_plans(
         let (Some(level), Some(next)) = (level, next) else {
             continue;
         };
-        cases::Entity::update_many()
+        case_sla::Entity::update_many()
             .col_expr(
-                cases::Column::SlaLevel,
-                level.finally(Expr::col(cases::Column::SlaLevel)).into(),
+                case_sla::Column::Level,
+                level.finally(Expr::col(case_sla::Column::Level)).into(),
             )
             .col_expr(
-                cases::Column::SlaCheckAt,
-                next.finally(Expr::col(cases::Column::SlaCheckAt)).into(),
+                case_sla::Column::CheckAt,
+                next.finally(Expr::col(case_sla::Column::CheckAt)).into(),
             )
-            .filter(cases::Column::Id.is_in(chunk.iter().map(|p| p.case.get())))
+            .filter(case_sla::Column::CaseId.is_in(chunk.iter().map(|p| p.case.get())))
             .exec(db)
             .await?;
     }
