@@ -22,6 +22,14 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `RUST_LOG=whistle_notifier=debug` shows, e.g., each sweep step's time per phase.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let result = match cli.command {
         Command::Notifier(args) => notifier::run(args).await,
     };

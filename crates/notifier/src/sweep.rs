@@ -409,10 +409,17 @@ impl Notifier {
         let written = outbox::insert_new(&txn, &rows).await?;
         let t4 = t0.elapsed();
         txn.commit().await?;
-        if std::env::var("WHISTLE_SWEEP_TIMING").is_ok() && !due.is_empty() {
-            eprintln!(
-                "TIMING select {t1:?} plan {t2:?} update {t3:?} insert {t4:?} commit {:?}",
-                t0.elapsed()
+        if !due.is_empty() {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            tracing::debug!(
+                deadlines = due.len(),
+                reminders = written,
+                select_ms = ms(t1),
+                plan_ms = ms(t2 - t1),
+                record_ms = ms(t3 - t2),
+                insert_ms = ms(t4 - t3),
+                commit_ms = ms(t0.elapsed() - t4),
+                "deadline sweep step"
             );
         }
         Ok((due.len(), written))
