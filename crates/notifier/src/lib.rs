@@ -232,12 +232,7 @@ impl Notifier {
     }
 
     async fn refresh_depth(&self) -> Result<(), RepoError> {
-        let counts = outbox::count_by_state(&self.db).await?;
-        let queue = counts
-            .iter()
-            .filter(|(s, _)| s == "pending" || s == "sending")
-            .map(|(_, n)| *n)
-            .sum();
+        let queue = outbox::queue_depth(&self.db).await? as i64;
         let events = outbox::queued_events(&self.db).await? as i64;
         self.metrics.depth(queue, events);
         Ok(())

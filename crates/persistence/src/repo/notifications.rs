@@ -436,17 +436,13 @@ pub async fn moot_sla_reminders(db: &impl ConnectionTrait, case: CaseId) -> Resu
     Ok(())
 }
 
-/// Counts of notifications per state (the queue depth is `pending` + `sending`).
-pub async fn count_by_state(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, RepoError> {
-    let rows: Vec<(String, i64)> = notification::Entity::find()
-        .select_only()
-        .column(notification::Column::State)
-        .column_as(notification::Column::Id.count(), "n")
-        .group_by(notification::Column::State)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows)
+/// Notifications waiting or being sent: the queue depth. Counted through the index on
+/// `(state, next_attempt_at)`, so its cost follows the queue, not the history of sent ones.
+pub async fn queue_depth(db: &impl ConnectionTrait) -> Result<u64, RepoError> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::State.is_in(["pending", "sending"]))
+        .count(db)
+        .await?)
 }
 
 // ---- the queue of case events ------------------------------------------------------------------
