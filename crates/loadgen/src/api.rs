@@ -167,12 +167,17 @@ async fn drive(concurrency: usize, duration: Duration, op: Op) -> Stats {
 #[derive(Debug, Clone, Copy, Default)]
 struct ProcSample {
     cpu_secs: f64,
+    /// All PostgreSQL processes together (`postgres_cpu_secs`).
+    pg_cpu_secs: f64,
     rss_kb: u64,
     peak_rss_kb: u64,
 }
 
 fn sample(pid: u32) -> ProcSample {
-    let mut s = ProcSample::default();
+    let mut s = ProcSample {
+        pg_cpu_secs: postgres_cpu_secs(),
+        ..ProcSample::default()
+    };
     if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // Fields after the command name (which may hold spaces) start at field 3.
         if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
@@ -199,6 +204,31 @@ fn sample(pid: u32) -> ProcSample {
         }
     }
     s
+}
+
+/// CPU time (user + system) of every PostgreSQL server process on this host, in seconds: the
+/// database's share of the two cores during a scenario. Backends that exit in between are lost,
+/// but the pools here keep theirs for the whole run.
+fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| {
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            (ticks(11) + ticks(12)) / 100.0
+        })
+        .sum()
 }
 
 // ---- the database ----------------------------------------------------------------------------
@@ -474,6 +504,8 @@ struct Row {
     raw: Option<Stats>,
     /// The server's CPU over the API half of the scenario, in cores (1.0 = one core busy).
     api_cpu: Option<f64>,
+    /// PostgreSQL's CPU over the API half, in cores.
+    pg_cpu: Option<f64>,
     api_rss_mb: Option<f64>,
 }
 
@@ -594,6 +626,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         (
             Some((after.cpu_secs - before.cpu_secs) / secs.max(1e-9)),
             Some(after.rss_kb as f64 / 1024.0),
+            Some((after.pg_cpu_secs - before.pg_cpu_secs) / secs.max(1e-9)),
         )
     };
 
@@ -608,12 +641,13 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         })
     })
     .await;
-    let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+    let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
     rows.push(Row {
         scenario: "GET /healthz (HTTP ceiling)",
         api: Some(api),
         raw: None,
         api_cpu,
+        pg_cpu,
         api_rss_mb,
     });
 
@@ -637,7 +671,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         })
     })
     .await;
-    let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+    let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
     let seq = Arc::new(AtomicU64::new(0));
     let raw = drive(conc, dur, {
         let (db, seq) = (db.clone(), seq.clone());
@@ -666,6 +700,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         api: Some(api),
         raw: Some(raw),
         api_cpu,
+        pg_cpu,
         api_rss_mb,
     });
 
@@ -682,7 +717,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         })
     })
     .await;
-    let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+    let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
     let raw = drive(conc, dur, {
         let db = db.clone();
         op(move |_, _| {
@@ -710,6 +745,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         api: Some(api),
         raw: Some(raw),
         api_cpu,
+        pg_cpu,
         api_rss_mb,
     });
 
@@ -739,7 +775,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         })
     })
     .await;
-    let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+    let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
     let raw = drive(conc, dur, {
         let (db, ids) = (db.clone(), detail_ids.clone());
         op(move |w, i| {
@@ -770,6 +806,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         api: Some(api),
         raw: Some(raw),
         api_cpu,
+        pg_cpu,
         api_rss_mb,
     });
 
@@ -805,12 +842,13 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         })
     })
     .await;
-    let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+    let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
     rows.push(Row {
         scenario: "lifecycle action (accept)",
         api: Some(api),
         raw: None,
         api_cpu,
+        pg_cpu,
         api_rss_mb,
     });
 
@@ -829,12 +867,13 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
             })
         })
         .await;
-        let (api_cpu, api_rss_mb) = cpu_of(before, api.secs);
+        let (api_cpu, api_rss_mb, pg_cpu) = cpu_of(before, api.secs);
         rows.push(Row {
             scenario,
             api: Some(api),
             raw: None,
             api_cpu,
+            pg_cpu,
             api_rss_mb,
         });
     }
@@ -868,6 +907,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         sqlite_row = Some(Row {
             scenario: "create case, embedded SQLite (demo city only)",
             api_cpu: Some((after.cpu_secs - before.cpu_secs) / api.secs.max(1e-9)),
+            pg_cpu: None,
             api_rss_mb: Some(after.rss_kb as f64 / 1024.0),
             api: Some(api),
             raw: None,
@@ -975,8 +1015,8 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
     ));
     md.push_str(
         "| scenario | Whistle /s | p50 ms | p95 ms | p99 ms | raw /s | raw p50 | raw p95 | raw p99 \
-         | Whistle ÷ raw | API CPU (cores) | API RSS MB | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | Whistle ÷ raw | API CPU (cores) | PG CPU (cores) | API RSS MB | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let f = |s: &Option<Stats>, g: &dyn Fn(&Stats) -> String| s.as_ref().map_or("–".into(), g);
     for r in rows {
@@ -987,7 +1027,7 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
         let errors =
             r.api.as_ref().map_or(0, |s| s.errors) + r.raw.as_ref().map_or(0, |s| s.errors);
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {ratio} | {} | {} | {errors} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {ratio} | {} | {} | {} | {errors} |\n",
             r.scenario,
             f(&r.api, &|s| format!("{:.0}", s.per_sec())),
             f(&r.api, &|s| format!("{:.1}", s.ms(0.5))),
@@ -998,6 +1038,7 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
             f(&r.raw, &|s| format!("{:.1}", s.ms(0.95))),
             f(&r.raw, &|s| format!("{:.1}", s.ms(0.99))),
             r.api_cpu.map_or("–".into(), |c| format!("{c:.2}")),
+            r.pg_cpu.map_or("–".into(), |c| format!("{c:.2}")),
             r.api_rss_mb.map_or("–".into(), |m| format!("{m:.0}")),
         ));
     }
@@ -1023,6 +1064,7 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
                     _ => None,
                 },
                 "api_cpu_cores": r.api_cpu,
+                "postgres_cpu_cores": r.pg_cpu,
                 "api_rss_mb": r.api_rss_mb,
             })).collect::<Vec<_>>(),
         });
