@@ -313,7 +313,7 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
                                'resolved','verified'])[1 + (g * 2654435761 / 7) % 7]
                     WHEN (g * 2654435761) % 20 = 0 THEN 'rejected'
                     ELSE 'closed' END AS status
-                FROM generate_series(1, {n}) g
+                FROM generate_series(1::bigint, {n}) g
             ) r
             JOIN (SELECT id, case_type, row_number() OVER (ORDER BY id) - 1 AS k
                   FROM case_category) c ON c.k = r.g % (SELECT count(*) FROM case_category)
@@ -730,7 +730,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
                         DbBackend::Postgres,
                         "SELECT * FROM cases WHERE (community_id IN ($1) OR FALSE) \
                          AND assignee_id = $2 \
-                         ORDER BY stage_due IS NULL ASC, stage_due ASC, id ASC LIMIT $3",
+                         ORDER BY stage_due ASC NULLS LAST, id ASC LIMIT $3",
                         [wenchang.into(), tianye.into(), Value::from(51i64)],
                     ))
                     .await?;
