@@ -15,6 +15,7 @@ mod m20261126_000010_places;
 mod m20261126_000011_api_keys;
 mod m20261126_000012_notifications;
 mod m20261126_000013_analytics;
+mod m20261126_000014_open_load_index;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_api_keys::Migration),
             Box::new(m20261126_000012_notifications::Migration),
             Box::new(m20261126_000013_analytics::Migration),
+            Box::new(m20261126_000014_open_load_index::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod api;
 mod notifier;
 
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The API: each scenario over HTTP against the same work straight on PostgreSQL.
+    Api(api::Args),
     /// The notifier: SLA sweep cost with many open cases, and delivery throughput.
     Notifier(notifier::Args),
 }
@@ -31,6 +34,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let result = match cli.command {
+        Command::Api(args) => api::run(args).await,
         Command::Notifier(args) => notifier::run(args).await,
     };
     match result {

@@ -1137,3 +1137,26 @@ async fn reopening_after_the_window_is_refused() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_first_reports_of_a_day_arriving_together_all_get_numbers() {
+    // The day's counter row does not exist yet: every one of these intakes may try to create
+    // it at once. Each must get its own number, none a 500 or a 409.
+    let app = TestApp::spawn().await;
+    let token = app.token(ZHANG).await;
+    let sends = (0..8).map(|i| {
+        let (app, token) = (&app, &token);
+        async move {
+            let key = format!("first-of-day-{i}");
+            let res = report(app, Some(token), Some(&key), &report_body()).await;
+            let status = res.status();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(status, 201, "{body}");
+            body["number"].as_str().unwrap().to_owned()
+        }
+    });
+    let mut numbers = futures_util::future::join_all(sends).await;
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 8, "{numbers:?}");
+}

@@ -1,7 +1,7 @@
 //! Cases and their append-only timeline.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -135,46 +135,39 @@ pub struct NewCase {
     pub now: DateTime<Utc>,
 }
 
-/// The next number of `prefix` on `day`. Inside the intake transaction the counter row stays
-/// locked until commit, so concurrent intakes never share a number; a rolled-back intake leaves
-/// a gap, which is allowed.
+/// The next number of `prefix` on `day`. One upsert (`INSERT … ON CONFLICT DO UPDATE …
+/// RETURNING`): the first intake of a day creates the counter row, later ones bump it, and the
+/// row stays locked until the intake commits, so concurrent intakes never share a number — not
+/// even the first two of a day, which an update-then-insert let collide on the primary key. A
+/// rolled-back intake leaves a gap, which is allowed.
 pub async fn next_number(
     db: &impl ConnectionTrait,
     prefix: &CasePrefix,
     day: NaiveDate,
 ) -> Result<CaseNumber, RepoError> {
-    let day_key = day.format("%Y%m%d").to_string();
-    let filter = || {
-        case_number_counter::Column::Prefix
-            .eq(prefix.as_str())
-            .and(case_number_counter::Column::Day.eq(day_key.clone()))
-    };
-    let updated = case_number_counter::Entity::update_many()
-        .col_expr(
+    let counter = case_number_counter::Entity::insert(case_number_counter::ActiveModel {
+        prefix: Set(prefix.as_str().to_owned()),
+        day: Set(day.format("%Y%m%d").to_string()),
+        last_seq: Set(1),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            case_number_counter::Column::Prefix,
+            case_number_counter::Column::Day,
+        ])
+        .value(
             case_number_counter::Column::LastSeq,
-            Expr::col(case_number_counter::Column::LastSeq).add(1),
+            Expr::col((
+                case_number_counter::Entity,
+                case_number_counter::Column::LastSeq,
+            ))
+            .add(1),
         )
-        .filter(filter())
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        case_number_counter::Entity::insert(case_number_counter::ActiveModel {
-            prefix: Set(prefix.as_str().to_owned()),
-            day: Set(day_key.clone()),
-            last_seq: Set(1),
-        })
-        .exec(db)
-        .await?;
-    }
-    let seq: i64 = case_number_counter::Entity::find()
-        .select_only()
-        .column(case_number_counter::Column::LastSeq)
-        .filter(filter())
-        .into_tuple()
-        .one(db)
-        .await?
-        .ok_or(RepoError::NotFound("case number counter"))?;
-    Ok(CaseNumber::new(prefix, day, seq as u64))
+        .to_owned(),
+    )
+    .exec_with_returning(db)
+    .await?;
+    Ok(CaseNumber::new(prefix, day, counter.last_seq as u64))
 }
 
 /// Stores a new case (status `reported`, version 1) with its number. Run in the intake
@@ -574,6 +567,7 @@ pub async fn search(
     after: Option<CaseCursor>,
     limit: u64,
 ) -> Result<(Vec<Case>, Option<CaseCursor>), RepoError> {
+    use sea_orm::sea_query::NullOrdering;
     use sea_orm::{Condition, Order};
     let mut q = cases::Entity::find();
     if !visibility.everything {
@@ -657,9 +651,11 @@ pub async fn search(
         _ => {}
     }
     q = match order {
+        // NULLS LAST rather than `stage_due IS NULL` first: the same order, but one PostgreSQL
+        // reads from idx_case_assignee_due (assignee, stage_due) and stops after the page; the
+        // expression made it sort every case of the officer (22 pages/s at 1,000,000 cases).
         CaseOrder::Urgency => q
-            .order_by(Expr::col(cases::Column::StageDue).is_null(), Order::Asc)
-            .order_by_asc(cases::Column::StageDue)
+            .order_by_with_nulls(cases::Column::StageDue, Order::Asc, NullOrdering::Last)
             .order_by_asc(cases::Column::Id),
         CaseOrder::Newest => q.order_by_desc(cases::Column::Id),
     };
