@@ -218,20 +218,6 @@ impl Deliver for Webhooks {
 
 // ---- SMS ---------------------------------------------------------------------------------------
 
-fn json_escaped(s: &str) -> String {
-    let quoted = serde_json::to_string(s).expect("a string is JSON");
-    quoted[1..quoted.len() - 1].to_owned()
-}
-
-/// The gateway's request body: the template with `{phone}`, `{title}`, `{text}` filled in,
-/// JSON-escaped so a quote in a message cannot break (or rewrite) the body.
-pub fn sms_body(template: &str, phone: &str, title: &str, text: &str) -> String {
-    template
-        .replace("{phone}", &json_escaped(phone))
-        .replace("{title}", &json_escaped(title))
-        .replace("{text}", &json_escaped(text))
-}
-
 /// SMS through an HTTP gateway: a JSON POST; anything but 2xx is a failure.
 #[derive(Debug, Clone)]
 pub struct Sms {
@@ -250,7 +236,7 @@ impl Deliver for Sms {
         let raw = n.address.as_deref().unwrap_or_default();
         let phone = PhoneNumber::parse(raw)
             .map_err(|e| DeliveryError::Permanent(format!("not a mobile number {raw:?}: {e}")))?;
-        let body = sms_body(&self.settings.template, phone.as_str(), &n.title, &n.body);
+        let body = self.settings.body(phone.as_str(), &n.title, &n.body);
         let mut req = self
             .client
             .post(&self.settings.url)
@@ -380,12 +366,12 @@ mod tests {
 
     #[test]
     fn sms_bodies_escape_what_they_carry() {
-        let body = sms_body(
-            r#"{"to":"{phone}","msg":"{title}：{text}"}"#,
-            "13800000000",
-            "标题",
-            r#"he said "hi"\ and left"#,
-        );
+        let gateway = SmsSettings {
+            url: "http://127.0.0.1:1/sms".into(),
+            template: r#"{"to":"{phone}","msg":"{title}：{text}"}"#.into(),
+            authorization: String::new(),
+        };
+        let body = gateway.body("13800000000", "标题", r#"he said "hi"\ and left"#);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["to"], "13800000000");
         assert_eq!(v["msg"], r#"标题：he said "hi"\ and left"#);

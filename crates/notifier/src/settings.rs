@@ -155,6 +155,21 @@ pub struct SmsSettings {
     pub authorization: String,
 }
 
+impl SmsSettings {
+    /// The gateway's request body: the template with `{phone}`, `{title}`, `{text}` filled in,
+    /// JSON-escaped so a quote in a message cannot break (or rewrite) the body.
+    pub fn body(&self, phone: &str, title: &str, text: &str) -> String {
+        fn escaped(s: &str) -> String {
+            let quoted = serde_json::to_string(s).expect("a string is JSON");
+            quoted[1..quoted.len() - 1].to_owned()
+        }
+        self.template
+            .replace("{phone}", &escaped(phone))
+            .replace("{title}", &escaped(title))
+            .replace("{text}", &escaped(text))
+    }
+}
+
 impl std::fmt::Debug for SmsSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmsSettings")
@@ -253,7 +268,7 @@ impl Settings {
             "notifier.smtp.security must be starttls, tls or none"
         );
         if !n.sms.url.is_empty() {
-            let sample = crate::channels::sms_body(&n.sms.template, "13800000000", "t", "x");
+            let sample = n.sms.body("13800000000", "t", "x");
             serde_json::from_str::<serde_json::Value>(&sample).context(
                 "notifier.sms.template must be JSON once {phone}/{title}/{text} are filled in",
             )?;
