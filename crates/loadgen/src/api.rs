@@ -270,7 +270,7 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
         "INSERT INTO cases (number, category_id, case_type, priority, source, status, description,
             address, lat, lon, grid_id, community_id, street_id, district_id, reporter_id,
             reporter_phone, suggested_officer_id, assignee_id, stage, stage_due, stage_started_at,
-            sla_check_at, version, created_at, updated_at, closed_at)
+            version, created_at, updated_at, closed_at)
          SELECT 'BX-' || to_char(s.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-'
                     || lpad(s.g::text, 7, '0'),
             s.category_id, s.case_type, s.priority, s.source, s.status,
@@ -284,7 +284,6 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
             s.stage,
             CASE WHEN s.stage IS NOT NULL THEN s.created_at + (s.h % 96) * interval '1 hour' END,
             CASE WHEN s.stage IS NOT NULL THEN s.created_at END,
-            CASE WHEN s.stage IS NOT NULL THEN s.created_at + (s.h % 96) * interval '1 hour' END,
             CASE WHEN s.status = 'reported' THEN 1 ELSE 5 END,
             s.created_at, s.created_at,
             CASE WHEN s.status IN ('closed','rejected')
@@ -324,6 +323,13 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
          ) s"
     );
     exec(db, &sql).await?;
+    // The notifier's plan of every running deadline: look at it when it falls due.
+    exec(
+        db,
+        "INSERT INTO case_sla (case_id, check_at)
+         SELECT id, stage_due FROM cases WHERE number LIKE 'BX-%' AND stage_due IS NOT NULL",
+    )
+    .await?;
     exec(
         db,
         "INSERT INTO case_event (case_id, at, actor_id, actor_role, action, from_status,
@@ -960,10 +966,10 @@ async fn raw_insert(
             DbBackend::Postgres,
             "INSERT INTO cases (number, category_id, case_type, priority, source, status,
                 description, address, lat, lon, grid_id, community_id, street_id, district_id,
-                reporter_id, stage, stage_due, stage_started_at, sla_check_at, version,
+                reporter_id, stage, stage_due, stage_started_at, version,
                 idempotency_scope, idempotency_key, created_at, updated_at)
              VALUES ($1, $2, 'complaint', 'high', 'resident_app', 'reported', $3, $4, $5, $6, $7,
-                $8, $9, $10, $11, 'accept', $12, $12, $12, 1, $13, $14, $12, $12)
+                $8, $9, $10, $11, 'accept', $12, $12, 1, $13, $14, $12, $12)
              RETURNING id",
             [
                 format!("BR-20261126-{n:07}").into(),
@@ -985,6 +991,13 @@ async fn raw_insert(
         .await?
         .context("RETURNING id")?;
     let id: i64 = row.try_get_by_index(0)?;
+    // The deadline's plan for the notifier, as intake writes it.
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO case_sla (case_id, check_at) VALUES ($1, $2)",
+        [id.into(), now.into()],
+    ))
+    .await?;
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO case_event (case_id, at, actor_id, actor_role, action, to_status, data)
