@@ -166,6 +166,10 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Apply pending migrations on start (turn off when a deploy step runs `whistle-api migrate`).
     pub migrate_on_start: bool,
+    /// Seconds the geography, categories, SLA policies and calendar are answered from memory
+    /// before being read again. Changes made through this process show at once; this bounds how
+    /// long another API process (or an edit by hand in the database) takes to show.
+    pub reference_cache_secs: u64,
 }
 
 impl DatabaseSettings {
@@ -246,6 +250,7 @@ impl Settings {
             .set_default("server.public_base_url", "http://127.0.0.1:8080")?
             .set_default("database.url", "sqlite://data/whistle.db")?
             .set_default("database.acquire_timeout_secs", 5)?
+            .set_default("database.reference_cache_secs", 30)?
             .set_default("database.migrate_on_start", true)?
             .set_default("open311.jurisdiction_id", "lyg.gov.cn")?
             .set_default(

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod i18n;
 pub mod media_store;
 pub mod ratelimit;
+pub mod reference;
 pub mod routes;
 pub mod startup;
 pub mod state;

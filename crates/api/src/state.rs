@@ -7,6 +7,7 @@ use whistle_persistence::{DatabaseConnection, RepoError, repo};
 
 use crate::authn::AuthContext;
 use crate::config::Settings;
+use crate::reference::ReferenceCache;
 
 /// Shared by all requests; cheap to clone (everything inside is reference-counted).
 ///
@@ -15,12 +16,15 @@ use crate::config::Settings;
 /// - `grids`: the in-memory spatial index that routes points to grids, rebuilt from the database
 ///   by [`AppState::reload_grids`] at start and whenever the geography changes through this
 ///   process. Readers take the current `Arc` and never wait on a rebuild.
+/// - `reference`: the geography, categories, SLA policies and calendar, kept in memory
+///   (`crate::reference`).
 /// - `settings`: the configuration the process started with.
 /// - `auth`: the token key ring and the login limiters.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: DatabaseConnection,
     grids: Arc<RwLock<Arc<GridIndex>>>,
+    pub reference: Arc<ReferenceCache>,
     pub settings: Arc<Settings>,
     pub auth: Arc<AuthContext>,
 }
@@ -28,9 +32,15 @@ pub struct AppState {
 impl AppState {
     pub async fn new(db: DatabaseConnection, settings: Settings) -> anyhow::Result<Self> {
         let auth = AuthContext::new(&settings)?;
+        let reference = ReferenceCache::load(
+            &db,
+            std::time::Duration::from_secs(settings.database.reference_cache_secs),
+        )
+        .await?;
         let state = AppState {
             db,
             grids: Arc::new(RwLock::new(Arc::new(GridIndex::new([])))),
+            reference: Arc::new(reference),
             settings: Arc::new(settings),
             auth: Arc::new(auth),
         };
@@ -45,6 +55,16 @@ impl AppState {
         match self.grids.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The geography, categories, SLA policies or calendar changed through this process: load
+    /// them again now, so that the next request sees the change. The change is committed
+    /// already, so a failed reload does not fail the request; it is logged, and the cache catches
+    /// up within `database.reference_cache_secs`.
+    pub async fn reference_changed(&self) {
+        if let Err(e) = self.reference.invalidate(&self.db).await {
+            tracing::warn!(error = %e, "reloading the reference data after a change failed");
         }
     }
 

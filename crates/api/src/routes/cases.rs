@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +21,8 @@ use whistle_auth::refresh;
 use whistle_auth::token::keyed_digest;
 use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
 use whistle_domain::case::{
-    Case, CaseLocation, CaseSource, CaseStatus, CaseType, Description, Priority, Rating, Reporter,
+    Case, CaseLocation, CaseNumber, CaseSource, CaseStatus, CaseType, Description, Priority,
+    Rating, Reporter,
 };
 use whistle_domain::ids::{CaseId, MerchantId, PlaceId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
@@ -33,7 +35,7 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
     self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, NewCase, Visibility,
 };
-use whistle_persistence::repo::{categories, geography, open311, sla, users};
+use whistle_persistence::repo::{geography, open311, users};
 
 use crate::authn::require;
 use crate::error::{ApiError, Problem};
@@ -228,8 +230,10 @@ async fn policy(
     case_cat: whistle_domain::ids::CategoryId,
     p: Priority,
 ) -> Result<SlaPolicy, ApiError> {
-    Ok(sla::policy_for(&state.db, case_cat, p)
-        .await?
+    Ok(state
+        .reference
+        .policy(&state.db, case_cat, p)
+        .await
         .unwrap_or_else(|| SlaPolicy::default_for(p)))
 }
 
@@ -274,13 +278,38 @@ async fn to_dto(
 
 /// What `to_dto` reads besides the case, remembered across the cases of one page: a page of an
 /// officer's queue names a handful of grids, categories and reporters, not fifty of each, and
-/// looking each up once per case made the queue ~300 queries a page (whistle-bench api).
+/// looking each up once per case made the queue ~300 queries a page (whistle-bench api). Grids
+/// and categories come from the reference cache; reporters are read once per page
+/// ([`Lookups::reporters_of`]).
 #[derive(Default)]
 struct Lookups {
-    places: HashMap<i64, geography::GridInContext>,
-    categories: HashMap<i64, whistle_domain::category::Category>,
+    places: HashMap<i64, Arc<geography::GridInContext>>,
+    categories: HashMap<i64, Arc<whistle_domain::category::Category>>,
     /// A reporter's display name and phone; `None` for an account that no longer exists.
     reporters: HashMap<i64, Option<(String, Option<whistle_domain::people::PhoneNumber>)>>,
+}
+
+impl Lookups {
+    /// Reads the reporters of a page's cases in one query.
+    async fn reporters_of(&mut self, state: &AppState, cases: &[Case]) -> Result<(), ApiError> {
+        let mut wanted: Vec<UserId> = cases
+            .iter()
+            .filter_map(|c| match c.reporter {
+                Reporter::Account(id) if !self.reporters.contains_key(&id.get()) => Some(id),
+                _ => None,
+            })
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for id in &wanted {
+            self.reporters.insert(id.get(), None);
+        }
+        for u in users::get_users(&state.db, &wanted).await? {
+            self.reporters
+                .insert(u.id.get(), Some((u.display_name.to_string(), u.phone)));
+        }
+        Ok(())
+    }
 }
 
 async fn to_dto_with(
@@ -292,10 +321,15 @@ async fn to_dto_with(
 ) -> Result<CaseDto, ApiError> {
     let grid_id = case.location.grid().grid_id;
     if let Entry::Vacant(e) = seen.places.entry(grid_id.get()) {
-        e.insert(geography::get_grid_in_context(&state.db, grid_id).await?);
+        e.insert(state.reference.grid(&state.db, grid_id).await?);
     }
     if let Entry::Vacant(e) = seen.categories.entry(case.category_id.get()) {
-        e.insert(categories::get(&state.db, case.category_id).await?);
+        e.insert(
+            state
+                .reference
+                .category(&state.db, case.category_id)
+                .await?,
+        );
     }
     if let Reporter::Account(id) = &case.reporter
         && let Entry::Vacant(e) = seen.reporters.entry(id.get())
@@ -515,7 +549,9 @@ pub(crate) async fn prepare_intake(
     idempotency: Option<(String, String)>,
     scoped_key: Option<&str>,
 ) -> Result<PreparedCase, ApiError> {
-    let category = categories::get_by_code(&state.db, req.category.trim())
+    let category = state
+        .reference
+        .category_by_code(&state.db, req.category.trim())
         .await?
         .filter(|c| c.active)
         .ok_or_else(|| ApiError::Unprocessable {
@@ -552,7 +588,7 @@ pub(crate) async fn prepare_intake(
                 "the location is not inside any grid of the city",
             )
         })?;
-    let place = geography::get_grid_in_context(&state.db, hit.grid_id).await?;
+    let place = state.reference.grid(&state.db, hit.grid_id).await?;
     let area = AreaPath {
         district: place.community.district.id,
         street: place.community.street.id,
@@ -598,7 +634,7 @@ pub(crate) async fn prepare_intake(
     } else {
         (None, None)
     };
-    let calendar = sla::load_calendar(&state.db).await?;
+    let calendar = state.reference.calendar(&state.db).await;
     let policy = policy(state, category.id, priority).await?;
     let now = now_micros();
     let today = now.with_timezone(&offset(state)).date_naive();
@@ -635,14 +671,25 @@ pub(crate) async fn prepare_intake(
     Ok(PreparedCase { new, crs, token })
 }
 
-/// Writes a prepared case and its first timeline event inside the caller's transaction.
+/// Takes the prepared case's number, in a transaction of its own (`cases::reserve_number`):
+/// call it just before the transaction that writes the case.
+pub(crate) async fn reserve_number(
+    state: &AppState,
+    prepared: &PreparedCase,
+) -> Result<CaseNumber, RepoError> {
+    cases::reserve_number(&state.db, &prepared.new.prefix, prepared.new.local_day).await
+}
+
+/// Writes a prepared case under its reserved number, and its first timeline event, inside the
+/// caller's transaction.
 pub(crate) async fn insert_intake(
     txn: &impl ConnectionTrait,
     prepared: &PreparedCase,
+    number: &CaseNumber,
     viewer: Option<&Principal>,
 ) -> Result<Case, RepoError> {
     let new = &prepared.new;
-    let case = cases::insert(txn, new).await?;
+    let case = cases::insert(txn, new, number).await?;
     cases::append_event(
         txn,
         &CaseEvent {
@@ -804,9 +851,10 @@ pub(crate) async fn intake(
         scoped_key.as_deref(),
     )
     .await?;
+    let number = reserve_number(state, &prepared).await?;
     let txn = state.db.begin().await?;
     let written = async {
-        let case = insert_intake(&txn, &prepared, viewer).await?;
+        let case = insert_intake(&txn, &prepared, &number, viewer).await?;
         extras.write(&txn, &case, viewer, prepared.new.now).await?;
         Ok::<_, RepoError>(case)
     }
@@ -1007,7 +1055,7 @@ async fn act(
     }
 
     let now = now_micros();
-    let calendar = sla::load_calendar(&state.db).await?;
+    let calendar = state.reference.calendar(&state.db).await;
     let sla_policy = policy(&state, case.category_id, case.priority).await?;
     let due = |stage| deadline(&state, &calendar, &sla_policy, stage, now);
     let mut update = CaseUpdate::of(&case, to, now);
@@ -1411,7 +1459,9 @@ async fn list_cases(
     let vis = visibility(&p)?;
     let mut filter = filter_from(&q, &p)?;
     if let Some(code) = q.category.as_deref().filter(|c| !c.trim().is_empty()) {
-        let category = categories::get_by_code(&state.db, code.trim())
+        let category = state
+            .reference
+            .category_by_code(&state.db, code.trim())
             .await?
             .ok_or_else(|| ApiError::Unprocessable {
                 code: "unknown_category",
@@ -1443,6 +1493,7 @@ async fn list_cases(
     .await?;
     let mut items = Vec::with_capacity(found.len());
     let mut seen = Lookups::default();
+    seen.reporters_of(&state, &found).await?;
     for c in &found {
         items.push(to_dto_with(&state, c, Some(&p), None, &mut seen).await?);
     }
@@ -1495,7 +1546,9 @@ async fn public_cases(
         ..Default::default()
     };
     if let Some(code) = q.category.as_deref().filter(|c| !c.trim().is_empty()) {
-        filter.category = categories::get_by_code(&state.db, code.trim())
+        filter.category = state
+            .reference
+            .category_by_code(&state.db, code.trim())
             .await?
             .map(|c| c.id);
         if filter.category.is_none() {
@@ -1519,39 +1572,25 @@ async fn public_cases(
         paging::limit(q.limit)?,
     )
     .await?;
-    let cats = categories::list_categories(&state.db, true).await?;
-    let communities = geography::list_communities(
-        &state.db,
-        Default::default(),
-        whistle_persistence::repo::PageRequest {
-            after: None,
-            limit: 10_000,
-        },
-    )
-    .await?
-    .items;
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    let items = found
-        .iter()
-        .map(|c| PublicCaseDto {
+    let mut items = Vec::with_capacity(found.len());
+    for c in &found {
+        let category = state.reference.category(&state.db, c.category_id).await?;
+        let community = state
+            .reference
+            .community(&state.db, c.area.community)
+            .await?;
+        items.push(PublicCaseDto {
             number: c.number.to_string(),
-            category: cats
-                .iter()
-                .find(|k| k.id == c.category_id)
-                .map(|k| k.code.to_string())
-                .unwrap_or_default(),
+            category: category.code.to_string(),
             status: c.status.as_str().to_owned(),
-            community: communities
-                .iter()
-                .find(|x| x.community.id == c.area.community)
-                .map(|x| x.community.name.to_string())
-                .unwrap_or_default(),
+            community: community.community.name.to_string(),
             lat: round(c.location.point().lat()),
             lon: round(c.location.point().lon()),
             created_at: c.created_at,
             closed_at: c.closed_at,
-        })
-        .collect();
+        });
+    }
     Ok(Json(PageOf {
         items,
         next_cursor: next.map(encode_cursor),

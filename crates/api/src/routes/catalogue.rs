@@ -177,6 +177,7 @@ async fn create_category(
         });
     }
     let created = categories::ensure_category(&state.db, &new).await?;
+    state.reference_changed().await;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -219,6 +220,7 @@ async fn update_category(
         sort_order: req.sort_order,
     };
     let updated = categories::update(&state.db, current.id, &change).await?;
+    state.reference_changed().await;
     Ok(Json(updated.into()))
 }
 
@@ -244,6 +246,7 @@ async fn set_attributes(
         .collect::<Result<Vec<_>, _>>()?;
     whistle_domain::category::check_specs(&specs)?;
     let updated = categories::set_attributes(&state.db, c.id, &specs).await?;
+    state.reference_changed().await;
     Ok(Json(updated.into()))
 }
 
@@ -308,6 +311,7 @@ async fn set_sla(
     let txn = state.db.begin().await?;
     sla::set_policy(&txn, c.id, priority, &policy).await?;
     txn.commit().await?;
+    state.reference_changed().await;
     let l = |s| policy.limit(s).to_string();
     Ok(Json(SlaDto {
         priority: priority.as_str().to_owned(),
@@ -393,5 +397,6 @@ async fn set_calendar(
         .await
         .map_err(|e: RepoError| ApiError::from(e))?;
     txn.commit().await?;
+    state.reference_changed().await;
     Ok(Json(calendar_dto(&calendar)))
 }

@@ -36,7 +36,9 @@ use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::routes::cases::{Channel, NewCaseRequest, insert_intake, prepare_intake};
+use crate::routes::cases::{
+    Channel, NewCaseRequest, insert_intake, prepare_intake, reserve_number,
+};
 use crate::routes::community::local_today;
 use crate::routes::paging::{self, Cursor, PageOf};
 use crate::state::AppState;
@@ -1146,10 +1148,17 @@ async fn inspect(
         prepared.push((r.item.as_str().to_owned(), case));
     }
 
+    let mut numbers = Vec::with_capacity(prepared.len());
+    for (_, case) in &prepared {
+        numbers.push(reserve_number(&state, case).await?);
+    }
     let txn = state.db.begin().await?;
     let mut opened: Vec<(String, Case)> = Vec::new();
-    for (item, case) in &prepared {
-        opened.push((item.clone(), insert_intake(&txn, case, Some(&p)).await?));
+    for ((item, case), number) in prepared.iter().zip(&numbers) {
+        opened.push((
+            item.clone(),
+            insert_intake(&txn, case, number, Some(&p)).await?,
+        ));
     }
     let links: Vec<(String, CaseId)> = opened.iter().map(|(i, c)| (i.clone(), c.id)).collect();
     let stored = merchants::insert_inspection(

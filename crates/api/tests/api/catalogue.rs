@@ -275,3 +275,33 @@ async fn extra_questions_are_asked_and_answers_checked() {
         .await;
     }
 }
+
+/// Another API process (or an operator in the database) retires a category: this process answers
+/// from its reference cache until `database.reference_cache_secs` have passed, then reads the
+/// change and refuses reports in it.
+#[tokio::test]
+async fn a_change_made_elsewhere_arrives_within_the_reference_cache_time() {
+    use sea_orm::ConnectionTrait;
+
+    let app = TestApp::spawn_with(true, &[("WHISTLE__DATABASE__REFERENCE_CACHE_SECS", "1")]).await;
+    let (lat, lon) = wenchang_south_gate();
+    let zhang = app.token("13800001234").await;
+    let report =
+        json!({"category": "noise", "description": "夜里高音喇叭", "lat": lat, "lon": lon});
+    let res = app.post("/api/v1/cases", &report, Some(&zhang)).await;
+    assert_eq!(res.status(), 201);
+
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    db.execute_unprepared("UPDATE case_category SET active = false WHERE code = 'noise'")
+        .await
+        .unwrap();
+    let changed = std::time::Instant::now();
+    // Past the cache time, the next request reloads and sees the category retired.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let res = app.post("/api/v1/cases", &report, Some(&zhang)).await;
+    assert!(changed.elapsed() >= std::time::Duration::from_secs(1));
+    assert_problem(res, 422, "unknown_category").await;
+    db.close().await.unwrap();
+}

@@ -255,6 +255,30 @@ pub async fn get_grid(db: &impl ConnectionTrait, id: GridId) -> Result<Grid, Rep
         .try_into()
 }
 
+/// Every grid with its community, street and district, in grid id order: five queries whatever
+/// the size of the city.
+pub async fn all_grids_in_context(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<GridInContext>, RepoError> {
+    let grids = list_grids(db, None).await?;
+    let communities: Vec<Community> = collect(community::Entity::find().all(db).await?)?;
+    let communities: HashMap<CommunityId, CommunityInContext> = in_context(db, communities)
+        .await?
+        .into_iter()
+        .map(|c| (c.community.id, c))
+        .collect();
+    grids
+        .into_iter()
+        .map(|grid| {
+            let community = communities
+                .get(&grid.community_id)
+                .cloned()
+                .ok_or(RepoError::NotFound("community"))?;
+            Ok(GridInContext { grid, community })
+        })
+        .collect()
+}
+
 /// Names of a grid's community, street and district, for answering "where is this point".
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridInContext {

@@ -125,14 +125,38 @@ pub async fn policy_for(
     else {
         return Ok(None);
     };
+    policy_of(&row).map(Some)
+}
+
+/// Every configured policy, by category and priority.
+pub async fn all_policies(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(CategoryId, Priority, SlaPolicy)>, RepoError> {
+    sla_policy::Entity::find()
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| {
+            let category =
+                CategoryId::new(row.category_id).map_err(corrupt("sla_policy", row.id))?;
+            let priority = row
+                .priority
+                .parse::<Priority>()
+                .map_err(corrupt("sla_policy", row.id))?;
+            Ok((category, priority, policy_of(row)?))
+        })
+        .collect()
+}
+
+fn policy_of(row: &sla_policy::Model) -> Result<SlaPolicy, RepoError> {
     let parse = |raw: &str| TimeLimit::parse(raw).map_err(corrupt("sla_policy", row.id));
-    Ok(Some(SlaPolicy::new([
+    Ok(SlaPolicy::new([
         parse(&row.accept_limit)?,
         parse(&row.dispatch_limit)?,
         parse(&row.sign_limit)?,
         parse(&row.resolve_limit)?,
         parse(&row.verify_limit)?,
-    ])))
+    ]))
 }
 
 /// Sets the policy of a category × priority (insert or replace).

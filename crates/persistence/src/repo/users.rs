@@ -141,6 +141,20 @@ pub async fn get_user(db: &impl ConnectionTrait, id: UserId) -> Result<User, Rep
         .try_into()
 }
 
+/// The accounts among `ids` that exist, in one query (ids that name no account are left out).
+pub async fn get_users(db: &impl ConnectionTrait, ids: &[UserId]) -> Result<Vec<User>, RepoError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().map(|id| id.get())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
 pub async fn officer_of_user(
     db: &impl ConnectionTrait,
     id: UserId,

@@ -10,7 +10,7 @@
 //! description, as on the public map. Photos are not published (they may show faces); a client's
 //! own `media_url` is echoed back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
@@ -22,13 +22,11 @@ use utoipa::ToSchema;
 use whistle_auth::api_key;
 use whistle_domain::case::{Case, CaseNumber, CaseSource, CaseStatus};
 use whistle_domain::category::{AttributeKind, Category};
-use whistle_domain::ids::CommunityId;
 use whistle_domain::location::Coordinate;
+use whistle_persistence::RepoError;
 use whistle_persistence::repo::api_keys::{self, ApiKey};
 use whistle_persistence::repo::cases::{self as case_repo, CaseEvent};
-use whistle_persistence::repo::geography::{self, CommunityInContext};
 use whistle_persistence::repo::open311::{self, RequestSearch};
-use whistle_persistence::repo::{PageRequest, categories};
 
 use super::services::{active_category, name_in};
 use super::wire::Node;
@@ -639,7 +637,7 @@ async fn search_from(
     }
     let mut wanted = Vec::new();
     for code in &codes {
-        if let Some(c) = categories::get_by_code(&state.db, code).await? {
+        if let Some(c) = state.reference.category_by_code(&state.db, code).await? {
             wanted.push(c.id);
         }
     }
@@ -821,36 +819,15 @@ async fn by_number(state: &AppState, id: &str) -> Result<Case, Open311Error> {
 
 // ---- rendering -----------------------------------------------------------------------------
 
-/// Renders cases as a `service_requests` list. Categories, communities and Open311 origins are
-/// read once for the whole page; the timeline (extensions only) once per case.
+/// Renders cases as a `service_requests` list. Categories and communities come from the
+/// reference cache, Open311 origins are read once for the whole page, and the timeline
+/// (extensions only) once per case.
 async fn render(
     state: &AppState,
     found: &[Case],
     with_extensions: bool,
     lang: Lang,
 ) -> Result<Node, Open311Error> {
-    let cats: HashMap<_, Category> = categories::list_categories(&state.db, true)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let communities: HashMap<CommunityId, CommunityInContext> = if found.is_empty() {
-        HashMap::new()
-    } else {
-        geography::list_communities(
-            &state.db,
-            Default::default(),
-            PageRequest {
-                after: None,
-                limit: 10_000,
-            },
-        )
-        .await?
-        .items
-        .into_iter()
-        .map(|c| (c.community.id, c))
-        .collect()
-    };
     let ids: Vec<_> = found.iter().map(|c| c.id).collect();
     let origins = open311::origins(&state.db, &ids).await?;
     let mut items = Vec::with_capacity(found.len());
@@ -860,10 +837,24 @@ async fn render(
         } else {
             None
         };
-        let place = communities.get(&case.area.community);
+        let place = match state
+            .reference
+            .community(&state.db, case.area.community)
+            .await
+        {
+            Ok(found) => Some(found),
+            Err(RepoError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let place = place.as_deref();
         let published = case.source == CaseSource::Open311;
         let origin = origins.get(&case.id);
-        let category = cats.get(&case.category_id);
+        let category = match state.reference.category(&state.db, case.category_id).await {
+            Ok(found) => Some(found),
+            Err(RepoError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let category = category.as_deref();
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let point = case.location.point();
         let place_name = place.map(|p| {
