@@ -155,50 +155,72 @@ pub async fn insert_new(
     Ok(written)
 }
 
-/// PostgreSQL: the rows travel as one JSON parameter, unpacked by `json_to_recordset`. A
-/// multi-row `VALUES` list of 20,000 bound parameters spends most of its time binding and
-/// parsing them (1,000 reminders: ~120 ms against ~15 ms this way).
+/// PostgreSQL: the rows travel as one array parameter per column, unpacked by `unnest`, in 5,000
+/// rows a statement.
+///
+/// - A multi-row `VALUES` list of 20,000 bound parameters spent most of its time binding and
+///   parsing them (1,000 reminders: ~120 ms).
+/// - One JSON parameter unpacked by `json_to_recordset` took ~30 ms for 2,000 reminders, more than
+///   half of it PostgreSQL parsing 1.4 MB of JSON.
+/// - Arrays travel in PostgreSQL's binary format, which needs no parsing.
+///
+/// The driver binds arrays without NULL elements, so an absent id travels as 0 and an absent
+/// address as "" and both become NULL again in the statement (no id is 0, no address is empty).
 async fn insert_new_pg(
     db: &impl ConnectionTrait,
     rows: &[NewNotification],
 ) -> Result<u64, RepoError> {
+    use sea_orm::sea_query::ArrayType;
+    fn texts(values: impl Iterator<Item = String>) -> sea_orm::Value {
+        sea_orm::Value::Array(
+            ArrayType::String,
+            Some(Box::new(
+                values.map(|v| sea_orm::Value::String(Some(v))).collect(),
+            )),
+        )
+    }
+    fn ids(values: impl Iterator<Item = i64>) -> sea_orm::Value {
+        sea_orm::Value::Array(
+            ArrayType::BigInt,
+            Some(Box::new(
+                values.map(|v| sea_orm::Value::BigInt(Some(v))).collect(),
+            )),
+        )
+    }
+    let sql = "INSERT INTO notification (dedupe_key, kind, template, case_id, user_id, \
+               channel, address, locale, title, body, payload, state, attempts, \
+               next_attempt_at, created_at) \
+               SELECT dedupe_key, kind, template, NULLIF(case_id, 0), NULLIF(user_id, 0), \
+               channel, NULLIF(address, ''), locale, title, body, payload, 'pending', 0, \
+               next_attempt_at::timestamptz, created_at::timestamptz \
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+               $12::text[], $13::text[]) AS r(dedupe_key, kind, template, case_id, user_id, \
+               channel, address, locale, title, body, payload, next_attempt_at, created_at) \
+               ON CONFLICT (dedupe_key) DO NOTHING";
     let mut written = 0;
     for chunk in rows.chunks(5000) {
-        let records: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|n| {
-                serde_json::json!({
-                    "dedupe_key": n.dedupe_key,
-                    "kind": n.template.kind().as_str(),
-                    "template": n.template.as_str(),
-                    "case_id": n.case_id.map(CaseId::get),
-                    "user_id": n.user_id.map(UserId::get),
-                    "channel": n.channel.as_str(),
-                    "address": n.address,
-                    "locale": n.locale.as_str(),
-                    "title": n.title,
-                    "body": n.body,
-                    "payload": n.payload.to_string(),
-                    "next_attempt_at": micros(n.next_attempt_at),
-                    "created_at": micros(n.created_at),
-                })
-            })
-            .collect();
-        let sql = "INSERT INTO notification (dedupe_key, kind, template, case_id, user_id, \
-                   channel, address, locale, title, body, payload, state, attempts, \
-                   next_attempt_at, created_at) \
-                   SELECT dedupe_key, kind, template, case_id, user_id, channel, address, locale, \
-                   title, body, payload, 'pending', 0, next_attempt_at, created_at \
-                   FROM json_to_recordset($1::json) AS r(dedupe_key text, kind text, \
-                   template text, case_id bigint, user_id bigint, channel text, address text, \
-                   locale text, title text, body text, payload text, \
-                   next_attempt_at timestamptz, created_at timestamptz) \
-                   ON CONFLICT (dedupe_key) DO NOTHING";
+        let column = |f: &dyn Fn(&NewNotification) -> String| texts(chunk.iter().map(f));
+        let values = vec![
+            column(&|n| n.dedupe_key.clone()),
+            column(&|n| n.template.kind().as_str().to_owned()),
+            column(&|n| n.template.as_str().to_owned()),
+            ids(chunk.iter().map(|n| n.case_id.map_or(0, CaseId::get))),
+            ids(chunk.iter().map(|n| n.user_id.map_or(0, UserId::get))),
+            column(&|n| n.channel.as_str().to_owned()),
+            column(&|n| n.address.clone().unwrap_or_default()),
+            column(&|n| n.locale.as_str().to_owned()),
+            column(&|n| n.title.clone()),
+            column(&|n| n.body.clone()),
+            column(&|n| n.payload.to_string()),
+            column(&|n| micros(n.next_attempt_at)),
+            column(&|n| micros(n.created_at)),
+        ];
         written += db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
-                [serde_json::Value::Array(records).to_string().into()],
+                values,
             ))
             .await?
             .rows_affected();
