@@ -185,13 +185,26 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
-/// Connection-level failures (pool timeout, refused connection) mean "try again later", not
-/// "bug": they become 503 so load balancers and clients back off.
+/// Connection-level failures mean "try again later", not "bug": they become 503 so load
+/// balancers and clients back off. Besides a pool timeout or a refused connection, that includes
+/// a pooled connection that breaks under a statement: a connection used moments ago is handed
+/// out without a ping (`whistle_persistence::db::connect`), so when the server goes away the
+/// first statement on it is what finds out.
 fn is_connectivity(e: &sea_orm::DbErr) -> bool {
-    matches!(
-        e,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-    )
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+            matches!(
+                inner.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
 }
 
 impl From<JsonRejection> for ApiError {
@@ -444,6 +457,25 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_that_breaks_under_a_statement_is_a_503() {
+        use sea_orm::{DbErr, RuntimeErr, sqlx};
+        let broken = || {
+            RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset by peer",
+            ))))
+        };
+        for e in [DbErr::Query(broken()), DbErr::Exec(broken())] {
+            let api = ApiError::from(e);
+            assert_eq!(api.status().as_u16(), 503);
+            assert_eq!(api.code(), "database_unavailable");
+        }
+        // A statement the database refused is still a bug of ours.
+        let refused = ApiError::from(DbErr::Query(RuntimeErr::Internal("syntax".into())));
+        assert_eq!(refused.status().as_u16(), 500);
+    }
 
     #[test]
     fn every_variant_has_a_status_and_code() {
