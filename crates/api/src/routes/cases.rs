@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -35,7 +34,7 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
     self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, NewCase, Visibility,
 };
-use whistle_persistence::repo::{geography, open311, users};
+use whistle_persistence::repo::{open311, users};
 
 use crate::authn::require;
 use crate::error::{ApiError, Problem};
@@ -276,15 +275,11 @@ async fn to_dto(
     to_dto_with(state, case, viewer, tracking, &mut Lookups::default()).await
 }
 
-/// What `to_dto` reads besides the case, remembered across the cases of one page: a page of an
-/// officer's queue names a handful of grids, categories and reporters, not fifty of each, and
-/// looking each up once per case made the queue ~300 queries a page (whistle-bench api). Grids
-/// and categories come from the reference cache; reporters are read once per page
-/// ([`Lookups::reporters_of`]).
+/// The reporters `to_dto` names, remembered across the cases of one page and read for the
+/// whole page at once ([`Lookups::reporters_of`]): looking each up once per case made the queue
+/// ~300 queries a page (whistle-bench api). Grids and categories come from the reference cache.
 #[derive(Default)]
 struct Lookups {
-    places: HashMap<i64, Arc<geography::GridInContext>>,
-    categories: HashMap<i64, Arc<whistle_domain::category::Category>>,
     /// A reporter's display name and phone; `None` for an account that no longer exists.
     reporters: HashMap<i64, Option<(String, Option<whistle_domain::people::PhoneNumber>)>>,
 }
@@ -319,18 +314,14 @@ async fn to_dto_with(
     tracking: Option<String>,
     seen: &mut Lookups,
 ) -> Result<CaseDto, ApiError> {
-    let grid_id = case.location.grid().grid_id;
-    if let Entry::Vacant(e) = seen.places.entry(grid_id.get()) {
-        e.insert(state.reference.grid(&state.db, grid_id).await?);
-    }
-    if let Entry::Vacant(e) = seen.categories.entry(case.category_id.get()) {
-        e.insert(
-            state
-                .reference
-                .category(&state.db, case.category_id)
-                .await?,
-        );
-    }
+    let place = state
+        .reference
+        .grid(&state.db, case.location.grid().grid_id)
+        .await?;
+    let category = state
+        .reference
+        .category(&state.db, case.category_id)
+        .await?;
     if let Reporter::Account(id) = &case.reporter
         && let Entry::Vacant(e) = seen.reporters.entry(id.get())
     {
@@ -340,8 +331,6 @@ async fn to_dto_with(
             Err(e) => return Err(e.into()),
         });
     }
-    let place = &seen.places[&grid_id.get()];
-    let category = &seen.categories[&case.category_id.get()];
     let resource = Resource {
         area: Some(case.area),
         owner: case.reporter_id,
