@@ -16,6 +16,8 @@ mod m20261126_000011_api_keys;
 mod m20261126_000012_notifications;
 mod m20261126_000013_analytics;
 mod m20261126_000014_open_load_index;
+mod m20261201_000015_request_fingerprints_and_session_cutoffs;
+mod m20261201_000016_pending_registration;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_notifications::Migration),
             Box::new(m20261126_000013_analytics::Migration),
             Box::new(m20261126_000014_open_load_index::Migration),
+            Box::new(m20261201_000015_request_fingerprints_and_session_cutoffs::Migration),
+            Box::new(m20261201_000016_pending_registration::Migration),
         ]
     }
 }

@@ -133,11 +133,15 @@ pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Re
     match authorize(principal, action, resource) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
-            tracing::debug!(
+            // Every refusal is audited (target `whistle::audit`): who, what, why; never the
+            // object's personal data.
+            tracing::warn!(
+                target: "whistle::audit",
                 user_id = principal.user_id.get(),
+                role = principal.role.as_str(),
                 ?action,
                 ?reason,
-                "denied"
+                "refused"
             );
             if action.is_read() && reason != DenyReason::NotPermitted {
                 return Err(ApiError::not_found("not_found", "not found"));
@@ -165,11 +169,13 @@ pub fn require_scope(
     match authorize(principal, action, resource) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
-            tracing::debug!(
+            tracing::warn!(
+                target: "whistle::audit",
                 user_id = principal.user_id.get(),
+                role = principal.role.as_str(),
                 ?action,
                 ?reason,
-                "scope denied"
+                "scope refused"
             );
             Err(ApiError::forbidden(
                 match reason {
@@ -246,5 +252,103 @@ mod tests {
             )
             .is_ok()
         );
+    }
+}
+
+/// When each account's sessions were last ended (disabled, role or jurisdiction changed,
+/// logged out everywhere): access tokens issued before that are refused, on the next request,
+/// without a database read per request.
+///
+/// The process that ends a session notes it at once ([`SessionCutoffs::note`]). Every process
+/// also reads the cutoffs of the last access-token lifetime again when its copy is older than
+/// `auth.session_poll_ms` (one indexed query a second at most, by whichever request comes
+/// first), which is how a change made through another API process arrives. Reading the whole
+/// recent window rather than "what changed since my last look" is immune to clock differences
+/// between processes and to transactions that commit out of order; the window holds only the
+/// accounts changed in the last few minutes.
+#[derive(Debug)]
+pub struct SessionCutoffs {
+    /// User id → cutoff in Unix milliseconds.
+    ended: std::sync::RwLock<std::collections::HashMap<i64, i64>>,
+    polled_at: std::sync::Mutex<Instant>,
+    polling: tokio::sync::Mutex<()>,
+    every: Duration,
+    /// How far back a cutoff can still matter: the access-token lifetime and its leeway.
+    window: chrono::Duration,
+}
+
+impl SessionCutoffs {
+    pub async fn load(
+        db: &whistle_persistence::DatabaseConnection,
+        every: Duration,
+        access_ttl_secs: i64,
+    ) -> Result<Self, whistle_persistence::RepoError> {
+        let cutoffs = SessionCutoffs {
+            ended: Default::default(),
+            polled_at: std::sync::Mutex::new(Instant::now()),
+            polling: tokio::sync::Mutex::new(()),
+            every,
+            window: chrono::Duration::seconds(access_ttl_secs + 60),
+        };
+        cutoffs.read(db).await?;
+        Ok(cutoffs)
+    }
+
+    async fn read(
+        &self,
+        db: &whistle_persistence::DatabaseConnection,
+    ) -> Result<(), whistle_persistence::RepoError> {
+        let since = chrono::Utc::now() - self.window;
+        let rows = whistle_persistence::repo::users::sessions_ended_since(db, since).await?;
+        let fresh: std::collections::HashMap<i64, i64> = rows
+            .into_iter()
+            .map(|(id, at)| (id.get(), at.timestamp_millis()))
+            .collect();
+        let mut ended = self.ended.write().unwrap_or_else(|p| p.into_inner());
+        // Keep what this process noted itself meanwhile, unless it is too old to matter.
+        let horizon = since.timestamp_millis();
+        ended.retain(|id, at| *at > horizon && !fresh.contains_key(id));
+        ended.extend(fresh);
+        *self.polled_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        Ok(())
+    }
+
+    /// Reads the cutoffs again when this copy is older than the poll interval and no other
+    /// request is reading them already. A failed read keeps the old copy (and is logged): the
+    /// database being away must not turn every authenticated request into an error here.
+    pub async fn refresh_if_due(&self, db: &whistle_persistence::DatabaseConnection) {
+        let due = self
+            .polled_at
+            .lock()
+            .map(|t| t.elapsed() >= self.every)
+            .unwrap_or(true);
+        if !due {
+            return;
+        }
+        let Ok(_reading) = self.polling.try_lock() else {
+            return;
+        };
+        if let Err(e) = self.read(db).await {
+            tracing::warn!(error = %e, "could not read the session cutoffs; using the last copy");
+            // Try again after another interval, not on every request while the database is away.
+            *self.polled_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        }
+    }
+
+    /// Records a cutoff this process wrote (after its transaction committed).
+    pub fn note(&self, user: whistle_domain::ids::UserId, at: chrono::DateTime<chrono::Utc>) {
+        let mut ended = self.ended.write().unwrap_or_else(|p| p.into_inner());
+        let at = at.timestamp_millis();
+        let entry = ended.entry(user.get()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// Whether a token of `user` issued at `issued_at_ms` was issued before its sessions ended.
+    pub fn refuses(&self, user: whistle_domain::ids::UserId, issued_at_ms: i64) -> bool {
+        self.ended
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user.get())
+            .is_some_and(|cutoff| issued_at_ms < *cutoff)
     }
 }

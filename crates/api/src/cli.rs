@@ -145,9 +145,11 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings, with_demo: bool) -> anyhow::Result<()> {
+async fn serve(mut settings: Settings, with_demo: bool) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     if with_demo {
+        // The demo has no SMS gateway: a resident registering there reads the code in the log.
+        settings.auth.log_verification_codes = true;
         let report = demo::seed(&db).await.context("seeding the demo city")?;
         println!("{report}");
     }
@@ -158,7 +160,12 @@ async fn serve(settings: Settings, with_demo: bool) -> anyhow::Result<()> {
 }
 
 async fn run_migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = connect(&settings.database.db_settings()).await?;
+    // No statement timeout: a migration may build an index on a large table.
+    let db = connect(&whistle_persistence::DbSettings {
+        statement_timeout: None,
+        ..settings.database.db_settings()
+    })
+    .await?;
     migrate(&db).await.context("applying migrations")?;
     println!("migrations applied");
     Ok(())

@@ -69,6 +69,12 @@ pub struct AttachmentSettings {
     pub max_bytes: usize,
     /// Most photos on one case.
     pub max_per_case: u64,
+    /// Most pixels (width × height, as declared in the header) an accepted photo may have;
+    /// larger ones are refused before decoding, since decoding allocates for every pixel.
+    pub max_pixels: u64,
+    /// Longest side, in pixels, of the copy that is stored and served: every photo is decoded,
+    /// scaled down to fit and re-encoded as JPEG.
+    pub max_side_px: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,8 +114,7 @@ pub struct AuthSettings {
     pub issuer: String,
     /// `aud` of issued access tokens.
     pub audience: String,
-    /// Lifetime of an access token. Role and jurisdiction changes reach a session at its next
-    /// refresh, so this is also how long such a change may take to apply.
+    /// Lifetime of an access token.
     pub access_ttl_secs: i64,
     /// Lifetime of a refresh token (each refresh issues a new one).
     pub refresh_ttl_secs: i64,
@@ -124,6 +129,14 @@ pub struct AuthSettings {
     pub lockout_threshold: i32,
     /// …for this many seconds.
     pub lockout_secs: i64,
+    /// Log each registration code (phone masked) at info. For the demo, which sends no SMS
+    /// (`--demo` turns it on); never in production: a code in the logs lets whoever reads them
+    /// register the phone.
+    pub log_verification_codes: bool,
+    /// Disabling an account, changing its role or jurisdiction, or logging out everywhere
+    /// refuses its existing access tokens at once in the API process that made the change, and
+    /// within this many milliseconds in the others (each re-reads the recent changes this often).
+    pub session_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +183,12 @@ pub struct DatabaseSettings {
     /// before being read again. Changes made through this process show at once; this bounds how
     /// long another API process (or an edit by hand in the database) takes to show.
     pub reference_cache_secs: u64,
+    /// Seconds a request may wait on the database once the server has read it whole; after
+    /// that it is answered 503 `database_unavailable` (the statement is abandoned, and on
+    /// PostgreSQL cancelled by the server's `statement_timeout` as well). Keep it below
+    /// `server.request_timeout_secs`, so that a database that stopped answering is reported as
+    /// such, not as a slow client.
+    pub statement_timeout_secs: u64,
 }
 
 impl DatabaseSettings {
@@ -178,6 +197,7 @@ impl DatabaseSettings {
             url: self.url.expose().clone(),
             max_connections: self.max_connections,
             acquire_timeout: Duration::from_secs(self.acquire_timeout_secs),
+            statement_timeout: Some(Duration::from_secs(self.statement_timeout_secs.max(1))),
         }
     }
 }
@@ -230,6 +250,8 @@ impl Settings {
             .set_default("auth.dev_key_file", "data/jwt-signing.key")?
             .set_default("auth.lockout_threshold", 5)?
             .set_default("auth.lockout_secs", 900)?
+            .set_default("auth.log_verification_codes", false)?
+            .set_default("auth.session_poll_ms", 1000)?
             .set_default("limits.trust_forwarded_for", false)?
             .set_default("limits.auth_ip_burst", 30)?
             .set_default("limits.auth_ip_per_minute", 30)?
@@ -242,6 +264,8 @@ impl Settings {
             .set_default("attachments.dir", "data/attachments")?
             .set_default("attachments.max_bytes", 10 * 1024 * 1024)?
             .set_default("attachments.max_per_case", 20)?
+            .set_default("attachments.max_pixels", 40_000_000)?
+            .set_default("attachments.max_side_px", 2048)?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?
@@ -251,6 +275,7 @@ impl Settings {
             .set_default("database.url", "sqlite://data/whistle.db")?
             .set_default("database.acquire_timeout_secs", 5)?
             .set_default("database.reference_cache_secs", 30)?
+            .set_default("database.statement_timeout_secs", 10)?
             .set_default("database.migrate_on_start", true)?
             .set_default("open311.jurisdiction_id", "lyg.gov.cn")?
             .set_default(

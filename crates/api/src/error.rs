@@ -195,13 +195,15 @@ fn is_connectivity(e: &sea_orm::DbErr) -> bool {
     match e {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
-            matches!(
-                inner.as_ref(),
+            match inner.as_ref() {
                 sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            )
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // 57014 query_canceled: the server's statement_timeout stopped the statement.
+                sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
+                _ => false,
+            }
         }
         _ => false,
     }
@@ -348,7 +350,7 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         "account_disabled" => ("账号已停用", "Account disabled"),
         "unauthenticated" => ("请先登录", "Login required"),
         "invalid_token" => ("登录凭证无效或已过期", "Invalid or expired token"),
-        "phone_taken" => ("该手机号已注册", "Phone number already registered"),
+        "invalid_code" => ("验证码错误或已失效", "Wrong or expired verification code"),
         "illegal_transition" => (
             "当前状态不允许该操作",
             "Action not allowed in the current status",
@@ -362,6 +364,7 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         "point_outside_community" => ("位置不在该社区内", "Location outside the community"),
         "grid_not_in_community" => ("网格不属于该社区", "Grid not in the community"),
         "work_log_not_found" => ("工作记录不存在", "No such work log"),
+        "image_too_large" => ("图片像素过多", "Image has too many pixels"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),
@@ -411,6 +414,14 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    if matches!(
+        status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        // Every refusal is audited; the path names the resource, the request id finds the
+        // policy's own line (who and why) beside it. No query string: it may hold a phone.
+        tracing::warn!(target: "whistle::audit", status = status.as_u16(), %path, request_id = request_id.as_deref().unwrap_or("-"), "request refused");
+    }
     // Open311 has its own error body; its handlers write it, and errors from outside them (405,
     // 408, 413) are rewritten into it here.
     if path.starts_with("/open311/") {
@@ -423,11 +434,7 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
         }
         let (parts, _) = res.into_parts();
         let mut rendered = crate::routes::open311::error_for_status(&path, status);
-        for (name, value) in parts.headers.iter() {
-            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                rendered.headers_mut().insert(name.clone(), value.clone());
-            }
-        }
+        copy_headers(&parts.headers, &mut rendered);
         return rendered;
     }
     let (mut parts, body) = res.into_parts();
@@ -445,13 +452,23 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
     problem.instance = Some(path);
     problem.request_id = request_id;
     let mut rendered = problem.render(lang);
-    // Keep headers set by inner layers (Retry-After, Allow, x-request-id) except the body's own.
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            rendered.headers_mut().insert(name.clone(), value.clone());
+    copy_headers(&parts.headers, &mut rendered);
+    rendered
+}
+
+/// Keeps the headers inner layers set (Retry-After, Allow, WWW-Authenticate) on a rewritten
+/// error response, except those that describe the replaced body: its type, length and encoding
+/// belong to bytes that are no longer sent.
+fn copy_headers(from: &header::HeaderMap, to: &mut Response) {
+    for (name, value) in from {
+        let describes_body = name == header::CONTENT_TYPE
+            || name == header::CONTENT_LENGTH
+            || name == header::CONTENT_ENCODING
+            || name == header::TRANSFER_ENCODING;
+        if !describes_body {
+            to.headers_mut().append(name.clone(), value.clone());
         }
     }
-    rendered
 }
 
 #[cfg(test)]

@@ -3,18 +3,42 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use whistle_auth::Principal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// `axum::Json` whose rejection is a problem+json.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejection is a problem+json, and whose strings pass the input screen
+/// ([`crate::screen::json`]) before they are typed.
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // Read as a document first, so the screen sees every string whatever `T` keeps of it;
+        // the bodies are small and the cost is nothing beside a statement.
+        let axum::Json(document) =
+            axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        crate::screen::json(&document)?;
+        serde_path_to_error::deserialize(document)
+            .map(ApiJson)
+            .map_err(|e| ApiError::Unprocessable {
+                code: "invalid_body",
+                detail: format!("Failed to deserialize the JSON body into the target type: {e}"),
+                field: None,
+            })
+    }
+}
 
 /// `axum::extract::Query` whose rejection is a problem+json.
 #[derive(Debug, FromRequestParts)]
@@ -55,11 +79,25 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     Ok(Some(token.trim()))
 }
 
-fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    state.auth.keys.verify(token).map_err(|e| {
-        tracing::debug!(reason = %e, "access token refused");
+async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let verified = state.auth.keys.verify_issued(token).map_err(|e| {
+        tracing::info!(target: "whistle::audit", reason = %e, "access token refused");
         ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
-    })
+    })?;
+    let principal = verified.principal;
+    state.cutoffs.refresh_if_due(&state.db).await;
+    if state
+        .cutoffs
+        .refuses(principal.user_id, verified.issued_at_ms)
+    {
+        tracing::warn!(target: "whistle::audit", user_id = principal.user_id.get(), "access token of an ended session refused");
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "this session has ended (account disabled, role or jurisdiction changed, or logged \
+             out everywhere); refresh or log in again",
+        ));
+    }
+    Ok(principal)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -67,7 +105,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match bearer(parts)? {
-            Some(token) => verify(state, token).map(CurrentUser),
+            Some(token) => verify(state, token).await.map(CurrentUser),
             None => Err(ApiError::unauthorized(
                 "unauthenticated",
                 "this endpoint needs a bearer access token",
@@ -81,7 +119,7 @@ impl FromRequestParts<AppState> for MaybeUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match bearer(parts)? {
-            Some(token) => verify(state, token).map(|p| MaybeUser(Some(p))),
+            Some(token) => verify(state, token).await.map(|p| MaybeUser(Some(p))),
             None => Ok(MaybeUser(None)),
         }
     }

@@ -7,21 +7,35 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use whistle_persistence::{Backend, DatabaseConnection, connect, migrate};
+use whistle_persistence::{Backend, DatabaseConnection, DbSettings, connect, migrate};
 
 use crate::config::Settings;
 use crate::routes;
 use crate::state::AppState;
 
 /// Connects to the configured database and, unless turned off, applies pending migrations.
+///
+/// Migrations run on a connection of their own, without the pool's statement timeout: building
+/// an index on a large table may take minutes, a request's statement may not.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let db_settings = settings.database.db_settings();
+    if settings.database.migrate_on_start {
+        let migrating = connect(&DbSettings {
+            max_connections: Some(1),
+            statement_timeout: None,
+            ..db_settings.clone()
+        })
+        .await
+        .context("connecting to the database")?;
+        migrate(&migrating).await.context("applying migrations")?;
+        migrating
+            .close()
+            .await
+            .context("closing the migration connection")?;
+    }
     let db = connect(&db_settings)
         .await
         .context("connecting to the database")?;
-    if settings.database.migrate_on_start {
-        migrate(&db).await.context("applying migrations")?;
-    }
     tracing::info!(backend = ?Backend::of(&db), "database ready");
     Ok(db)
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use whistle_domain::routing::GridIndex;
 use whistle_persistence::{DatabaseConnection, RepoError, repo};
 
-use crate::authn::AuthContext;
+use crate::authn::{AuthContext, SessionCutoffs};
 use crate::config::Settings;
 use crate::reference::ReferenceCache;
 
@@ -20,6 +20,8 @@ use crate::reference::ReferenceCache;
 ///   (`crate::reference`).
 /// - `settings`: the configuration the process started with.
 /// - `auth`: the token key ring and the login limiters.
+/// - `cutoffs`: when accounts' sessions were last ended, so tokens issued before are refused
+///   (`crate::authn::SessionCutoffs`).
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -27,6 +29,7 @@ pub struct AppState {
     pub reference: Arc<ReferenceCache>,
     pub settings: Arc<Settings>,
     pub auth: Arc<AuthContext>,
+    pub cutoffs: Arc<SessionCutoffs>,
 }
 
 impl AppState {
@@ -37,12 +40,19 @@ impl AppState {
             std::time::Duration::from_secs(settings.database.reference_cache_secs),
         )
         .await?;
+        let cutoffs = SessionCutoffs::load(
+            &db,
+            std::time::Duration::from_millis(settings.auth.session_poll_ms),
+            auth.access_ttl_secs,
+        )
+        .await?;
         let state = AppState {
             db,
             grids: Arc::new(RwLock::new(Arc::new(GridIndex::new([])))),
             reference: Arc::new(reference),
             settings: Arc::new(settings),
             auth: Arc::new(auth),
+            cutoffs: Arc::new(cutoffs),
         };
         state.reload_grids().await?;
         Ok(state)

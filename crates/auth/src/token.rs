@@ -155,6 +155,18 @@ struct Claims {
     role: String,
     #[serde(default)]
     jur: Vec<String>,
+    /// `iat` to the millisecond: a session ended at 10:00:00.700 must refuse a token issued at
+    /// 10:00:00.300 and accept one issued at 10:00:00.900, which seconds cannot tell apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_ms: Option<i64>,
+}
+
+/// A token that checked out: who it speaks for and when it was issued (Unix milliseconds), so
+/// the caller can refuse tokens issued before the account's sessions were ended.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub principal: Principal,
+    pub issued_at_ms: i64,
 }
 
 /// An access token and when it stops working (Unix seconds).
@@ -216,13 +228,24 @@ impl KeyRing {
         }
     }
 
-    /// Signs an access token for `principal`, valid from `now` for `ttl_secs`.
+    /// Signs an access token for `principal`, valid from `now` (Unix seconds) for `ttl_secs`.
     pub fn issue(
         &self,
         principal: &Principal,
         now: i64,
         ttl_secs: i64,
     ) -> Result<IssuedToken, TokenError> {
+        self.issue_at_millis(principal, now * 1000, ttl_secs)
+    }
+
+    /// As [`KeyRing::issue`], with the issue time in Unix milliseconds (kept in the token).
+    pub fn issue_at_millis(
+        &self,
+        principal: &Principal,
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<IssuedToken, TokenError> {
+        let now = now_ms.div_euclid(1000);
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|e| TokenError::Signing(e.to_string()))?;
         let claims = Claims {
@@ -240,6 +263,7 @@ impl KeyRing {
                 .iter()
                 .map(|a| format!("{}:{}", a.level(), a.id()))
                 .collect(),
+            iat_ms: Some(now_ms),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.signing_kid.clone());
@@ -253,6 +277,11 @@ impl KeyRing {
 
     /// Checks the token and returns who it speaks for.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify_issued(token).map(|v| v.principal)
+    }
+
+    /// Checks the token and returns who it speaks for and when it was issued.
+    pub fn verify_issued(&self, token: &str) -> Result<Verified, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != ALGORITHM {
             return Err(TokenError::WrongAlgorithm);
@@ -274,7 +303,11 @@ impl KeyRing {
                 _ => TokenError::Malformed,
             }
         })?;
-        principal_from(data.claims)
+        let issued_at_ms = data.claims.iat_ms.unwrap_or(data.claims.iat * 1000);
+        Ok(Verified {
+            principal: principal_from(data.claims)?,
+            issued_at_ms,
+        })
     }
 }
 
@@ -315,6 +348,21 @@ mod tests {
 
     fn key(kid: &str, byte: u8) -> SigningKey {
         SigningKey::new(kid, vec![byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn the_issue_time_is_kept_to_the_millisecond() {
+        let at = now() * 1000 + 700;
+        let t = ring().issue_at_millis(&officer(), at, 900).unwrap();
+        let v = ring().verify_issued(&t.token).unwrap();
+        assert_eq!(v.issued_at_ms, at);
+        assert_eq!(v.principal, officer());
+        let secs = now();
+        let t = ring().issue(&officer(), secs, 900).unwrap();
+        assert_eq!(
+            ring().verify_issued(&t.token).unwrap().issued_at_ms,
+            secs * 1000
+        );
     }
 
     fn officer() -> Principal {

@@ -7,6 +7,7 @@ pub mod category;
 pub mod error;
 pub mod geography;
 pub mod ids;
+pub mod input;
 pub mod inspection;
 pub mod jurisdiction;
 pub mod lifecycle;

@@ -558,6 +558,7 @@ async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Resu
         url: url.to_owned(),
         max_connections: Some(16),
         acquire_timeout: Duration::from_secs(30),
+        statement_timeout: None,
     })
     .await?;
     migrate(&db).await?;

@@ -218,6 +218,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         url: url.to_owned(),
         max_connections: Some(16),
         acquire_timeout: Duration::from_secs(30),
+        statement_timeout: None,
     })
     .await?;
     migrate(&db).await?;

@@ -235,7 +235,13 @@ impl Deliver for Sms {
     async fn deliver(&self, n: &Notification) -> Result<(), DeliveryError> {
         let raw = n.address.as_deref().unwrap_or_default();
         let phone = PhoneNumber::parse(raw)
-            .map_err(|e| DeliveryError::Permanent(format!("not a mobile number {raw:?}: {e}")))?;
+            // The address itself stays out of the error: it is logged and kept in the outbox.
+            .map_err(|e| {
+                DeliveryError::Permanent(format!(
+                    "not a mobile number ({} characters): {e}",
+                    raw.chars().count()
+                ))
+            })?;
         let body = self.settings.body(phone.as_str(), &n.title, &n.body);
         let mut req = self
             .client
@@ -297,9 +303,12 @@ impl Email {
 impl Deliver for Email {
     async fn deliver(&self, n: &Notification) -> Result<(), DeliveryError> {
         let raw = n.address.as_deref().unwrap_or_default();
-        let to: Mailbox = raw
-            .parse()
-            .map_err(|e| DeliveryError::Permanent(format!("not an e-mail address {raw:?}: {e}")))?;
+        let to: Mailbox = raw.parse().map_err(|e| {
+            DeliveryError::Permanent(format!(
+                "not an e-mail address ({} characters): {e}",
+                raw.chars().count()
+            ))
+        })?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -298,6 +298,7 @@ impl Settings {
             url: self.database.url.clone(),
             max_connections: self.database.max_connections,
             acquire_timeout: Duration::from_secs(self.database.acquire_timeout_secs),
+            statement_timeout: None,
         }
     }
 

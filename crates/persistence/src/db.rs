@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use whistle_migration::{Migrator, MigratorTrait};
@@ -43,6 +44,9 @@ pub struct DbSettings {
     pub max_connections: Option<u32>,
     /// How long a request waits for a pooled connection before failing (and `/readyz` with it).
     pub acquire_timeout: Duration,
+    /// PostgreSQL only: the server cancels a statement of this pool's connections that runs
+    /// longer (`statement_timeout`). `None` leaves the server's setting; migrations need that.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// The URL may carry a password: show only scheme and host.
@@ -120,6 +124,12 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, Connec
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });
+    if let Some(limit) = settings.statement_timeout {
+        let millis = limit.as_millis().max(1).to_string();
+        options.map_sqlx_postgres_opts(move |opts: PgConnectOptions| {
+            opts.options([("statement_timeout", millis.as_str())])
+        });
+    }
     Database::connect(options)
         .await
         .map_err(|source| ConnectError::Connect {
@@ -173,6 +183,7 @@ mod tests {
             url: "postgres://u:topsecret@h/d".into(),
             max_connections: None,
             acquire_timeout: Duration::from_secs(1),
+            statement_timeout: None,
         };
         assert!(!format!("{s:?}").contains("topsecret"));
     }

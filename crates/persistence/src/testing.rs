@@ -126,12 +126,15 @@ impl Drop for TestDatabase {
 
 /// A TCP relay on loopback in front of a database server, for tests of outages: while it is up
 /// it forwards connections to `target`; [`Relay::down`] drops every live connection and refuses
-/// new ones until [`Relay::restore`].
+/// new ones until [`Relay::restore`]; [`Relay::black_hole`] keeps every connection open and
+/// accepts new ones, but nothing flows any more (a path that swallows packets).
 #[derive(Debug)]
 pub struct Relay {
     port: u16,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     cut: std::sync::Arc<tokio::sync::Notify>,
+    hole: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stall: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Relay {
@@ -152,7 +155,9 @@ impl Relay {
         let port = listener.local_addr().expect("the relay's address").port();
         let up = Arc::new(AtomicBool::new(true));
         let cut = Arc::new(tokio::sync::Notify::new());
-        let (up2, cut2) = (up.clone(), cut.clone());
+        let hole = Arc::new(AtomicBool::new(false));
+        let stall = Arc::new(tokio::sync::Notify::new());
+        let (up2, cut2, hole2, stall2) = (up.clone(), cut.clone(), hole.clone(), stall.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
@@ -164,6 +169,15 @@ impl Relay {
                 }
                 let target = target.clone();
                 let cut = cut2.clone();
+                let stall = stall2.clone();
+                if hole2.load(Ordering::SeqCst) {
+                    // Held open, never answered, until the relay is cut.
+                    tokio::spawn(async move {
+                        cut.notified().await;
+                        drop(inbound);
+                    });
+                    continue;
+                }
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&target).await else {
                         return;
@@ -171,11 +185,21 @@ impl Relay {
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         () = cut.notified() => {}
+                        () = stall.notified() => {
+                            // Both sockets stay open; nothing is copied any more.
+                            cut.notified().await;
+                        }
                     }
                 });
             }
         });
-        Relay { port, up, cut }
+        Relay {
+            port,
+            up,
+            cut,
+            hole,
+            stall,
+        }
     }
 
     /// `database_url` pointed at the relay instead of the server.
@@ -188,10 +212,21 @@ impl Relay {
 
     pub fn down(&self) {
         self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.hole.store(false, std::sync::atomic::Ordering::SeqCst);
         self.cut.notify_waiters();
     }
 
+    /// Connections stay open and new ones are accepted, but no byte goes through any more.
+    pub fn black_hole(&self) {
+        self.hole.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stall.notify_waiters();
+    }
+
+    /// Back to forwarding. Connections held in a black hole are dropped first, as the TCP
+    /// timeouts of a real network would drop them in the end.
     pub fn restore(&self) {
+        self.hole.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.notify_waiters();
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -20,6 +20,7 @@ async fn fresh() -> (TestDatabase, DatabaseConnection) {
         url: test_db.url().to_owned(),
         max_connections: Some(4),
         acquire_timeout: Duration::from_secs(5),
+        statement_timeout: None,
     })
     .await
     .expect("connect");

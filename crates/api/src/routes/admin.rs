@@ -353,7 +353,8 @@ async fn disable_user(
     let txn = state.db.begin().await?;
     account(&txn, id).await?;
     users::set_disabled(&txn, id, true).await?;
-    let revoked = sessions::revoke_user(&txn, id, Utc::now()).await?;
+    let now = Utc::now();
+    let revoked = sessions::revoke_user(&txn, id, now).await?;
     audit_change(
         &txn,
         AuditEvent::UserDisabled,
@@ -365,6 +366,7 @@ async fn disable_user(
     .await?;
     let dto = account(&txn, id).await?;
     txn.commit().await?;
+    state.cutoffs.note(id, now);
     Ok(Json(dto))
 }
 
@@ -393,7 +395,7 @@ async fn enable_user(
 }
 
 /// Change an account's role, with its jurisdiction under the new role. Sessions are revoked so
-/// the change applies at once (an access token already issued lives until it expires).
+/// the change applies at once: the account's access tokens are refused from the next request.
 #[utoipa::path(put, path = "/api/v1/admin/users/{id}/role", tag = "admin",
     params(("id" = i64, Path)), request_body = SetRoleRequest, security(("bearer" = [])),
     responses(
@@ -433,7 +435,8 @@ async fn set_role(
     users::set_jurisdiction(&txn, id, &jurisdiction)
         .await
         .map_err(area_error)?;
-    sessions::revoke_user(&txn, id, Utc::now()).await?;
+    let now = Utc::now();
+    sessions::revoke_user(&txn, id, now).await?;
     audit_change(
         &txn,
         AuditEvent::RoleChanged,
@@ -445,6 +448,7 @@ async fn set_role(
     .await?;
     let dto = account(&txn, id).await?;
     txn.commit().await?;
+    state.cutoffs.note(id, now);
     Ok(Json(dto))
 }
 
@@ -471,6 +475,10 @@ async fn set_jurisdiction(
     users::set_jurisdiction(&txn, id, &jurisdiction)
         .await
         .map_err(area_error)?;
+    // Access tokens carry the jurisdiction: the old ones are refused, and the next refresh
+    // issues one with the new areas.
+    let now = Utc::now();
+    users::end_access_tokens(&txn, id, now).await?;
     let listed: Vec<String> = jurisdiction
         .areas()
         .iter()
@@ -487,6 +495,7 @@ async fn set_jurisdiction(
     .await?;
     let dto = account(&txn, id).await?;
     txn.commit().await?;
+    state.cutoffs.note(id, now);
     Ok(Json(dto))
 }
 

@@ -1,4 +1,5 @@
-//! Accounts and sessions: register, login, refresh, logout, and "who am I".
+//! Accounts and sessions: register (and verify the phone), login, refresh, logout, and "who am
+//! I".
 
 use axum::Json;
 use axum::extract::State;
@@ -11,21 +12,40 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
 use whistle_auth::password::{self, Password, PasswordError};
 use whistle_auth::refresh;
+use whistle_auth::token::keyed_digest;
+use whistle_domain::ids::UserId;
 use whistle_domain::jurisdiction::{Area, Jurisdiction};
+use whistle_domain::notice::{Channel, Locale, Template};
 use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username};
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::notifications::{self, NewNotification};
+use whistle_persistence::repo::registrations::{self, NewPendingRegistration};
 use whistle_persistence::repo::{sessions, users};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::extract::{ClientIp, CurrentUser};
+use crate::i18n::Lang;
 use crate::state::AppState;
+
+/// How long a registration code works.
+const CODE_TTL_SECS: i64 = 600;
+/// How long a phone waits between two registration texts, whether or not it has an account.
+const RESEND_SECS: i64 = 60;
+/// Codes tried before a pending registration is void (the right one counts too).
+const MAX_CODE_ATTEMPTS: i32 = 5;
+/// The outbox's templates (`whistle_domain::notice::Template`) are all about cases, deadlines
+/// and pledges; none names an account message, and the notifier refuses rows whose template it
+/// does not know. These texts are written here, not rendered from the template, and the row's
+/// `payload.purpose` says what it is.
+const REGISTRATION_SMS_TEMPLATE: Template = Template::CaseAccepted;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(verify_registration))
         .routes(routes!(login))
         .routes(routes!(refresh_session))
         .routes(routes!(logout))
@@ -42,6 +62,23 @@ pub struct RegisterRequest {
     pub password: String,
     /// Name shown to the officer handling the resident's cases.
     pub display_name: String,
+}
+
+/// The answer to every accepted registration, whether or not the phone already has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationPendingDto {
+    /// Always `code_sent`: a 6-digit code is on its way by SMS.
+    pub status: &'static str,
+    /// Seconds the code works.
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRegistrationRequest {
+    /// The phone number registered.
+    pub phone: String,
+    /// The 6-digit code from the SMS.
+    pub code: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -172,7 +209,7 @@ async fn open_session(
     let access = state
         .auth
         .keys
-        .issue(&principal, now.timestamp(), state.auth.access_ttl_secs)
+        .issue_at_millis(&principal, now.timestamp_millis(), state.auth.access_ttl_secs)
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(SessionDto {
         access_token: access.token,
@@ -203,6 +240,130 @@ fn invalid_refresh() -> ApiError {
     )
 }
 
+fn invalid_code() -> ApiError {
+    ApiError::Unprocessable {
+        code: "invalid_code",
+        detail: "the code is wrong or expired, or was tried too often; register again for a new \
+                 code"
+            .into(),
+        field: Some("code".into()),
+    }
+}
+
+/// The same answer for a phone with an account and one without, so it tells nothing.
+fn resend_too_soon(sent_at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> ApiError {
+    let wait = sent_at + chrono::Duration::seconds(RESEND_SECS) - now;
+    ApiError::TooManyRequests {
+        code: "rate_limited",
+        detail: "a code was sent to this phone moments ago; retry later".into(),
+        retry_after_secs: wait.num_seconds().max(1) as u64,
+    }
+}
+
+/// Six random digits. The low 48 bits of a version 4 UUID come from the operating system's
+/// random source; 2^48 is so much larger than 10^6 that the remainder is as good as uniform.
+fn new_code() -> String {
+    let random = uuid::Uuid::new_v4().as_u128() & ((1u128 << 48) - 1);
+    format!("{:06}", random % 1_000_000)
+}
+
+/// The stored form of a code: keyed, so that a copy of the table does not give the codes away
+/// to someone trying all million of them, and bound to the phone. The key is derived from the
+/// signing key, which every API process shares.
+fn code_hash(state: &AppState, phone: &PhoneNumber, code: &str) -> String {
+    let key = keyed_digest(&state.auth.tracking_secret, b"whistle/registration-code/v1");
+    let digest = keyed_digest(&key, format!("{}:{code}", phone.as_str()).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares every byte whatever the first difference, so the time taken does not tell how much
+/// of a guess was right.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The SMS that carries a registration code.
+fn code_sms(lang: Lang, code: &str) -> (String, String) {
+    let minutes = CODE_TTL_SECS / 60;
+    match lang {
+        Lang::Zh => (
+            "注册验证码".to_owned(),
+            format!(
+                "您的注册验证码为{code}，{minutes}分钟内有效。请勿告诉他人；如非本人操作，请忽略本短信。"
+            ),
+        ),
+        Lang::En => (
+            "Your registration code".to_owned(),
+            format!(
+                "Your registration code is {code}; it works for {minutes} minutes. Do not share \
+                 it. If you did not ask for it, ignore this message."
+            ),
+        ),
+    }
+}
+
+/// The SMS to the owner of a phone someone tried to register again: no code, since the phone
+/// has its account already.
+fn registered_already_sms(lang: Lang, hotline: &str) -> (String, String) {
+    match lang {
+        Lang::Zh => (
+            "注册提醒".to_owned(),
+            format!(
+                "有人尝试用您的手机号注册账号。该号码已有账号，未作任何更改：您可直接用手机号登录；\
+                 如忘记密码，请致电{hotline}。如非本人操作，请忽略本短信。"
+            ),
+        ),
+        Lang::En => (
+            "Registration attempt".to_owned(),
+            format!(
+                "Someone tried to register an account with your phone number. It has an account \
+                 already and nothing was changed: log in with your phone number, or call \
+                 {hotline} if you forgot your password. If this was not you, ignore this message."
+            ),
+        ),
+    }
+}
+
+/// One SMS for the outbox; the notifier sends it through its gateway.
+fn registration_sms(
+    phone: &PhoneNumber,
+    owner: Option<UserId>,
+    lang: Lang,
+    (title, body): (String, String),
+    now: chrono::DateTime<Utc>,
+) -> NewNotification {
+    // A code is wanted at once, quiet hours or not (no `recipient_kind`, so none apply); a
+    // warning to an account holder can wait for the morning like any resident's SMS.
+    let payload = match owner {
+        None => serde_json::json!({"purpose": "registration_code"}),
+        Some(_) => serde_json::json!({
+            "purpose": "registration_attempt",
+            "recipient_kind": "resident",
+        }),
+    };
+    NewNotification {
+        dedupe_key: format!("reg:{}", uuid::Uuid::new_v4()),
+        template: REGISTRATION_SMS_TEMPLATE,
+        case_id: None,
+        user_id: owner,
+        channel: Channel::Sms,
+        address: Some(phone.as_str().to_owned()),
+        locale: match lang {
+            Lang::Zh => Locale::Zh,
+            Lang::En => Locale::En,
+        },
+        title,
+        body,
+        payload,
+        next_attempt_at: now,
+        created_at: now,
+    }
+}
+
 /// The login name as stored: a phone number in its 11-digit form, else a username.
 fn login_name(raw: &str) -> Option<Username> {
     match PhoneNumber::parse(raw) {
@@ -213,41 +374,135 @@ fn login_name(raw: &str) -> Option<Username> {
 
 // ---- handlers ------------------------------------------------------------------------------
 
-/// Register a resident account (phone number + password) and log in.
+/// Ask to register a resident account (phone number + password): a code is texted to the phone.
+///
+/// The answer is the same `202` whether or not the phone already has an account, so that it
+/// tells nobody which numbers are registered. A phone without an account gets a 6-digit code,
+/// valid for 10 minutes, to send to `/api/v1/auth/register/verify`; a phone with one gets an SMS
+/// saying someone tried, and no code. Asking again replaces the earlier code, at most once a
+/// minute per phone (else `429` with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    params(("Accept-Language" = Option<String>, Header, description = "Language of the SMS: zh (default) or en")),
     responses(
-        (status = 201, body = SessionDto),
-        (status = 409, description = "Phone number already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Code sent (or, for a phone with an account, the owner told)", body = RegistrationPendingDto),
         (status = 422, description = "Invalid phone, name or too weak a password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts, or a code went to this phone less than a minute ago; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    lang: Lang,
     ApiJson(req): ApiJson<RegisterRequest>,
-) -> Result<(StatusCode, Json<SessionDto>), ApiError> {
+) -> Result<(StatusCode, Json<RegistrationPendingDto>), ApiError> {
     let account_key: String = req.phone.chars().take(64).collect();
     state.auth.throttle(&ip, &account_key)?;
     let phone = PhoneNumber::parse(&req.phone)?;
     let display_name = Name::parse(&req.display_name)?;
     let password = Password::new(&req.password, &[phone.as_str()]).map_err(weak)?;
-    let username = Username::parse(phone.as_str())?;
-    let hash = hash_off_executor(password).await?;
-    let new = NewUser {
-        username,
+    // Spares the argon2 hash for a resend that would be refused anyway; the statement that
+    // stores the registration checks again, atomically.
+    let now = Utc::now();
+    if let Some(sent_at) = registrations::last_sent(&state.db, &phone).await?
+        && sent_at + chrono::Duration::seconds(RESEND_SECS) > now
+    {
+        return Err(resend_too_soon(sent_at, now));
+    }
+    // Hashed for a phone with an account too, so that both answers take as long.
+    let password_hash = hash_off_executor(password).await?;
+    let code = new_code();
+    let owner = registrations::account_with_phone(&state.db, &phone).await?;
+    let now = Utc::now();
+    let resend_from = now - chrono::Duration::seconds(RESEND_SECS);
+    let pending = NewPendingRegistration {
+        phone: phone.clone(),
         display_name,
+        password_hash,
+        // A phone with an account gets a registration like any other (it holds back the next
+        // SMS alike), but its code is sent to nobody, and verifying would find the phone taken.
+        code_hash: code_hash(&state, &phone, &code),
+        sent_at: now,
+        expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
+    };
+    let text = match owner {
+        None => code_sms(lang, &code),
+        Some(_) => registered_already_sms(lang, &state.settings.app.hotline),
+    };
+    let sms = registration_sms(&phone, owner, lang, text, now);
+    let txn = state.db.begin().await?;
+    registrations::delete_stale(&txn, now, resend_from).await?;
+    if !registrations::replace(&txn, &pending, resend_from).await? {
+        let sent_at = registrations::last_sent(&txn, &phone).await?.unwrap_or(now);
+        return Err(resend_too_soon(sent_at, now));
+    }
+    notifications::insert_new(&txn, &[sms]).await?;
+    txn.commit().await?;
+    if state.settings.auth.log_verification_codes {
+        match owner {
+            None => tracing::info!(
+                phone = %phone.masked(),
+                code = %code,
+                "registration code (auth.log_verification_codes is on)"
+            ),
+            Some(_) => tracing::info!(
+                phone = %phone.masked(),
+                "registration asked for a phone that has an account: its owner is told, no code"
+            ),
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationPendingDto {
+            status: "code_sent",
+            expires_in: CODE_TTL_SECS,
+        }),
+    ))
+}
+
+/// Create the resident account with the code texted by `/api/v1/auth/register`, and log in.
+///
+/// A wrong, expired or used-up code, a phone that asked for none, and a phone that has an
+/// account get the same `422 invalid_code`. Five tries void the registration: register again.
+#[utoipa::path(post, path = "/api/v1/auth/register/verify", tag = "auth", request_body = VerifyRegistrationRequest,
+    responses(
+        (status = 201, body = SessionDto),
+        (status = 422, description = "Wrong, expired or used-up code (`invalid_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn verify_registration(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<VerifyRegistrationRequest>,
+) -> Result<(StatusCode, Json<SessionDto>), ApiError> {
+    let account_key: String = req.phone.chars().take(64).collect();
+    state.auth.throttle(&ip, &account_key)?;
+    let Ok(phone) = PhoneNumber::parse(&req.phone) else {
+        return Err(invalid_code());
+    };
+    let Some(pending) =
+        registrations::count_attempt(&state.db, &phone, MAX_CODE_ATTEMPTS, Utc::now()).await?
+    else {
+        return Err(invalid_code());
+    };
+    let presented = code_hash(&state, &phone, req.code.trim());
+    if !same_bytes(presented.as_bytes(), pending.code_hash.as_bytes()) {
+        return Err(invalid_code());
+    }
+    let new = NewUser {
+        username: Username::parse(phone.as_str())?,
+        display_name: pending.display_name.clone(),
         phone: Some(phone),
         role: Role::Resident,
     };
     let txn = state.db.begin().await?;
-    let user = match users::create_user(&txn, &new, hash, None).await {
+    // Another request verified or replaced this registration meanwhile.
+    if !registrations::complete(&txn, pending.id, &pending.code_hash).await? {
+        return Err(invalid_code());
+    }
+    let user = match users::create_user(&txn, &new, pending.password_hash.clone(), None).await {
         Ok((user, _)) => user,
-        Err(RepoError::Conflict(_)) => {
-            return Err(ApiError::Conflict {
-                code: "phone_taken",
-                detail: "this phone number is already registered".into(),
-            });
-        }
+        // The phone has an account: it had one when the code was asked for (and the code went
+        // to nobody), or got one since.
+        Err(RepoError::Conflict(_)) => return Err(invalid_code()),
         Err(e) => return Err(e.into()),
     };
     audit::record(

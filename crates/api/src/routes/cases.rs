@@ -32,7 +32,8 @@ use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
-    self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, NewCase, Visibility,
+    self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, Idempotency, NewCase,
+    Visibility,
 };
 use whistle_persistence::repo::{open311, users};
 
@@ -59,7 +60,7 @@ const TRACKING_HEADER: &str = "x-tracking-token";
 // ---- wire types ----------------------------------------------------------------------------
 
 /// A new report.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NewCaseRequest {
     /// Category code, e.g. `noise`.
     pub category: String,
@@ -535,7 +536,7 @@ pub(crate) async fn prepare_intake(
     viewer: Option<&Principal>,
     req: &NewCaseRequest,
     channel: Channel,
-    idempotency: Option<(String, String)>,
+    idempotency: Option<Idempotency>,
     scoped_key: Option<&str>,
 ) -> Result<PreparedCase, ApiError> {
     let category = state
@@ -804,6 +805,11 @@ impl IntakeExtras {
 /// Intake from end to end: a retried `(scope, key)` finds its case; otherwise the report is
 /// prepared and written in one transaction together with its `extras`. Two concurrent requests
 /// with one key create one case: the loser of the unique index answers with the winner's.
+///
+/// A key is only a retry when the request is the same one ([`fingerprint`]): clients choose
+/// keys, and a scope can be shared (every anonymous reporter, every user of one Open311
+/// application), so the same key with another request is `422 idempotency_key_reused` and never
+/// the stored case of whoever used the key first.
 pub(crate) async fn intake(
     state: &AppState,
     viewer: Option<&Principal>,
@@ -812,23 +818,33 @@ pub(crate) async fn intake(
     idempotency: Option<(String, String)>,
     extras: IntakeExtras,
 ) -> Result<Intake, ApiError> {
+    let idempotency = idempotency.map(|(scope, key)| Idempotency {
+        fingerprint: fingerprint(channel, req, &extras),
+        scope,
+        key,
+    });
     let scoped_key = idempotency
         .as_ref()
-        .map(|(scope, k)| format!("{scope}\u{1f}{k}"));
-    let replay_token = || {
-        viewer
-            .is_none()
-            .then(|| tracking_token(state, scoped_key.as_deref()))
-            .transpose()
-    };
-    if let Some((scope, k)) = &idempotency
-        && let Some(existing) = cases::find_by_idempotency(&state.db, scope, k).await?
-    {
-        return Ok(Intake {
-            case: existing,
-            token: replay_token()?,
+        .map(|i| format!("{}\u{1f}{}", i.scope, i.key));
+    let replay = |(case, stored): (Case, Option<String>)| {
+        let asked = idempotency.as_ref().map(|i| i.fingerprint.as_str());
+        if stored.as_deref() != asked {
+            tracing::info!(case_id = case.id.get(), "idempotency key reused for another request");
+            return Err(key_reused());
+        }
+        Ok(Intake {
+            case,
+            token: viewer
+                .is_none()
+                .then(|| tracking_token(state, scoped_key.as_deref()))
+                .transpose()?,
             created: false,
-        });
+        })
+    };
+    if let Some(i) = &idempotency
+        && let Some(found) = cases::find_by_idempotency(&state.db, &i.scope, &i.key).await?
+    {
+        return replay(found);
     }
 
     let prepared = prepare_intake(
@@ -858,21 +874,41 @@ pub(crate) async fn intake(
                 created: true,
             })
         }
-        // A concurrent retry with the same key won the race: answer with its case.
+        // A concurrent request with the same key won the race: a retry answers with its case.
         Err(RepoError::Conflict(_)) if idempotency.is_some() => {
             drop(txn);
-            let (scope, k) = idempotency.as_ref().expect("checked above");
-            let case = cases::find_by_idempotency(&state.db, scope, k)
+            let i = idempotency.as_ref().expect("checked above");
+            let found = cases::find_by_idempotency(&state.db, &i.scope, &i.key)
                 .await?
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent case vanished")))?;
-            Ok(Intake {
-                case,
-                token: replay_token()?,
-                created: false,
-            })
+            replay(found)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn key_reused() -> ApiError {
+    ApiError::Unprocessable {
+        code: "idempotency_key_reused",
+        detail: "this Idempotency-Key was already used for a different request; \
+                 send a new key with a new report"
+            .into(),
+        field: Some("Idempotency-Key".into()),
+    }
+}
+
+/// A digest of everything that makes a report this report: the channel, the form as sent and
+/// the photo's content. Hex SHA-256 (64 characters, the column's width).
+fn fingerprint(channel: Channel, req: &NewCaseRequest, extras: &IntakeExtras) -> String {
+    use sha2::Digest;
+    let document = serde_json::json!({
+        "channel": format!("{channel:?}"),
+        "request": req,
+        "photo": extras.photo.as_ref().map(|p| &p.sha256),
+        "media_url": extras.open311_client.as_ref().and_then(|c| c.media_url.as_ref()),
+    });
+    let digest = sha2::Sha256::digest(document.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One case. Staff see cases in their jurisdiction, residents their own (others are 404), an

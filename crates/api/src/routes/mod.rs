@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod open311;
 pub mod paging;
 pub mod places;
+pub mod sessions;
 pub mod worklogs;
 
 use std::time::Duration;
@@ -96,6 +97,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(geography::router())
         .merge(categories::router())
         .merge(auth::router())
+        .merge(sessions::router())
         .merge(admin::router())
         .merge(cases::router())
         .merge(catalogue::router())
@@ -140,8 +142,10 @@ pub fn app(state: AppState) -> Router {
                 }),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(axum::middleware::from_fn(finish_problems))
+            // Compression wraps the problem rewriter: a body rewritten after compression would
+            // go out as plain JSON under the compressed body's `Content-Encoding`.
             .layer(CompressionLayer::new())
+            .layer(axum::middleware::from_fn(finish_problems))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("handler panicked");
                 axum::http::Response::builder()
@@ -152,6 +156,11 @@ pub fn app(state: AppState) -> Router {
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(settings.server.request_timeout_secs.max(1)),
+            ))
+            .layer(axum::middleware::from_fn(crate::screen::screen_uri))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_secs(settings.database.statement_timeout_secs.max(1)),
+                crate::deadline::database_deadline,
             ))
             .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes))
             // The hard cap lets photo uploads through; JSON bodies keep the smaller limit above.

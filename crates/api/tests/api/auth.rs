@@ -8,7 +8,9 @@ use whistle_auth::Principal;
 use whistle_auth::token::{KeyRing, SigningKey};
 use whistle_domain::ids::UserId;
 use whistle_domain::jurisdiction::Jurisdiction;
-use whistle_domain::people::Role;
+use whistle_domain::notice::{Channel, Locale};
+use whistle_domain::people::{PhoneNumber, Role};
+use whistle_persistence::repo::notifications::{self, Notification};
 
 use crate::helpers::{PW, TEST_KEY, TestApp, assert_problem};
 
@@ -19,16 +21,106 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+const REGISTER: &str = "/api/v1/auth/register";
+const VERIFY: &str = "/api/v1/auth/register/verify";
+
+/// The registration SMS sent to `phone` (any usual spelling), newest first, as the outbox holds
+/// them for the notifier.
+async fn registration_sms(app: &TestApp, phone: &str) -> Vec<Notification> {
+    let phone = PhoneNumber::parse(phone).unwrap();
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    let outbox = notifications::list(&db, None, None, 500).await.unwrap();
+    db.close().await.unwrap();
+    outbox
+        .into_iter()
+        .filter(|n| {
+            n.channel == Channel::Sms
+                && n.address.as_deref() == Some(phone.as_str())
+                && n.payload["purpose"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("registration"))
+        })
+        .collect()
+}
+
+fn six_digits(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|digits| digits.len() == 6)
+        .map(str::to_owned)
+}
+
+/// The code most recently texted to `phone`.
+async fn texted_code(app: &TestApp, phone: &str) -> String {
+    let sms = registration_sms(app, phone).await;
+    let latest = sms.first().expect("an SMS to the phone");
+    assert_eq!(latest.payload["purpose"], "registration_code", "{latest:?}");
+    six_digits(&latest.body).expect("a code in the SMS")
+}
+
+/// Runs a statement on the test database: what the clock would do in ten minutes.
+async fn execute(app: &TestApp, sql: &str) {
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(sql).await.unwrap();
+    db.close().await.unwrap();
+}
+
+async fn verify(app: &TestApp, phone: &str, code: &str) -> reqwest::Response {
+    app.post(VERIFY, &json!({"phone": phone, "code": code}), None)
+        .await
+}
+
+/// Registers through the texted code; returns the session.
+async fn register_and_verify(app: &TestApp, phone: &str, password: &str, name: &str) -> Value {
+    let res = app
+        .post(
+            REGISTER,
+            &json!({"phone": phone, "password": password, "display_name": name}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = texted_code(app, phone).await;
+    let res = verify(app, phone, &code).await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
 #[tokio::test]
-async fn a_resident_registers_and_is_logged_in() {
+async fn a_resident_registers_with_the_texted_code_and_is_logged_in() {
     let app = TestApp::spawn().await;
     let res = app
         .post(
-            "/api/v1/auth/register",
+            REGISTER,
             &json!({"phone": "+86 139 1234 5678", "password": "wenchang-2026", "display_name": "王阿姨"}),
             None,
         )
         .await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body, json!({"status": "code_sent", "expires_in": 600}));
+    // No account until the code comes back.
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "13912345678", "password": "wenchang-2026"}),
+            None,
+        )
+        .await;
+    assert_problem(res, 401, "invalid_credentials").await;
+    let sms = registration_sms(&app, "13912345678").await;
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].locale, Locale::Zh);
+    assert_eq!(sms[0].user_id, None);
+    assert_eq!(sms[0].state, "pending");
+    assert!(sms[0].body.contains("验证码"), "{}", sms[0].body);
+    let code = texted_code(&app, "13912345678").await;
+
+    let res = verify(&app, "139-1234-5678", &code).await;
     assert_eq!(res.status(), 201);
     let session: Value = res.json().await.unwrap();
     assert_eq!(session["token_type"], "Bearer");
@@ -43,15 +135,279 @@ async fn a_resident_registers_and_is_logged_in() {
     assert_eq!(me["username"], "13912345678");
     // And can log in with the phone number in any usual form.
     app.login("139-1234-5678", "wenchang-2026").await;
-    // The same phone again: 409.
-    let again = app
+    // A code works once.
+    assert_problem(
+        verify(&app, "13912345678", &code).await,
+        422,
+        "invalid_code",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_sms_speaks_the_language_of_the_request() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .post(app.url(REGISTER))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .json(&json!({"phone": "13912340011", "password": "wenchang-2026", "display_name": "Ann"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let sms = registration_sms(&app, "13912340011").await;
+    assert_eq!(sms[0].locale, Locale::En);
+    assert!(
+        sms[0].body.starts_with("Your registration code is "),
+        "{}",
+        sms[0].body
+    );
+    let res = app
+        .client
+        .post(app.url(REGISTER))
+        .header("accept-language", "en")
+        .json(&json!({"phone": "13800001234", "password": "wenchang-2026", "display_name": "Ann"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let sms = registration_sms(&app, "13800001234").await;
+    assert_eq!(sms[0].locale, Locale::En);
+    assert!(sms[0].body.contains("already"), "{}", sms[0].body);
+}
+
+#[tokio::test]
+async fn registering_a_taken_phone_looks_the_same_and_tells_its_owner() {
+    let app = TestApp::spawn().await;
+    // 张师傅 (13800001234) is a demo resident; 13912340005 has no account.
+    let before = app.login("13800001234", PW).await["account"].clone();
+    let ask =
+        |phone: &str| json!({"phone": phone, "password": "intruder-2026", "display_name": "冒名"});
+    let taken = app.post(REGISTER, &ask("13800001234"), None).await;
+    let free = app.post(REGISTER, &ask("13912340005"), None).await;
+    assert_eq!(taken.status(), 202);
+    assert_eq!(free.status(), taken.status());
+    assert_eq!(
+        taken.headers()["content-type"],
+        free.headers()["content-type"]
+    );
+    let (taken, free) = (taken.text().await.unwrap(), free.text().await.unwrap());
+    assert_eq!(taken, free);
+
+    // The owner hears that someone tried, and gets no code.
+    let sms = registration_sms(&app, "13800001234").await;
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].payload["purpose"], "registration_attempt");
+    assert_eq!(sms[0].user_id.map(UserId::get), before["id"].as_i64());
+    assert!(sms[0].body.contains("已有账号"), "{}", sms[0].body);
+    assert_eq!(six_digits(&sms[0].body), None, "{}", sms[0].body);
+    assert_eq!(
+        registration_sms(&app, "13912340005").await[0].payload["purpose"],
+        "registration_code"
+    );
+
+    // Nothing changed: no code makes the phone the intruder's, the old password still works and
+    // the intruder's does not.
+    for guess in ["000000", "123456", "999999"] {
+        assert_problem(
+            verify(&app, "13800001234", guess).await,
+            422,
+            "invalid_code",
+        )
+        .await;
+    }
+    let after = app.login("13800001234", PW).await["account"].clone();
+    assert_eq!(after, before);
+    let res = app
         .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912345678", "password": "another-2026", "display_name": "冒名"}),
+            "/api/v1/auth/login",
+            &json!({"username": "13800001234", "password": "intruder-2026"}),
             None,
         )
         .await;
-    assert_problem(again, 409, "phone_taken").await;
+    assert_problem(res, 401, "invalid_credentials").await;
+    // A phone that asked for nothing, and one that is no phone, get the same answer.
+    assert_problem(
+        verify(&app, "13912340077", "123456").await,
+        422,
+        "invalid_code",
+    )
+    .await;
+    assert_problem(verify(&app, "12345", "123456").await, 422, "invalid_code").await;
+}
+
+#[tokio::test]
+async fn a_code_that_arrives_after_the_phone_got_an_account_is_refused() {
+    let app = TestApp::spawn().await;
+    for _ in 0..2 {
+        let res = app
+            .post(
+                REGISTER,
+                &json!({"phone": "13912340012", "password": "wenchang-2026", "display_name": "x"}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        // Two people asked for codes for one phone (a minute apart); both hold one.
+        execute(
+            &app,
+            "UPDATE pending_registration SET sent_at = '2000-01-01T00:00:00+00:00'",
+        )
+        .await;
+    }
+    let sms = registration_sms(&app, "13912340012").await;
+    assert_eq!(sms.len(), 2);
+    let (newer, older) = (
+        six_digits(&sms[0].body).unwrap(),
+        six_digits(&sms[1].body).unwrap(),
+    );
+    // The newer request replaced the older one: its code no longer works.
+    if newer != older {
+        assert_problem(
+            verify(&app, "13912340012", &older).await,
+            422,
+            "invalid_code",
+        )
+        .await;
+    }
+    assert_eq!(verify(&app, "13912340012", &newer).await.status(), 201);
+    // The phone has its account now; a registration begun since cannot take it over.
+    let res = app
+        .post(
+            REGISTER,
+            &json!({"phone": "13912340012", "password": "wenchang-2027", "display_name": "y"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(
+        registration_sms(&app, "13912340012").await[0].payload["purpose"],
+        "registration_attempt"
+    );
+    app.login("13912340012", "wenchang-2026").await;
+}
+
+#[tokio::test]
+async fn a_second_sms_waits_a_minute_alike_for_taken_and_free_phones() {
+    let app = TestApp::spawn().await;
+    let ask =
+        |phone: &str| json!({"phone": phone, "password": "wenchang-2026", "display_name": "x"});
+    let mut answers = Vec::new();
+    for phone in ["13800001234", "13912340006"] {
+        assert_eq!(app.post(REGISTER, &ask(phone), None).await.status(), 202);
+        let again = app.post(REGISTER, &ask(phone), None).await;
+        let retry: u64 = again.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let mut problem = assert_problem(again, 429, "rate_limited").await;
+        problem.as_object_mut().unwrap().remove("request_id");
+        answers.push(problem);
+        // One SMS each.
+        assert_eq!(registration_sms(&app, phone).await.len(), 1);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // A minute later the phone may ask again, and the new code replaces the old.
+    execute(
+        &app,
+        "UPDATE pending_registration SET sent_at = '2000-01-01T00:00:00+00:00' \
+         WHERE phone = '13912340006'",
+    )
+    .await;
+    let old = texted_code(&app, "13912340006").await;
+    assert_eq!(
+        app.post(REGISTER, &ask("13912340006"), None).await.status(),
+        202
+    );
+    let new = texted_code(&app, "13912340006").await;
+    assert_eq!(registration_sms(&app, "13912340006").await.len(), 2);
+    if new != old {
+        assert_problem(verify(&app, "13912340006", &old).await, 422, "invalid_code").await;
+    }
+    assert_eq!(verify(&app, "13912340006", &new).await.status(), 201);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_void_the_registration() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post(
+            REGISTER,
+            &json!({"phone": "13912340007", "password": "wenchang-2026", "display_name": "x"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = texted_code(&app, "13912340007").await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        assert_problem(
+            verify(&app, "13912340007", wrong).await,
+            422,
+            "invalid_code",
+        )
+        .await;
+    }
+    // Void: the right code comes too late.
+    assert_problem(
+        verify(&app, "13912340007", &code).await,
+        422,
+        "invalid_code",
+    )
+    .await;
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "13912340007", "password": "wenchang-2026"}),
+            None,
+        )
+        .await;
+    assert_problem(res, 401, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .post(
+            REGISTER,
+            &json!({"phone": "13912340008", "password": "wenchang-2026", "display_name": "x"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = texted_code(&app, "13912340008").await;
+    // Ten minutes pass.
+    execute(
+        &app,
+        "UPDATE pending_registration SET expires_at = '2000-01-01T00:10:00+00:00' \
+         WHERE phone = '13912340008'",
+    )
+    .await;
+    assert_problem(
+        verify(&app, "13912340008", &code).await,
+        422,
+        "invalid_code",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn registration_is_documented_without_a_conflict() {
+    let app = TestApp::spawn_with(false, &[]).await;
+    let doc = app.get_json("/openapi.json").await;
+    let register = &doc["paths"][REGISTER]["post"]["responses"];
+    assert!(register.get("202").is_some(), "{register}");
+    assert!(register.get("201").is_none() && register.get("409").is_none());
+    let verify = &doc["paths"][VERIFY]["post"]["responses"];
+    assert!(
+        verify.get("201").is_some() && verify.get("422").is_some(),
+        "{verify}"
+    );
+    assert!(!doc.to_string().contains("phone_taken"));
 }
 
 #[tokio::test]
@@ -127,36 +483,21 @@ async fn registration_refuses_bad_input_and_stores_nothing() {
         .await
         .unwrap();
     assert_problem(res, 400, "unsupported_content_type").await;
-    // Nothing was stored: the phone is still free.
-    let ok = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912340000", "password": "wenchang-2026", "display_name": "x"}),
-            None,
-        )
-        .await;
-    assert_eq!(ok.status(), 201);
+    // Nothing was stored or sent: the phone registers at once.
+    assert!(registration_sms(&app, "13912340000").await.is_empty());
+    register_and_verify(&app, "13912340000", "wenchang-2026", "x").await;
 }
 
 #[tokio::test]
 async fn injection_strings_are_just_text() {
     let app = TestApp::spawn().await;
     let name = "Robert'); DROP TABLE users;-- <script>alert(1)</script>";
-    let res = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"phone": "13912340001", "password": "wenchang-2026", "display_name": name}),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let session: Value = res.json().await.unwrap();
+    let session = register_and_verify(&app, "13912340001", "wenchang-2026", name).await;
     assert_eq!(session["account"]["display_name"], name);
     for username in [
         "' OR '1'='1",
         "admin'--",
         "\"; DROP TABLE users; --",
-        "admin\u{0}",
         "{\"$gt\":\"\"}",
     ] {
         let res = app
@@ -168,6 +509,15 @@ async fn injection_strings_are_just_text() {
             .await;
         assert_problem(res, 401, "invalid_credentials").await;
     }
+    // A control character is refused before any account is looked at.
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "admin\u{0}", "password": "x' OR '1'='1"}),
+            None,
+        )
+        .await;
+    assert_problem(res, 422, "invalid_characters").await;
     // The users table is intact.
     app.login("tianye", PW).await;
 }

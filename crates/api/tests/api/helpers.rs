@@ -116,7 +116,8 @@ impl TestApp {
         body
     }
 
-    /// Registers another resident (display name 邻居) and returns their access token.
+    /// Registers another resident (display name 邻居) with the code texted to `phone` (11 digits)
+    /// and returns their access token.
     pub async fn register_neighbour(&self, phone: &str) -> String {
         let res = self
             .post(
@@ -125,7 +126,35 @@ impl TestApp {
                 None,
             )
             .await;
-        assert_eq!(res.status(), 201, "register {phone}");
+        assert_eq!(res.status(), 202, "register {phone}");
+        // The SMS waits in the outbox, where the notifier would take it from.
+        let db = sea_orm::Database::connect(self.database_url())
+            .await
+            .expect("the test database");
+        let outbox = whistle_persistence::repo::notifications::list(&db, None, None, 100)
+            .await
+            .expect("the outbox");
+        db.close().await.expect("closed");
+        let code = outbox
+            .iter()
+            .filter(|n| {
+                n.address.as_deref() == Some(phone) && n.payload["purpose"] == "registration_code"
+            })
+            .find_map(|n| {
+                n.body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|digits| digits.len() == 6)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no registration code texted to {phone}"));
+        let res = self
+            .post(
+                "/api/v1/auth/register/verify",
+                &serde_json::json!({"phone": phone, "code": code}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 201, "verify {phone}");
         let body: Value = res.json().await.expect("JSON");
         body["access_token"]
             .as_str()
@@ -197,4 +226,51 @@ pub fn wenchang_south_gate() -> (f64, f64) {
     let [min_lon, min_lat, max_lon, _] = demo::community_rect(0, 0);
     // West of the middle line, so the point is not on the edge between two grids.
     (min_lat + 0.0008, (min_lon + max_lon) / 2.0 - 0.001)
+}
+
+/// A second API process over the same database, as behind a load balancer.
+pub struct OtherProcess {
+    pub base: String,
+    pub client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Starts another server over this one's database (nothing seeded, nothing shared in memory).
+    pub async fn second_process(&self, extra: &[(&str, &str)]) -> OtherProcess {
+        let dir = self.files.path().to_str().expect("utf-8 path").to_owned();
+        let mut extra = extra.to_vec();
+        extra.push(("WHISTLE__ATTACHMENTS__DIR", &dir));
+        let settings = settings_for(self.database_url(), &extra);
+        let app = App::build(settings).await.expect("build the second app");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        OtherProcess {
+            base,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+}
+
+impl OtherProcess {
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
 }

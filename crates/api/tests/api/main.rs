@@ -14,6 +14,7 @@ mod community;
 mod docs;
 mod errors;
 mod geography;
+mod hardening;
 mod health;
 mod locate;
 mod merchants;

@@ -72,3 +72,83 @@ async fn readyz_reports_a_database_outage_and_recovers() {
     );
     assert_eq!(communities().await.status(), 200);
 }
+
+/// A database that stops answering without closing anything (a path that swallows packets, a
+/// primary frozen mid-failover): requests waiting on it end as 503 `database_unavailable` at
+/// the database deadline, not as 408s at the request timeout, and nothing is half-written.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WHISTLE_TEST_DATABASE_URL); .ci/run runs it with --include-ignored"]
+async fn a_database_black_hole_ends_requests_as_503_not_408() {
+    let db = TestDatabase::create().await;
+    assert!(
+        db.admin_url().is_some(),
+        "this test needs WHISTLE_TEST_DATABASE_URL pointing at PostgreSQL"
+    );
+    let relay = Relay::start(db.url()).await;
+    let settings = settings_for(
+        &relay.url_for(db.url()),
+        &[
+            ("WHISTLE__DATABASE__ACQUIRE_TIMEOUT_SECS", "1"),
+            ("WHISTLE__DATABASE__STATEMENT_TIMEOUT_SECS", "2"),
+            // Far longer than the deadline: a 408 here would mean the deadline did not fire.
+            ("WHISTLE__SERVER__REQUEST_TIMEOUT_SECS", "60"),
+        ],
+    );
+    let conn = whistle_api::startup::open_database(&settings)
+        .await
+        .unwrap();
+    whistle_api::demo::seed(&conn).await.unwrap();
+    let app = App::build_with(settings, conn).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let (lat, lon) = crate::helpers::wenchang_south_gate();
+    let report =
+        serde_json::json!({"category": "noise", "description": "南门喇叭", "lat": lat, "lon": lon});
+    let cases_url = format!("{base}/api/v1/public/cases?limit=100");
+    let count = |c: reqwest::Client| {
+        let url = cases_url.clone();
+        async move {
+            let page: serde_json::Value = c.get(url).send().await.unwrap().json().await.unwrap();
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    let res = client
+        .post(format!("{base}/api/v1/cases"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let before = count(client.clone()).await;
+
+    relay.black_hole();
+    let res = client
+        .get(format!("{base}/api/v1/communities"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 503, "database_unavailable").await;
+    let res = client
+        .post(format!("{base}/api/v1/cases"))
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 503, "database_unavailable").await;
+
+    relay.restore();
+    let mut recovered = false;
+    for _ in 0..50 {
+        let res = client.get(format!("{base}/readyz")).send().await.unwrap();
+        if res.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "the API did not recover after the black hole");
+    // The report cut off in the black hole left nothing behind, or all of it: never a half.
+    let after = count(client.clone()).await;
+    assert!(after == before || after == before + 1, "{before} → {after}");
+}

@@ -45,6 +45,7 @@ async fn connects_without_migrating_and_stops_on_sigterm() {
         url: db.url().to_owned(),
         max_connections: Some(1),
         acquire_timeout: Duration::from_secs(5),
+        statement_timeout: None,
     })
     .await
     .unwrap();

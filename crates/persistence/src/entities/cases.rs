@@ -45,6 +45,7 @@ pub struct Model {
     pub merchant_id: Option<i64>,
     pub place_id: Option<i64>,
     pub stage_started_at: Option<DateTimeWithTimeZone>,
+    pub idempotency_fingerprint: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

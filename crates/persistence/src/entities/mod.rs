@@ -25,6 +25,7 @@ pub mod officer;
 pub mod open311_request;
 pub mod organisation;
 pub mod organisation_member;
+pub mod pending_registration;
 pub mod place;
 pub mod pledge;
 pub mod pledge_item;

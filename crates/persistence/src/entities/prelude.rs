@@ -17,6 +17,7 @@ pub use super::officer::Entity as Officer;
 pub use super::open311_request::Entity as Open311Request;
 pub use super::organisation::Entity as Organisation;
 pub use super::organisation_member::Entity as OrganisationMember;
+pub use super::pending_registration::Entity as PendingRegistration;
 pub use super::place::Entity as Place;
 pub use super::pledge::Entity as Pledge;
 pub use super::pledge_item::Entity as PledgeItem;

@@ -20,6 +20,7 @@ pub struct Model {
     pub locked_until: Option<DateTimeWithTimeZone>,
     pub email: Option<String>,
     pub locale: String,
+    pub sessions_valid_after: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

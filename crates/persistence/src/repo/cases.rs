@@ -128,12 +128,22 @@ pub struct NewCase {
     pub tracking_token_hash: Option<String>,
     pub suggested_officer: Option<UserId>,
     pub stage_due: DateTime<Utc>,
-    pub idempotency: Option<(String, String)>,
+    pub idempotency: Option<Idempotency>,
     /// Answers to the category's questions, validated.
     pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
     /// The merchant the case is about.
     pub merchant_id: Option<MerchantId>,
     pub now: DateTime<Utc>,
+}
+
+/// The `Idempotency-Key` a case was created under: the key is unique within its scope (an
+/// account, an Open311 application, or all anonymous reporters together), and the fingerprint
+/// digests the request, so that a retry can be told from a different request reusing a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
 }
 
 /// Takes the next number of `prefix` on `day`, in a short transaction of its own that commits
@@ -256,8 +266,9 @@ pub async fn insert(
         version: Set(1),
         rating: Set(None),
         rating_comment: Set(None),
-        idempotency_scope: Set(new.idempotency.as_ref().map(|(s, _)| s.clone())),
-        idempotency_key: Set(new.idempotency.as_ref().map(|(_, k)| k.clone())),
+        idempotency_scope: Set(new.idempotency.as_ref().map(|i| i.scope.clone())),
+        idempotency_key: Set(new.idempotency.as_ref().map(|i| i.key.clone())),
+        idempotency_fingerprint: Set(new.idempotency.as_ref().map(|i| i.fingerprint.clone())),
         created_at: Set(now),
         updated_at: Set(now),
         closed_at: Set(None),
@@ -289,19 +300,23 @@ pub async fn get(db: &impl ConnectionTrait, id: CaseId) -> Result<Case, RepoErro
         .try_into()
 }
 
-/// The case a retried intake already created, if any.
+/// The case an earlier request with this scope and key created, if any, with that request's
+/// fingerprint (`None` for a case stored before fingerprints were kept).
 pub async fn find_by_idempotency(
     db: &impl ConnectionTrait,
     scope: &str,
     key: &str,
-) -> Result<Option<Case>, RepoError> {
-    cases::Entity::find()
+) -> Result<Option<(Case, Option<String>)>, RepoError> {
+    let Some(row) = cases::Entity::find()
         .filter(cases::Column::IdempotencyScope.eq(scope))
         .filter(cases::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?
-        .map(Case::try_from)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let fingerprint = row.idempotency_fingerprint.clone();
+    Ok(Some((Case::try_from(row)?, fingerprint)))
 }
 
 /// The anonymous reporter's tracking-token hash of a case.

@@ -15,6 +15,7 @@ pub mod merchants;
 pub mod notifications;
 pub mod open311;
 pub mod places;
+pub mod registrations;
 pub mod sessions;
 pub mod sla;
 pub mod users;

@@ -105,12 +105,14 @@ pub async fn revoke_family(
     Ok(res.rows_affected)
 }
 
-/// Revokes every live token of an account (disabled, role changed).
+/// Revokes every live token of an account (disabled, role changed): its refresh tokens, and
+/// its access tokens issued before `now` (`users::end_access_tokens`).
 pub async fn revoke_user(
     db: &impl ConnectionTrait,
     user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<u64, RepoError> {
+    crate::repo::users::end_access_tokens(db, user_id, now).await?;
     let res = refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::RevokedAt,

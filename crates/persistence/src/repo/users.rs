@@ -327,6 +327,53 @@ pub async fn set_disabled(
     Ok(())
 }
 
+/// Ends the account's access tokens issued before `at`: API processes refuse them from their
+/// next request on (the API keeps the recent cutoffs in memory, see `sessions_ended_since`).
+/// Refresh tokens are untouched; `sessions::revoke_user` ends those as well.
+pub async fn end_access_tokens(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let res = users::Entity::update_many()
+        .col_expr(
+            users::Column::SessionsValidAfter,
+            Expr::value(at.fixed_offset()),
+        )
+        .filter(users::Column::Id.eq(id.get()))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(RepoError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Accounts whose access tokens were ended after `since`, with the instant (through
+/// `idx_users_sessions_valid_after`; only recent cutoffs matter, older tokens have expired).
+pub async fn sessions_ended_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<(UserId, DateTime<Utc>)>, RepoError> {
+    let rows: Vec<(i64, Option<sea_orm::prelude::DateTimeWithTimeZone>)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::SessionsValidAfter)
+        .filter(users::Column::SessionsValidAfter.gt(since.fixed_offset()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .filter_map(|(id, at)| at.map(|at| (id, at)))
+        .map(|(id, at)| {
+            Ok((
+                UserId::new(id).map_err(corrupt("users", id))?,
+                at.with_timezone(&Utc),
+            ))
+        })
+        .collect()
+}
+
 /// Gives an account an officer record if it has none (on a change of role to officer or leader).
 pub async fn ensure_officer(
     db: &impl ConnectionTrait,

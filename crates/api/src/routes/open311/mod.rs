@@ -183,6 +183,12 @@ pub fn error_for_status(path: &str, status: StatusCode) -> Response {
     error.respond(format)
 }
 
+/// The spec's 400 for a request refused before any Open311 handler ran (the input screen), in
+/// the format its path asks for.
+pub fn bad_request_for(path: &str, detail: &str) -> Response {
+    Open311Error::bad_request(detail.to_owned()).respond(Format::guess(path))
+}
+
 // ---- parameters ----------------------------------------------------------------------------
 
 /// The parameters of a request (query string, and the form for POST), in the order sent.
@@ -205,6 +211,17 @@ impl Params {
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
             .map_err(|e| Open311Error::bad_request(format!("query string: {}", e.body_text())))?;
         Ok(Self(pairs))
+    }
+
+    /// 400 when a parameter fails the input screen (`crate::screen`); the query string was
+    /// screened before the handler ran, a form body is screened here.
+    pub fn screen(&self) -> Result<(), Open311Error> {
+        for (name, value) in &self.0 {
+            crate::screen::text(name, name)
+                .and_then(|()| crate::screen::text(name, value))
+                .map_err(|e| Open311Error::bad_request(e.to_string()))?;
+        }
+        Ok(())
     }
 
     pub fn extend(&mut self, more: Params) {

@@ -263,6 +263,7 @@ pub(super) async fn create_request(
     // The form first: its api_key wins over one in the query string.
     let query = std::mem::replace(&mut params, form);
     params.extend(query);
+    params.screen()?;
 
     let client = authenticate(state, &params).await?;
     check_jurisdiction(state, &params)?;

@@ -1,0 +1,50 @@
+//! Ending every session of one's own account at once (a lost phone, a shared computer).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::sessions;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ClientIp, CurrentUser};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(logout_everywhere))
+}
+
+/// Log out everywhere: every refresh token of the caller's account is revoked, and every access
+/// token issued until now is refused from the next request on, this one's included.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the account has ended"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ClientIp(ip): ClientIp,
+) -> Result<StatusCode, ApiError> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let revoked = sessions::revoke_user(&txn, p.user_id, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::LoggedOut,
+        AuditEntry {
+            actor: Some(p.user_id),
+            subject: Some(p.user_id),
+            ip: Some(ip),
+            detail: Some(format!("everywhere ({revoked} sessions revoked)")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.cutoffs.note(p.user_id, now);
+    tracing::info!(user_id = p.user_id.get(), revoked, "logged out everywhere");
+    Ok(StatusCode::NO_CONTENT)
+}
