@@ -41,10 +41,10 @@ impl HttpBody for Watched {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) || this.inner.is_end_stream() {
-            if let Some(tx) = this.finished.take() {
-                let _ = tx.send(());
-            }
+        if (matches!(polled, Poll::Ready(None | Some(Err(_)))) || this.inner.is_end_stream())
+            && let Some(tx) = this.finished.take()
+        {
+            let _ = tx.send(());
         }
         polled
     }

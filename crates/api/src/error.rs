@@ -364,6 +364,18 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         "point_outside_community" => ("位置不在该社区内", "Location outside the community"),
         "grid_not_in_community" => ("网格不属于该社区", "Grid not in the community"),
         "work_log_not_found" => ("工作记录不存在", "No such work log"),
+        "invalid_characters" => (
+            "输入含有不允许的控制字符",
+            "Input contains control characters",
+        ),
+        "date_out_of_range" => (
+            "日期须在 2000 年至 2100 年之间",
+            "Dates must fall in the years 2000–2100",
+        ),
+        "idempotency_key_reused" => (
+            "该幂等键已用于另一请求，请为新的上报换用新键",
+            "Idempotency-Key already used for a different request",
+        ),
         "image_too_large" => ("图片像素过多", "Image has too many pixels"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),

@@ -140,7 +140,7 @@ fn jpeg_dimensions(b: &[u8]) -> Result<(u32, u32), ValueError> {
                 i += 2;
                 continue;
             }
-            0xD8 | 0xD9 | 0xDA => return Err(broken("JPEG without a frame header")),
+            0xD8..=0xDA => return Err(broken("JPEG without a frame header")),
             _ => {}
         }
         if i + 4 > b.len() {

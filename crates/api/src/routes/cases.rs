@@ -460,7 +460,8 @@ async fn authorize_read(
         owner: case.reporter_id,
     };
     match viewer {
-        Some(p) => require(p, Action::ViewCase, &resource),
+        // A case the caller may not read is answered exactly like one that does not exist.
+        Some(p) => require(p, Action::ViewCase, &resource).map_err(as_missing_case),
         None => {
             let token = headers.get(TRACKING_HEADER).and_then(|v| v.to_str().ok());
             let stored = cases::tracking_hash(&state.db, case.id).await?;
@@ -473,6 +474,15 @@ async fn authorize_read(
                 _ => Err(ApiError::not_found("case_not_found", "no such case")),
             }
         }
+    }
+}
+
+/// A case the caller may not see is answered exactly like one that does not exist, code
+/// included: a different code would tell which ids exist.
+fn as_missing_case(e: ApiError) -> ApiError {
+    match e {
+        ApiError::NotFound { .. } => ApiError::not_found("case_not_found", "no such case"),
+        other => other,
     }
 }
 
@@ -829,7 +839,10 @@ pub(crate) async fn intake(
     let replay = |(case, stored): (Case, Option<String>)| {
         let asked = idempotency.as_ref().map(|i| i.fingerprint.as_str());
         if stored.as_deref() != asked {
-            tracing::info!(case_id = case.id.get(), "idempotency key reused for another request");
+            tracing::info!(
+                case_id = case.id.get(),
+                "idempotency key reused for another request"
+            );
             return Err(key_reused());
         }
         Ok(Intake {
@@ -911,10 +924,14 @@ fn fingerprint(channel: Channel, req: &NewCaseRequest, extras: &IntakeExtras) ->
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One case. Staff see cases in their jurisdiction, residents their own (others are 404), an
-/// anonymous reporter the case of their `X-Tracking-Token`.
+/// One case, by its id or by its number (`HZ-20261201-000003`, as printed and as residents
+/// quote it on the phone). Staff see cases in their jurisdiction, residents their own (others
+/// are 404), an anonymous reporter the case of their `X-Tracking-Token`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
-    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header)),
+    params(
+        ("id" = String, Path, description = "The case id (digits) or its number, e.g. HZ-20261201-000003"),
+        ("X-Tracking-Token" = Option<String>, Header),
+    ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, body = CaseDto, headers(("ETag" = String, description = "The version, for If-Match"))),
@@ -925,9 +942,26 @@ async fn get_case(
     State(state): State<AppState>,
     MaybeUser(viewer): MaybeUser,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let case = load(&state, id).await?;
+    // Without a login or a tracking token nothing is looked up, so the answer cannot tell
+    // which cases exist.
+    if viewer.is_none() && !headers.contains_key(TRACKING_HEADER) {
+        return Err(ApiError::unauthorized(
+            "unauthenticated",
+            "log in or send the case's X-Tracking-Token",
+        ));
+    }
+    let case = match id.parse::<i64>() {
+        Ok(id) => load(&state, id).await?,
+        Err(_) => {
+            let not_found = || ApiError::not_found("case_not_found", "no such case");
+            let number = CaseNumber::parse(&id).map_err(|_| not_found())?;
+            cases::find_by_number(&state.db, &number)
+                .await?
+                .ok_or_else(not_found)?
+        }
+    };
     authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
     let dto = to_dto(&state, &case, viewer.as_ref(), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
@@ -1046,7 +1080,7 @@ async fn act(
     };
     // Someone who may not even see the case learns nothing about it (404), then the action's
     // own permission (403).
-    require(&p, Action::ViewCase, &resource)?;
+    require(&p, Action::ViewCase, &resource).map_err(as_missing_case)?;
     require(&p, policy_action, &resource)?;
     let to = transition(case.status, kind).map_err(|e| ApiError::Conflict {
         code: "illegal_transition",

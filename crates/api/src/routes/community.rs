@@ -570,6 +570,7 @@ pub struct PhotoForm {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Over the pixel limit (`image_too_large`) or not decodable", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn put_officer_photo(
     State(state): State<AppState>,

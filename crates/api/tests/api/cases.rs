@@ -418,7 +418,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
     assert_problem(
         app.get_as(&format!("/api/v1/cases/{id}"), &other).await,
         404,
-        "not_found",
+        "case_not_found",
     )
     .await;
     assert_problem(
@@ -430,7 +430,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
         )
         .await,
         404,
-        "not_found",
+        "case_not_found",
     )
     .await;
     // The officer of 鼓楼社区 cannot see or act on a 文昌社区 case.
@@ -438,7 +438,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
     assert_problem(
         app.get_as(&format!("/api/v1/cases/{id}"), &gulou).await,
         404,
-        "not_found",
+        "case_not_found",
     )
     .await;
     // 田野 sees it (his community) but may not accept: that is the command centre's.
@@ -905,7 +905,7 @@ async fn return_rework_escalate_extend_and_reopen() {
     assert_problem(
         act(&app, &gulou, id, json!({"action": "sign", "version": v})).await,
         404,
-        "not_found",
+        "case_not_found",
     )
     .await;
     // 退单: wrongly dispatched, back to the command centre (a note is required).
@@ -1159,4 +1159,42 @@ async fn the_first_reports_of_a_day_arriving_together_all_get_numbers() {
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 8, "{numbers:?}");
+}
+
+#[tokio::test]
+async fn a_case_is_found_by_its_number_as_residents_quote_it() {
+    let app = TestApp::spawn().await;
+    let zhang = app.token(ZHANG).await;
+    let res = report(&app, Some(&zhang), None, &report_body()).await;
+    assert_eq!(res.status(), 201);
+    let case: Value = res.json().await.unwrap();
+    let number = case["number"].as_str().unwrap().to_owned();
+
+    let found: Value = app
+        .get_as(&format!("/api/v1/cases/{number}"), &zhang)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["id"], case["id"]);
+    assert_eq!(found["number"], number.as_str());
+    // The same rules as by id: another resident does not learn it exists.
+    let neighbour = app.register_neighbour("13912340077").await;
+    for token in [&neighbour] {
+        assert_problem(
+            app.get_as(&format!("/api/v1/cases/{number}"), token).await,
+            404,
+            "case_not_found",
+        )
+        .await;
+    }
+    for missing in ["HZ-20990101-000001", "not-a-number", "HZ-2026"] {
+        assert_problem(
+            app.get_as(&format!("/api/v1/cases/{missing}"), &zhang)
+                .await,
+            404,
+            "case_not_found",
+        )
+        .await;
+    }
 }

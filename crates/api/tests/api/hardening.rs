@@ -53,8 +53,8 @@ async fn error_bodies_decode_whatever_encoding_the_client_accepts() {
         (
             get.clone(),
             "/api/v1/cases/999999?x=1",
-            404,
-            "case_not_found",
+            401,
+            "unauthenticated",
         ),
         (get.clone(), "/api/v1/nothing-here", 404, "route_not_found"),
         (
@@ -412,4 +412,48 @@ async fn a_change_made_through_another_process_arrives_within_the_poll_interval(
     let session: Value = res.json().await.unwrap();
     let fresh = session["access_token"].as_str().unwrap();
     assert_eq!(other.get_as("/api/v1/me", fresh).await.status(), 200);
+}
+
+#[tokio::test]
+async fn open311_keys_are_bound_to_their_request_too() {
+    let app = TestApp::spawn().await;
+    // One application's key is shared by all its users: their Idempotency-Keys share a scope.
+    let key = crate::open311::issue_key(&app, "街道 app").await;
+    let (lat, lon) = wenchang_south_gate();
+    let post = |description: &'static str| {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("api_key", &key)
+            .append_pair("service_code", "noise")
+            .append_pair("lat", &lat.to_string())
+            .append_pair("long", &lon.to_string())
+            .append_pair("phone", "13912345678")
+            .append_pair("description", description)
+            .finish();
+        app.client
+            .post(app.url("/open311/v2/requests.json"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("idempotency-key", "device-7")
+            .body(form)
+            .send()
+    };
+    let first: Value = post("南门喇叭").await.unwrap().json().await.unwrap();
+    let again: Value = post("南门喇叭").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        first[0]["service_request_id"], again[0]["service_request_id"],
+        "a retry is answered with the same request"
+    );
+    let res = post("北门游商").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("Idempotency-Key")),
+        "{body}"
+    );
+    assert!(
+        !body
+            .to_string()
+            .contains(first[0]["service_request_id"].as_str().unwrap())
+    );
 }

@@ -12,7 +12,7 @@ const BASE: &str = "/open311/v2";
 // ---- helpers -------------------------------------------------------------------------------
 
 /// An admin issues a key; returns the key.
-async fn issue_key(app: &TestApp, name: &str) -> String {
+pub(crate) async fn issue_key(app: &TestApp, name: &str) -> String {
     let admin = app.token("admin").await;
     let res = app
         .post(
