@@ -18,6 +18,7 @@ pub mod notice;
 pub mod people;
 pub mod place;
 pub mod pledge;
+pub mod privacy;
 pub mod routing;
 pub mod stationing;
 pub mod text;

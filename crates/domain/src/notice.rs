@@ -147,10 +147,14 @@ pub enum Template {
     SlaEscalation,
     /// To the stationed officer: a merchant's 门前四包 pledge runs out soon.
     PledgeExpiring,
+    /// To a phone being registered: the verification code.
+    RegistrationCode,
+    /// To the owner of a phone someone tried to register again: no code, a warning.
+    RegistrationAttempt,
 }
 
 impl Template {
-    pub const ALL: [Template; 16] = [
+    pub const ALL: [Template; 18] = [
         Template::CaseAccepted,
         Template::CaseRejected,
         Template::CaseDispatched,
@@ -167,6 +171,8 @@ impl Template {
         Template::SlaOverdue,
         Template::SlaEscalation,
         Template::PledgeExpiring,
+        Template::RegistrationCode,
+        Template::RegistrationAttempt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +193,8 @@ impl Template {
             Template::SlaOverdue => "sla.overdue",
             Template::SlaEscalation => "sla.escalation",
             Template::PledgeExpiring => "pledge.expiring",
+            Template::RegistrationCode => "account.registration_code",
+            Template::RegistrationAttempt => "account.registration_attempt",
         }
     }
 
@@ -203,6 +211,7 @@ impl Template {
                 NoticeKind::Sla
             }
             Template::PledgeExpiring => NoticeKind::Pledge,
+            Template::RegistrationCode | Template::RegistrationAttempt => NoticeKind::Account,
             _ => NoticeKind::Status,
         }
     }
@@ -223,6 +232,8 @@ pub enum NoticeKind {
     Sla,
     /// A pledge runs out.
     Pledge,
+    /// About an account, not a case (registration codes).
+    Account,
 }
 
 impl NoticeKind {
@@ -231,6 +242,7 @@ impl NoticeKind {
             NoticeKind::Status => "status",
             NoticeKind::Sla => "sla",
             NoticeKind::Pledge => "pledge",
+            NoticeKind::Account => "account",
         }
     }
 }
@@ -370,6 +382,11 @@ pub struct Facts {
     pub due_local: Option<String>,
     pub merchant: Option<String>,
     pub valid_until: Option<String>,
+    /// A registration code, and how many minutes it works.
+    pub code: Option<String>,
+    pub code_minutes: Option<i64>,
+    /// The bureau's hotline, for messages that send people to it.
+    pub hotline: Option<String>,
 }
 
 /// A message's subject and text.
@@ -415,6 +432,9 @@ pub fn render(template: Template, locale: Locale, f: &Facts) -> Rendered {
     let stage = stage_name(f.stage, locale);
     let merchant = f.merchant.as_deref().unwrap_or("");
     let until = f.valid_until.as_deref().unwrap_or("-");
+    let code = f.code.as_deref().unwrap_or("-");
+    let minutes = f.code_minutes.unwrap_or(10);
+    let hotline = f.hotline.as_deref().unwrap_or("12345");
     let reason = reason_text(f.reason.as_deref(), locale);
     let (title, body) = match (template, locale) {
         (Template::CaseAccepted, Locale::Zh) => (
@@ -544,6 +564,34 @@ pub fn render(template: Template, locale: Locale, f: &Facts) -> Rendered {
         (Template::PledgeExpiring, Locale::En) => (
             format!("Pledge expiring: {merchant}"),
             format!("The four-responsibility pledge of {merchant} runs out on {until}; renew it."),
+        ),
+        (Template::RegistrationCode, Locale::Zh) => (
+            "注册验证码".to_owned(),
+            format!(
+                "您的注册验证码为{code}，{minutes}分钟内有效。请勿告诉他人；如非本人操作，请忽略本短信。"
+            ),
+        ),
+        (Template::RegistrationCode, Locale::En) => (
+            "Your registration code".to_owned(),
+            format!(
+                "Your registration code is {code}; it works for {minutes} minutes. Do not share \
+                 it. If you did not ask for it, ignore this message."
+            ),
+        ),
+        (Template::RegistrationAttempt, Locale::Zh) => (
+            "注册提醒".to_owned(),
+            format!(
+                "有人尝试用您的手机号注册账号。该号码已有账号，未作任何更改：您可直接用手机号登录；\
+                 如忘记密码，请致电{hotline}。如非本人操作，请忽略本短信。"
+            ),
+        ),
+        (Template::RegistrationAttempt, Locale::En) => (
+            "Registration attempt".to_owned(),
+            format!(
+                "Someone tried to register an account with your phone number. It has an account \
+                 already and nothing was changed: log in with your phone number, or call \
+                 {hotline} if you forgot your password. If this was not you, ignore this message."
+            ),
         ),
     };
     Rendered { title, body }
@@ -866,6 +914,9 @@ mod tests {
             due_local: Some("2026-11-26 17:30".into()),
             merchant: Some("老王面馆".into()),
             valid_until: Some("2026-12-01".into()),
+            code: Some("123456".into()),
+            code_minutes: Some(10),
+            hotline: Some("96196".into()),
         };
         for t in Template::ALL {
             assert_eq!(Template::parse(t.as_str()).unwrap(), t);
@@ -876,6 +927,10 @@ mod tests {
             let mentions = |r: &Rendered, s: &str| r.title.contains(s) || r.body.contains(s);
             if t == Template::PledgeExpiring {
                 assert!(mentions(&zh, "老王面馆") && mentions(&en, "2026-12-01"));
+            } else if t == Template::RegistrationCode {
+                assert!(mentions(&zh, "123456") && mentions(&en, "123456"));
+            } else if t == Template::RegistrationAttempt {
+                assert!(mentions(&zh, "96196") && !mentions(&en, "123456"));
             } else {
                 assert!(mentions(&zh, "HZ20261126000001") && mentions(&en, "HZ20261126000001"));
             }

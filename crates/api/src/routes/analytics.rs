@@ -360,7 +360,7 @@ pub struct ClassShareDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MixDto {
+pub struct WorkloadMixDto {
     pub count: u64,
     pub minutes: u64,
     pub classes: Vec<ClassShareDto>,
@@ -368,8 +368,8 @@ pub struct MixDto {
     pub distance_from_target: Option<f64>,
 }
 
-fn mix_dto(mix: &Mix) -> MixDto {
-    MixDto {
+fn mix_dto(mix: &Mix) -> WorkloadMixDto {
+    WorkloadMixDto {
         count: mix.total_count(),
         minutes: mix.total_minutes(),
         classes: Class721::ALL
@@ -398,7 +398,7 @@ pub struct OfficerLoadDto {
     pub closed_on_time: u64,
     pub on_time_close_rate: Option<f64>,
     pub reworked: u64,
-    pub work: MixDto,
+    pub work: WorkloadMixDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -408,7 +408,7 @@ pub struct WorkloadDto {
     pub as_of: DateTime<Utc>,
     pub officers: Vec<OfficerLoadDto>,
     /// The 721 mix of everyone's work in the scope.
-    pub total_work: MixDto,
+    pub total_work: WorkloadMixDto,
 }
 
 // ---- parsing and scope ---------------------------------------------------------------------
@@ -1517,7 +1517,9 @@ async fn export_cases(
         cur.done = next.is_none();
         Some((Ok::<_, std::io::Error>(out), cur))
     });
-    let mut res = Body::from_stream(stream).into_response();
+    // Fused: the compression layer polls a body once more after it ended, and a bare `unfold`
+    // panics when polled past its end, cutting every gzip download off.
+    let mut res = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
     for (k, v) in csv_headers("cases.csv") {
         res.headers_mut().insert(k, v);
     }

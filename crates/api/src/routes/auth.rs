@@ -15,7 +15,7 @@ use whistle_auth::refresh;
 use whistle_auth::token::keyed_digest;
 use whistle_domain::ids::UserId;
 use whistle_domain::jurisdiction::{Area, Jurisdiction};
-use whistle_domain::notice::{Channel, Locale, Template};
+use whistle_domain::notice::{Channel, Facts, Locale, Rendered, Template, render};
 use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username};
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
@@ -36,11 +36,6 @@ const CODE_TTL_SECS: i64 = 600;
 const RESEND_SECS: i64 = 60;
 /// Codes tried before a pending registration is void (the right one counts too).
 const MAX_CODE_ATTEMPTS: i32 = 5;
-/// The outbox's templates (`whistle_domain::notice::Template`) are all about cases, deadlines
-/// and pledges; none names an account message, and the notifier refuses rows whose template it
-/// does not know. These texts are written here, not rendered from the template, and the row's
-/// `payload.purpose` says what it is.
-const REGISTRATION_SMS_TEMPLATE: Template = Template::CaseAccepted;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -209,7 +204,11 @@ async fn open_session(
     let access = state
         .auth
         .keys
-        .issue_at_millis(&principal, now.timestamp_millis(), state.auth.access_ttl_secs)
+        .issue_at_millis(
+            &principal,
+            now.timestamp_millis(),
+            state.auth.access_ttl_secs,
+        )
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(SessionDto {
         access_token: access.token,
@@ -288,44 +287,37 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// The SMS that carries a registration code.
 fn code_sms(lang: Lang, code: &str) -> (String, String) {
-    let minutes = CODE_TTL_SECS / 60;
-    match lang {
-        Lang::Zh => (
-            "注册验证码".to_owned(),
-            format!(
-                "您的注册验证码为{code}，{minutes}分钟内有效。请勿告诉他人；如非本人操作，请忽略本短信。"
-            ),
-        ),
-        Lang::En => (
-            "Your registration code".to_owned(),
-            format!(
-                "Your registration code is {code}; it works for {minutes} minutes. Do not share \
-                 it. If you did not ask for it, ignore this message."
-            ),
-        ),
-    }
+    sms_text(
+        Template::RegistrationCode,
+        lang,
+        Facts {
+            code: Some(code.to_owned()),
+            code_minutes: Some(CODE_TTL_SECS / 60),
+            ..Facts::default()
+        },
+    )
 }
 
 /// The SMS to the owner of a phone someone tried to register again: no code, since the phone
 /// has its account already.
 fn registered_already_sms(lang: Lang, hotline: &str) -> (String, String) {
-    match lang {
-        Lang::Zh => (
-            "注册提醒".to_owned(),
-            format!(
-                "有人尝试用您的手机号注册账号。该号码已有账号，未作任何更改：您可直接用手机号登录；\
-                 如忘记密码，请致电{hotline}。如非本人操作，请忽略本短信。"
-            ),
-        ),
-        Lang::En => (
-            "Registration attempt".to_owned(),
-            format!(
-                "Someone tried to register an account with your phone number. It has an account \
-                 already and nothing was changed: log in with your phone number, or call \
-                 {hotline} if you forgot your password. If this was not you, ignore this message."
-            ),
-        ),
-    }
+    sms_text(
+        Template::RegistrationAttempt,
+        lang,
+        Facts {
+            hotline: Some(hotline.to_owned()),
+            ..Facts::default()
+        },
+    )
+}
+
+fn sms_text(template: Template, lang: Lang, facts: Facts) -> (String, String) {
+    let locale = match lang {
+        Lang::Zh => Locale::Zh,
+        Lang::En => Locale::En,
+    };
+    let Rendered { title, body } = render(template, locale, &facts);
+    (title, body)
 }
 
 /// One SMS for the outbox; the notifier sends it through its gateway.
@@ -347,7 +339,10 @@ fn registration_sms(
     };
     NewNotification {
         dedupe_key: format!("reg:{}", uuid::Uuid::new_v4()),
-        template: REGISTRATION_SMS_TEMPLATE,
+        template: match owner {
+            None => Template::RegistrationCode,
+            Some(_) => Template::RegistrationAttempt,
+        },
         case_id: None,
         user_id: owner,
         channel: Channel::Sms,

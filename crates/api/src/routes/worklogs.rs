@@ -235,7 +235,7 @@ pub struct MixQuery {
 
 /// The 721 mix of a set of entries.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MixDto {
+pub struct WorkMixDto {
     pub officer_id: Option<i64>,
     pub community_id: Option<i64>,
     pub from: DateTime<Utc>,
@@ -274,8 +274,8 @@ fn mix_dto(
     community: Option<CommunityId>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> MixDto {
-    MixDto {
+) -> WorkMixDto {
+    WorkMixDto {
         officer_id: officer.map(UserId::get),
         community_id: community.map(CommunityId::get),
         from,
@@ -807,7 +807,7 @@ async fn get_work_log(
 #[utoipa::path(get, path = "/api/v1/work-logs/mix", tag = "work-logs", params(MixQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = MixDto),
+        (status = 200, body = WorkMixDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_period, period_too_long, unknown_officer, unknown_community", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -815,7 +815,7 @@ async fn work_mix(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<MixQuery>,
-) -> Result<Json<MixDto>, ApiError> {
+) -> Result<Json<WorkMixDto>, ApiError> {
     let officer = officer_param(q.officer.as_deref(), &p)?;
     let (vis, community) = scope(&state, &p, officer, q.community).await?;
     let (from, to) = period(q.from, q.to, Utc::now())?;

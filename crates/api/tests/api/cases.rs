@@ -33,7 +33,7 @@ async fn report(
     if let Some(k) = key {
         req = req.header("idempotency-key", k);
     }
-    req.send().await.unwrap()
+    app.send(req).await
 }
 
 async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> reqwest::Response {
@@ -51,7 +51,8 @@ async fn act_ok(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
 
 #[tokio::test]
 async fn the_articles_story_closes_the_loop() {
-    let app = TestApp::spawn().await;
+    // Every answer of the story must be what the OpenAPI document says it is.
+    let app = TestApp::spawn().await.checking_schemas().await;
     let zhang = app.login(ZHANG, crate::helpers::PW).await;
     let zhang_token = zhang["access_token"].as_str().unwrap().to_owned();
     let tianye = app.login("tianye", crate::helpers::PW).await;

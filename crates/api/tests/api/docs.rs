@@ -1,4 +1,7 @@
+use serde_json::Value;
+
 use crate::helpers::TestApp;
+use crate::schema::assert_matches_schema;
 
 #[tokio::test]
 async fn openapi_describes_every_endpoint() {
@@ -122,6 +125,42 @@ async fn openapi_describes_every_endpoint() {
         serde_json::to_value(whistle_api::routes::openapi()).unwrap()["paths"],
         doc["paths"]
     );
+}
+
+/// A schema name belongs to one Rust type. When two types register the same name, the document
+/// keeps one of them for both, and the other endpoint's documented body is not the body it sends:
+/// only real bodies show it. The two 721 mixes (the work-log mix and each officer's share in the
+/// workload) are the pair that once collided.
+#[tokio::test]
+async fn the_documented_schemas_are_the_bodies_sent() {
+    let app = TestApp::spawn().await;
+    let doc = app.get_json("/openapi.json").await;
+    let leader = app.token("leader.haizhou1").await;
+    let officer = app.token("tianye").await;
+    let mut bodies = Vec::new();
+    for (path, template, token) in [
+        (
+            "/api/v1/analytics/workload",
+            "/api/v1/analytics/workload",
+            &leader,
+        ),
+        (
+            "/api/v1/work-logs/mix?officer=me",
+            "/api/v1/work-logs/mix",
+            &officer,
+        ),
+        ("/api/v1/work-logs/mix", "/api/v1/work-logs/mix", &leader),
+    ] {
+        let res = app.get_as(path, token).await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_matches_schema(&doc, "get", template, status, &body);
+        bodies.push(body);
+    }
+    // Without an officer in the workload, the per-officer mix would go unchecked.
+    let officers = bodies[0]["officers"].as_array();
+    assert!(officers.is_some_and(|o| !o.is_empty()), "{}", bodies[0]);
 }
 
 #[tokio::test]

@@ -457,3 +457,42 @@ async fn open311_keys_are_bound_to_their_request_too() {
             .contains(first[0]["service_request_id"].as_str().unwrap())
     );
 }
+
+#[tokio::test]
+async fn csv_exports_arrive_whole_under_gzip() {
+    let app = TestApp::spawn().await;
+    let dispatcher = app.token("dispatcher").await;
+    let (lat, lon) = wenchang_south_gate();
+    for i in 0..3 {
+        let body = json!({"category": "noise", "description": format!("南门喇叭 {i}"), "lat": lat, "lon": lon});
+        assert_eq!(app.post("/api/v1/cases", &body, None).await.status(), 201);
+    }
+    for encoding in ["gzip", "identity"] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/analytics/cases.csv"))
+            .bearer_auth(&dispatcher)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{encoding}");
+        let gzipped = res
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v == "gzip");
+        let raw = res.bytes().await.expect("the whole body arrives");
+        let text = if gzipped {
+            let mut out = String::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_string(&mut out)
+                .expect("a complete gzip stream");
+            out
+        } else {
+            String::from_utf8(raw.to_vec()).unwrap()
+        };
+        assert_eq!(encoding == "gzip", gzipped);
+        // The header line and one line per case.
+        assert_eq!(text.lines().count(), 4, "{encoding}: {text}");
+    }
+}

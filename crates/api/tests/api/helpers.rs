@@ -16,6 +16,9 @@ pub struct TestApp {
     /// Where this server keeps photos.
     pub files: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
+    /// With [`TestApp::checking_schemas`]: the server's OpenAPI document, against which every
+    /// JSON answer to this app's request helpers is validated.
+    openapi: Option<std::sync::Arc<Value>>,
 }
 
 /// The signing key of test servers (`kid:base64` of 32 bytes of 0x2a).
@@ -40,7 +43,7 @@ pub fn settings_for(database_url: &str, extra: &[(&str, &str)]) -> Settings {
 impl TestApp {
     /// A server over a fresh database with the demo city seeded.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(true, &[]).await
+        Self::spawn_with(true, &[]).await.checking_schemas().await
     }
 
     pub async fn spawn_with(seed_demo: bool, extra: &[(&str, &str)]) -> TestApp {
@@ -68,6 +71,29 @@ impl TestApp {
             _test_db: test_db,
             files,
             _stop: stop,
+            openapi: None,
+        }
+    }
+
+    /// From now on every JSON answer to a request sent through this app's helpers (and
+    /// [`TestApp::send`]) must match what `/openapi.json` documents for its operation and status.
+    pub async fn checking_schemas(mut self) -> TestApp {
+        let doc = self.get_json("/openapi.json").await;
+        self.openapi = Some(std::sync::Arc::new(doc));
+        self
+    }
+
+    /// Sends a request built on `self.client`, checking its answer when schemas are checked.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        let req = req.build().expect("a valid request");
+        let (method, path) = (
+            req.method().as_str().to_owned(),
+            req.url().path().to_owned(),
+        );
+        let res = self.client.execute(req).await.expect("request sent");
+        match &self.openapi {
+            Some(doc) => crate::schema::check_answer(doc, &method, &path, res).await,
+            None => res,
         }
     }
 
@@ -77,28 +103,24 @@ impl TestApp {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        req.send().await.expect("request sent")
+        self.send(req).await
     }
 
     /// PUT JSON with a bearer token.
     pub async fn put(&self, path: &str, body: &Value, token: &str) -> reqwest::Response {
-        self.client
-            .put(self.url(path))
-            .json(body)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent")
+        self.send(
+            self.client
+                .put(self.url(path))
+                .json(body)
+                .bearer_auth(token),
+        )
+        .await
     }
 
     /// GET with a bearer token.
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
             .await
-            .expect("request sent")
     }
 
     /// Logs in and returns the whole session body.
@@ -180,11 +202,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
+        self.send(self.client.get(self.url(path))).await
     }
 
     /// GET expecting 200 JSON.

@@ -21,4 +21,5 @@ mod merchants;
 mod open311;
 mod outage;
 mod places;
+mod schema;
 mod worklogs;

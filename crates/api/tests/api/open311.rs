@@ -1240,6 +1240,39 @@ async fn one_request_is_an_array_of_one_and_extensions_add_the_timeline() {
 }
 
 #[tokio::test]
+async fn e_mail_addresses_and_landlines_in_a_description_are_masked() {
+    let app = TestApp::spawn().await;
+    let key = issue_key(&app, "城市 App").await;
+    let description = "联系人孙自述 邮箱sun.self@example.com 座机0518-85551234";
+    let id = create(&app, &with(report(&key), "description", Some(description))).await;
+    let masked = "联系人孙自述 邮箱s***@example.com 座机0518-****1234";
+    let hidden = ["sun.self@example.com", "85551234", "0518-8555"];
+
+    let one = get_json(&app, &format!("requests/{id}.json")).await;
+    assert_eq!(one[0]["description"], masked, "{one}");
+    let list = get_json(&app, "requests.json").await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_request_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(listed["description"], masked);
+    let text = format!("{one}{list}");
+    for secret in hidden {
+        assert!(!text.contains(secret), "{secret} published: {text}");
+    }
+
+    let xml = get_xml(&app, &format!("requests/{id}.xml")).await;
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let request = elements(doc.root_element(), "request")[0];
+    assert_eq!(child(request, "description"), Some(masked));
+    for secret in hidden {
+        assert!(!xml.contains(secret), "{secret} published: {xml}");
+    }
+}
+
+#[tokio::test]
 async fn tokens_resolve_to_the_request() {
     let app = TestApp::spawn().await;
     let key = issue_key(&app, "批量客户端").await;

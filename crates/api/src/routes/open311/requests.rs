@@ -5,10 +5,10 @@
 //! What a public read shows follows the public map (`GET /api/v1/public/cases`): never the
 //! reporter's name, phone or e-mail; the point rounded to about 100 m; rejected reports left out
 //! of lists. The description and address are shown only for reports that came through Open311
-//! (their client submitted them to a public interface), with anything that looks like a mobile or
-//! ID number masked; cases from other channels show the community instead of the address and no
-//! description, as on the public map. Photos are not published (they may show faces); a client's
-//! own `media_url` is echoed back.
+//! (their client submitted them to a public interface), with anything that looks like contact
+//! details masked (mobiles, ID numbers, landlines, e-mail addresses: `mask_contacts`); cases from
+//! other channels show the community instead of the address and no description, as on the public
+//! map. Photos are not published (they may show faces); a client's own `media_url` is echoed back.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +23,7 @@ use whistle_auth::api_key;
 use whistle_domain::case::{Case, CaseNumber, CaseSource, CaseStatus};
 use whistle_domain::category::{AttributeKind, Category};
 use whistle_domain::location::Coordinate;
+use whistle_domain::privacy::mask_contacts;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::api_keys::{self, ApiKey};
 use whistle_persistence::repo::cases::{self as case_repo, CaseEvent};
@@ -876,7 +877,7 @@ async fn render(
             service_name: category.map(|c| name_in(&c.name, lang)),
             service_code: category.map(|c| c.code.to_string()),
             description: published.then(|| {
-                mask_numbers(
+                mask_contacts(
                     &case
                         .description
                         .as_str()
@@ -901,7 +902,7 @@ async fn render(
                 .address
                 .as_deref()
                 .filter(|_| published)
-                .map(mask_numbers)
+                .map(mask_contacts)
                 .or(place_name.clone()),
             // The address-book entry that placed the case (the `address_id` a client may send).
             address_id: case.location.place().map(|p| p.get().to_string()),
@@ -968,8 +969,8 @@ fn notice(state: &AppState, case: &Case, lang: Lang) -> Option<String> {
 }
 
 /// What a timeline step says publicly: the step's name, the reason of a rejection, the officer's
-/// account of a resolution (numbers masked). Comments, escalations and extension requests are
-/// internal, so only their name is shown; nobody's identity ever is.
+/// account of a resolution (contact details masked). Comments, escalations and extension requests
+/// are internal, so only their name is shown; nobody's identity ever is.
 fn note_text(e: &CaseEvent, lang: Lang) -> String {
     let (zh, en) = match e.action.as_str() {
         "report" => ("上报", "Reported"),
@@ -993,7 +994,7 @@ fn note_text(e: &CaseEvent, lang: Lang) -> String {
     };
     let label = lang.pick(zh, en);
     let detail = match e.action.as_str() {
-        "resolve" => e.note.as_deref().map(mask_numbers),
+        "resolve" => e.note.as_deref().map(mask_contacts),
         "reject" => e
             .data
             .as_ref()
@@ -1018,62 +1019,9 @@ fn note_text(e: &CaseEvent, lang: Lang) -> String {
     }
 }
 
-/// Masks what looks like a mainland mobile number (11 digits from 1) or a resident ID number
-/// (17 digits and a digit or X) in free text: 13812345678 → 138****5678.
-fn mask_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        // An ID number may end in X.
-        if i - start == 17 && i < chars.len() && matches!(chars[i], 'X' | 'x') {
-            i += 1;
-        }
-        let run: String = chars[start..i].iter().collect();
-        let len = i - start;
-        let mobile = len == 11 && run.starts_with('1');
-        if mobile || len == 18 {
-            let keep_end = 4;
-            out.push_str(&run[..3]);
-            out.push_str(&"*".repeat(len - 3 - keep_end));
-            out.push_str(&run[len - keep_end..]);
-        } else {
-            out.push_str(&run);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_that_identify_people_are_masked() {
-        assert_eq!(
-            mask_numbers("电话13812345678，门牌 12 号"),
-            "电话138****5678，门牌 12 号"
-        );
-        assert_eq!(
-            mask_numbers("身份证32070619900101123X"),
-            "身份证320***********123X"
-        );
-        assert_eq!(
-            mask_numbers("案件 HZ-20261125-000123 在 2026 年"),
-            "案件 HZ-20261125-000123 在 2026 年"
-        );
-        assert_eq!(mask_numbers("23812345678"), "23812345678");
-        assert_eq!(mask_numbers(""), "");
-    }
 
     #[test]
     fn names_follow_their_script() {
