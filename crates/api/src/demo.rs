@@ -68,6 +68,10 @@ const STREETS: [StreetSpec; 3] = [
 
 const GRID_NAMES: [&str; 4] = ["第一网格", "第二网格", "第三网格", "第四网格"];
 
+/// Categories the command centre weighs before anyone is sent (big matters: 大事一网联动);
+/// the stationed officer may take every other category himself (小事一格解决).
+const COMMAND_CENTRE_FIRST: [&str; 2] = ["illegal_construction", "construction_waste"];
+
 /// The article's problems, and a few more every bureau handles.
 const CATEGORIES: [(&str, &str, &str, CaseType, Priority); 11] = [
     (
@@ -475,8 +479,9 @@ const MAKEUP_2026: [&str; 1] = ["2026-10-10"];
 
 /// Officers stationed in their communities (田野 in 文昌社区, as in the article), 文昌社区's
 /// property company with its partner account, and one merchant near 文昌社区's south gate with a
-/// four-responsibility pledge that runs out in about two months (so the renewal list is not
-/// empty). Dates are relative to the day of seeding; nothing is added twice.
+/// four-responsibility pledge that runs out in ten days: inside the 30-day renewal list and the
+/// notifier's 14-day reminder window, so both show it. Dates are relative to the day of seeding;
+/// nothing is added twice.
 async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
     use chrono::{Duration, Utc};
     use whistle_domain::ids::{CommunityId, PledgeId};
@@ -611,7 +616,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
                 tianye.id,
                 "店门前至人行道边缘，东西各至相邻商户分界线",
                 signed,
-                Validity::new(signed, today + Duration::days(65))?,
+                Validity::new(signed, today + Duration::days(10))?,
             )?,
             &items,
         )
@@ -622,7 +627,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
 
 /// Extra questions for two categories, so that apps can show them.
 async fn seed_questions(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
-    use whistle_domain::category::{AttributeKind, AttributeSpec};
+    use whistle_domain::category::{AttributeKind, AttributeSpec, ChoiceOption};
     use whistle_persistence::repo::categories;
     let label = |zh: &str, en: &str| -> anyhow::Result<BilingualName> {
         Ok(BilingualName::new(name(zh)?, name(en)?))
@@ -635,10 +640,19 @@ async fn seed_questions(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()
                 label("扰民时段", "When does it happen")?,
                 AttributeKind::Choice {
                     options: vec![
-                        code("morning")?,
-                        code("day")?,
-                        code("evening")?,
-                        code("night")?,
+                        ChoiceOption::new(
+                            code("morning")?,
+                            label("清晨（6–8 时）", "Early morning (6–8)")?,
+                        ),
+                        ChoiceOption::new(code("day")?, label("白天", "Daytime")?),
+                        ChoiceOption::new(
+                            code("evening")?,
+                            label("傍晚（18–22 时）", "Evening (18–22)")?,
+                        ),
+                        ChoiceOption::new(
+                            code("night")?,
+                            label("夜间（22 时后）", "Night (after 22)")?,
+                        ),
                     ],
                 },
                 false,
@@ -768,6 +782,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 case_type: *case_type,
                 default_priority: *priority,
                 sort_order: i as i32,
+                officer_may_take: !COMMAND_CENTRE_FIRST.contains(c),
             },
         )
         .await?;

@@ -26,6 +26,9 @@ pub enum Action {
     CommentCase,
     /// Accept (立案) or reject (不予立案) a reported case.
     AcceptCase,
+    /// 小事一格解决: accept a report of one's own community and take it oneself (the officer
+    /// stationed there; the category must allow it).
+    TakeCase,
     /// Dispatch (派遣) a case to an officer or squad, or take a returned case back.
     DispatchCase,
     /// Escalate (上报) a case to a leader, the street or another department.
@@ -74,12 +77,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::ReportCase,
         Action::ViewCase,
         Action::ViewReporterContact,
         Action::CommentCase,
         Action::AcceptCase,
+        Action::TakeCase,
         Action::DispatchCase,
         Action::EscalateCase,
         Action::HandleCase,
@@ -194,8 +198,8 @@ fn rule(role: Role, action: Action) -> Rule {
         },
         Role::Officer => match action {
             ViewCase | ViewReporterContact | CommentCase => InsideOrOwn,
-            ReportCase | HandleCase | RequestExtension | ManageMerchants | SignPledge
-            | InspectMerchant | LogWork => Inside,
+            ReportCase | TakeCase | HandleCase | RequestExtension | ManageMerchants
+            | SignPledge | InspectMerchant | LogWork => Inside,
             ViewWorkLogs => Own,
             _ => Never,
         },
@@ -205,7 +209,7 @@ fn rule(role: Role, action: Action) -> Rule {
             | RequestExtension | DecideExtension | VerifyCase | MergeCases | ManageStationing
             | ManageMerchants | SignPledge | InspectMerchant | LogWork | ViewStatistics
             | ExportData => Inside,
-            RateCase | ReopenCase | ManageUsers | ManageGeography | ManageCatalogue
+            TakeCase | RateCase | ReopenCase | ManageUsers | ManageGeography | ManageCatalogue
             | ViewAuditLog => Never,
         },
         Role::Dispatcher => match action {
@@ -302,6 +306,7 @@ mod tests {
         resident   ViewReporterContact A O A O O
         resident   CommentCase         A O A O O
         resident   AcceptCase          R R R R R
+        resident   TakeCase            R R R R R
         resident   DispatchCase        R R R R R
         resident   EscalateCase        R R R R R
         resident   HandleCase          R R R R R
@@ -329,6 +334,7 @@ mod tests {
         partner    ViewReporterContact A O A O O
         partner    CommentCase         A A A J J
         partner    AcceptCase          R R R R R
+        partner    TakeCase            R R R R R
         partner    DispatchCase        R R R R R
         partner    EscalateCase        R R R R R
         partner    HandleCase          R R R R R
@@ -356,6 +362,7 @@ mod tests {
         officer    ViewReporterContact A A A J J
         officer    CommentCase         A A A J J
         officer    AcceptCase          R R R R R
+        officer    TakeCase            A A J J J
         officer    DispatchCase        R R R R R
         officer    EscalateCase        R R R R R
         officer    HandleCase          A A J J J
@@ -383,6 +390,7 @@ mod tests {
         leader     ViewReporterContact A A A J J
         leader     CommentCase         A A A J J
         leader     AcceptCase          A A J J J
+        leader     TakeCase            R R R R R
         leader     DispatchCase        A A J J J
         leader     EscalateCase        A A J J J
         leader     HandleCase          A A J J J
@@ -410,6 +418,7 @@ mod tests {
         dispatcher ViewReporterContact A A A A A
         dispatcher CommentCase         A A A A A
         dispatcher AcceptCase          A A A A A
+        dispatcher TakeCase            R R R R R
         dispatcher DispatchCase        A A A A A
         dispatcher EscalateCase        A A A A A
         dispatcher HandleCase          R R R R R
@@ -437,6 +446,7 @@ mod tests {
         admin      ViewReporterContact R R R R R
         admin      CommentCase         R R R R R
         admin      AcceptCase          R R R R R
+        admin      TakeCase            R R R R R
         admin      DispatchCase        R R R R R
         admin      EscalateCase        R R R R R
         admin      HandleCase          R R R R R

@@ -24,6 +24,10 @@ pub struct Category {
     pub active: bool,
     /// Extra questions asked at intake.
     pub attributes: Vec<AttributeSpec>,
+    /// 小事一格解决: the officer stationed in the case's community may accept a report of this
+    /// category himself, and it is dispatched to him in the same step. Off for matters the
+    /// command centre must weigh first.
+    pub officer_may_take: bool,
 }
 
 /// The type of an answer.
@@ -39,10 +43,33 @@ pub enum AttributeKind {
         max: Option<f64>,
     },
     Boolean,
-    /// One of a fixed list of option codes.
+    /// One of a fixed list of options; the answer is the option's code.
     Choice {
-        options: Vec<Code>,
+        options: Vec<ChoiceOption>,
     },
+}
+
+/// One option of a choice question: the code stored as the answer, and the words shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceOption {
+    pub code: Code,
+    pub label: BilingualName,
+}
+
+impl ChoiceOption {
+    pub fn new(code: Code, label: BilingualName) -> Self {
+        Self { code, label }
+    }
+
+    /// An option defined by its code alone (catalogues written before options had labels):
+    /// the code is its label in both languages.
+    pub fn unlabelled(code: Code) -> Self {
+        let name = crate::text::Name::parse(code.as_str()).expect("a code is a valid name");
+        Self {
+            label: BilingualName::new(name.clone(), name),
+            code,
+        }
+    }
 }
 
 /// One extra question.
@@ -111,6 +138,18 @@ pub fn check_specs(specs: &[AttributeSpec]) -> Result<(), ValueError> {
             "question keys must be unique",
         ));
     }
+    for spec in specs {
+        if let AttributeKind::Choice { options } = &spec.kind {
+            let mut codes: Vec<&str> = options.iter().map(|o| o.code.as_str()).collect();
+            codes.sort_unstable();
+            if codes.windows(2).any(|w| w[0] == w[1]) {
+                return Err(ValueError::new(
+                    "attributes",
+                    format!("{}: option codes must be unique", spec.key.as_str()),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -165,7 +204,7 @@ pub fn validate_answers(
             }
             (AttributeKind::Boolean, Value::Bool(b)) => Value::Bool(*b),
             (AttributeKind::Choice { options }, Value::String(s)) => {
-                if !options.iter().any(|o| o.as_str() == s) {
+                if !options.iter().any(|o| o.code.as_str() == s) {
                     return Err(bad("not one of the options"));
                 }
                 Value::String(s.clone())
@@ -198,7 +237,9 @@ mod tests {
             spec(
                 "period",
                 AttributeKind::Choice {
-                    options: vec![Code::parse("day").unwrap(), Code::parse("night").unwrap()],
+                    options: ["day", "night"]
+                        .map(|c| ChoiceOption::unlabelled(Code::parse(c).unwrap()))
+                        .to_vec(),
                 },
                 true,
             ),
@@ -288,6 +329,15 @@ mod tests {
             spec("a", AttributeKind::Boolean, false),
         ];
         assert!(check_specs(&twice).is_err());
+        let day = || ChoiceOption::unlabelled(Code::parse("day").unwrap());
+        let same_option_twice = vec![spec(
+            "period",
+            AttributeKind::Choice {
+                options: vec![day(), day()],
+            },
+            false,
+        )];
+        assert!(check_specs(&same_option_twice).is_err());
         assert!(check_specs(&specs()).is_ok());
     }
 }

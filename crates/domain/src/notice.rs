@@ -124,9 +124,9 @@ pub enum Template {
     CaseRejected,
     /// To the reporter: an officer is on it.
     CaseDispatched,
-    /// To the reporter: handled; please rate.
+    /// To the reporter: handled; a rating will be asked for once it is closed.
     CaseResolved,
-    /// To the reporter: closed.
+    /// To the reporter: closed; please rate (or reopen).
     CaseClosed,
     /// To partners: a new report in their compound.
     CaseReportedInCompound,
@@ -203,6 +203,18 @@ impl Template {
             .into_iter()
             .find(|t| t.as_str() == raw)
             .ok_or_else(|| ValueError::new("template", "unknown template"))
+    }
+
+    /// A notice that tells someone to do the running stage by its deadline ("请于…前签收").
+    /// Once the case has moved on to another stage it is moot, and it is not sent.
+    pub fn is_instruction(self) -> bool {
+        matches!(
+            self,
+            Template::Assignment
+                | Template::Rework
+                | Template::CaseReturned
+                | Template::CaseReopened
+        )
     }
 
     pub fn kind(self) -> NoticeKind {
@@ -387,6 +399,8 @@ pub struct Facts {
     pub code_minutes: Option<i64>,
     /// The bureau's hotline, for messages that send people to it.
     pub hotline: Option<String>,
+    /// The officer handling the case, as residents are told ("田警官").
+    pub officer: Option<String>,
 }
 
 /// A message's subject and text.
@@ -436,6 +450,7 @@ pub fn render(template: Template, locale: Locale, f: &Facts) -> Rendered {
     let minutes = f.code_minutes.unwrap_or(10);
     let hotline = f.hotline.as_deref().unwrap_or("12345");
     let reason = reason_text(f.reason.as_deref(), locale);
+    let officer = f.officer.as_deref();
     let (title, body) = match (template, locale) {
         (Template::CaseAccepted, Locale::Zh) => (
             format!("您反映的问题已受理（{no}）"),
@@ -455,27 +470,51 @@ pub fn render(template: Template, locale: Locale, f: &Facts) -> Rendered {
         ),
         (Template::CaseDispatched, Locale::Zh) => (
             format!("已派员处置（{no}）"),
-            format!("案件{no}已派遣给社区城管队员，正在赶往现场。"),
+            match officer {
+                Some(o) => format!("您反映的{cat}问题（{no}）已交由社区城管队员{o}处置。"),
+                None => format!("您反映的{cat}问题（{no}）已交由社区城管队员处置。"),
+            },
         ),
         (Template::CaseDispatched, Locale::En) => (
             format!("An officer is on case {no}"),
-            format!("Case {no} has been dispatched to the community's officer."),
+            match officer {
+                Some(o) => {
+                    format!("Your report {no} ({cat}) is with the community's officer, {o}.")
+                }
+                None => format!("Your report {no} ({cat}) is with the community's officer."),
+            },
         ),
         (Template::CaseResolved, Locale::Zh) => (
-            format!("问题已处置，请评价（{no}）"),
-            format!("案件{no}已处置完毕，请在应用中对处置结果进行评价。"),
+            format!("问题已处置（{no}）"),
+            match officer {
+                Some(o) => format!(
+                    "您反映的{cat}问题（{no}）已由{o}处置完毕，核查结案后请您评价处置结果。"
+                ),
+                None => {
+                    format!("您反映的{cat}问题（{no}）已处置完毕，核查结案后请您评价处置结果。")
+                }
+            },
         ),
         (Template::CaseResolved, Locale::En) => (
-            format!("Case {no} is handled: please rate it"),
-            format!("Case {no} has been handled. Please rate the result in the app."),
+            format!("Case {no} is handled"),
+            format!(
+                "Your report {no} ({cat}) has been handled. Once it is checked and closed, \
+                 please rate the result."
+            ),
         ),
         (Template::CaseClosed, Locale::Zh) => (
-            format!("案件已结案（{no}）"),
-            format!("案件{no}已结案，感谢您的监督。"),
+            format!("案件已结案，请评价（{no}）"),
+            format!(
+                "您反映的{cat}问题（{no}）已结案，感谢您的监督。请在应用中对处置结果进行评价；\
+                 如不满意，可在结案后申请重新办理。"
+            ),
         ),
         (Template::CaseClosed, Locale::En) => (
-            format!("Case {no} is closed"),
-            format!("Case {no} is closed. Thank you for reporting it."),
+            format!("Case {no} is closed: please rate it"),
+            format!(
+                "Your report {no} ({cat}) is closed. Thank you for reporting it. Please rate the \
+                 result in the app; if you are not satisfied, you can reopen it."
+            ),
         ),
         (Template::CaseReportedInCompound, Locale::Zh) => (
             format!("小区内有新的问题反映（{no}）"),
@@ -917,6 +956,7 @@ mod tests {
             code: Some("123456".into()),
             code_minutes: Some(10),
             hotline: Some("96196".into()),
+            officer: Some("田警官".into()),
         };
         for t in Template::ALL {
             assert_eq!(Template::parse(t.as_str()).unwrap(), t);
@@ -939,6 +979,32 @@ mod tests {
         assert!(r.body.contains("重复"), "{}", r.body);
         let r = render(Template::SlaOverdue, Locale::En, &facts);
         assert!(r.body.contains("handling") && r.body.contains("17:30"));
+    }
+
+    #[test]
+    fn a_reporter_is_told_who_handles_what_and_asked_to_rate_once_closed() {
+        let facts = Facts {
+            case_number: Some("HZ-20261201-000003".into()),
+            category: Some("噪声扰民".into()),
+            officer: Some("田警官".into()),
+            ..Facts::default()
+        };
+        let d = render(Template::CaseDispatched, Locale::Zh, &facts);
+        assert!(
+            d.body.contains("田警官") && d.body.contains("噪声扰民"),
+            "{}",
+            d.body
+        );
+        let r = render(Template::CaseResolved, Locale::Zh, &facts);
+        assert!(!r.title.contains("请评价"), "{}", r.title);
+        assert!(r.body.contains("结案后"), "{}", r.body);
+        let c = render(Template::CaseClosed, Locale::Zh, &facts);
+        assert!(c.title.contains("请评价"), "{}", c.title);
+        let en = render(Template::CaseClosed, Locale::En, &facts);
+        assert!(en.title.contains("rate"), "{}", en.title);
+        assert!(
+            Template::Assignment.is_instruction() && !Template::CaseDispatched.is_instruction()
+        );
     }
 
     #[test]

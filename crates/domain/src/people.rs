@@ -236,6 +236,26 @@ pub fn parse_duty_text(raw: &str) -> Result<String, ValueError> {
     clean_text("duties", raw, 2000, true)
 }
 
+/// How a member of staff is named to residents (on a case, its timeline, a notice): the
+/// surname and the office, "田警官", never the whole name. An officer's face and number are on
+/// the community card; the timeline need not spell out who is who beyond that. Residents and
+/// partners are masked like reporters ("张**").
+pub fn public_name(display_name: &str, role: Role, english: bool) -> String {
+    let surname: String = display_name.chars().take(1).collect();
+    match (role, english) {
+        (Role::Officer | Role::Leader, false) => format!("{surname}警官"),
+        (Role::Officer | Role::Leader, true) => format!("Officer {surname}"),
+        (Role::Dispatcher, false) => "指挥中心".to_owned(),
+        (Role::Dispatcher, true) => "Command centre".to_owned(),
+        (Role::Admin, false) => "系统管理员".to_owned(),
+        (Role::Admin, true) => "Administrator".to_owned(),
+        (Role::Resident | Role::Partner, _) => {
+            let rest = display_name.chars().count().saturating_sub(1).clamp(1, 2);
+            format!("{surname}{}", "*".repeat(rest))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +322,15 @@ mod tests {
         assert_eq!(BadgeNumber::parse("hz0101").unwrap().as_str(), "HZ0101");
         assert!(BadgeNumber::parse("").is_err());
         assert!(BadgeNumber::parse("HZ 01").is_err());
+    }
+
+    #[test]
+    fn staff_are_named_to_residents_by_surname_and_office() {
+        assert_eq!(public_name("田野", Role::Officer, false), "田警官");
+        assert_eq!(public_name("田野", Role::Officer, true), "Officer 田");
+        assert_eq!(public_name("王大队", Role::Leader, false), "王警官");
+        assert_eq!(public_name("李四", Role::Dispatcher, false), "指挥中心");
+        assert_eq!(public_name("张师傅", Role::Resident, false), "张**");
+        assert_eq!(public_name("张三", Role::Resident, true), "张*");
     }
 }

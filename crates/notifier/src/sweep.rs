@@ -7,11 +7,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use whistle_domain::calendar::Stage;
 use whistle_domain::ids::{CategoryId, CommunityId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::notice::{
     self, Audience, Channel, Facts, Locale, QuietHours, RecipientKind, SlaLevel, Template,
 };
+use whistle_domain::people::public_name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::notifications::{
     self as outbox, CaseFacts, Contact, DeadlinePlan, DueDeadline, NewNotification,
@@ -329,13 +331,54 @@ impl Notifier {
             let case = outbox::case_facts(&txn, ev.case_id).await?;
             let data = ev.data.clone().unwrap_or(serde_json::Value::Null);
             let reason = data["reason"].as_str().map(str::to_owned);
-            let (zh, en) = self.case_facts(&txn, &mut lookup, &case, reason).await?;
+            let (mut zh, mut en) = self.case_facts(&txn, &mut lookup, &case, reason).await?;
+            // The deadline the event set is the one its notices name, not the case's current
+            // one: by the time the notice is written the case may be at a later stage.
+            if let Some(stamped) = data.get("stage_due") {
+                let due_local = stamped
+                    .as_str()
+                    .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                    .map(|d| {
+                        d.with_timezone(&self.offset)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    });
+                let stage = data["stage"].as_str().and_then(|s| Stage::parse(s).ok());
+                for f in [&mut zh, &mut en] {
+                    f.due_local = due_local.clone();
+                    f.stage = stage;
+                }
+            }
             // The officer the event is about (a dispatch names them), else whoever holds it now.
             let assignee = data["assignee_id"]
                 .as_i64()
                 .and_then(|i| UserId::new(i).ok())
                 .or(case.assignee);
+            if let Some(officer) = match assignee {
+                Some(id) => lookup.user(&txn, id).await?,
+                None => None,
+            } {
+                zh.officer = Some(public_name(&officer.name, officer.role, false));
+                en.officer = Some(public_name(&officer.name, officer.role, true));
+            }
+            // A stage begun after this event means someone already acted on it.
+            let moved_on = case.stage_started_at.is_some_and(|s| s > ev.at);
             for (audience, template) in notice::status_notices(&ev.action) {
+                if template.is_instruction() && moved_on {
+                    continue;
+                }
+                // An officer who took a report himself dispatched it in the same step; the
+                // reporter hears once, from the dispatch, who is coming.
+                if *template == Template::CaseAccepted && data["taken_by_officer"] == true {
+                    continue;
+                }
+                // An officer who found the problem himself is not told about his own case.
+                if *audience == Audience::Reporter
+                    && case.reporter_id.is_some()
+                    && case.reporter_id == assignee
+                {
+                    continue;
+                }
                 let mut recipients = self
                     .audience(&txn, &mut lookup, *audience, &case, assignee)
                     .await?;

@@ -116,6 +116,15 @@ pub struct CaseDto {
     pub reporter_phone: Option<String>,
     pub suggested_officer_id: Option<i64>,
     pub assignee_id: Option<i64>,
+    /// The category's name, so that no second look-up is needed.
+    pub category_name_zh: String,
+    pub category_name_en: String,
+    /// The officer routing suggested (the one stationed in the community with the least open
+    /// work), named.
+    pub suggested_officer: Option<OfficerRef>,
+    /// The officer handling the case, named; for the reporter with the officer's public
+    /// contact number.
+    pub assignee: Option<OfficerRef>,
     /// The stage whose clock is running (`accept`, `dispatch`, `sign`, `resolve`, `verify`).
     pub stage: Option<String>,
     /// Its deadline.
@@ -142,6 +151,18 @@ pub struct CaseDto {
     /// The command centre may reject this one as a duplicate of one of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub possible_duplicates: Option<Vec<DuplicateDto>>,
+}
+
+/// An officer as the caller may see them: staff see the whole name, residents the surname and
+/// office ("田警官").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfficerRef {
+    pub id: i64,
+    pub name: String,
+    /// Staff: the officer's phone. The case's reporter: the number printed on the community's
+    /// contact card (the stationing's contact phone). Others: absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// A case that may be the same problem.
@@ -186,6 +207,9 @@ pub struct ActionRequest {
 pub struct EventDto {
     pub at: DateTime<Utc>,
     pub actor_id: Option<i64>,
+    /// Who took the step: staff see names, residents see staff by surname and office
+    /// ("田警官") and other residents masked ("张**"). Absent for anonymous reporters.
+    pub actor_name: Option<String>,
     pub actor_role: String,
     pub action: String,
     pub from_status: Option<String>,
@@ -283,6 +307,8 @@ async fn to_dto(
 struct Lookups {
     /// A reporter's display name and phone; `None` for an account that no longer exists.
     reporters: HashMap<i64, Option<(String, Option<whistle_domain::people::PhoneNumber>)>>,
+    /// Suggested and assigned officers, the same way.
+    officers: HashMap<i64, Option<whistle_domain::people::User>>,
 }
 
 impl Lookups {
@@ -304,8 +330,88 @@ impl Lookups {
             self.reporters
                 .insert(u.id.get(), Some((u.display_name.to_string(), u.phone)));
         }
+        self.officers_of(state, cases).await
+    }
+
+    /// Reads the suggested and assigned officers of the cases not yet known, in one query.
+    async fn officers_of(&mut self, state: &AppState, cases: &[Case]) -> Result<(), ApiError> {
+        let mut wanted: Vec<UserId> = cases
+            .iter()
+            .flat_map(|c| [c.suggested_officer, c.assignee])
+            .flatten()
+            .filter(|id| !self.officers.contains_key(&id.get()))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for id in &wanted {
+            self.officers.insert(id.get(), None);
+        }
+        for u in users::get_users(&state.db, &wanted).await? {
+            self.officers.insert(u.id.get(), Some(u));
+        }
         Ok(())
     }
+}
+
+/// How much of an officer the viewer of a case sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OfficerView {
+    /// Staff: the whole name and the account's phone.
+    Staff,
+    /// The case's reporter: the public name and the contact card's number.
+    Reporter,
+    /// Anyone else who may read the case: the public name.
+    Public,
+}
+
+impl OfficerView {
+    /// An anonymous viewer is the reporter: a case is only shown without a login to the holder
+    /// of its tracking token.
+    fn of(viewer: Option<&Principal>, case: &Case) -> Self {
+        match viewer {
+            Some(p) if !matches!(p.role, Role::Resident | Role::Partner) => OfficerView::Staff,
+            Some(p) if case.reporter_id == Some(p.user_id) => OfficerView::Reporter,
+            Some(_) => OfficerView::Public,
+            None => OfficerView::Reporter,
+        }
+    }
+}
+
+/// The officer as `view` shows them; the reporter's number is the one on the contact card of
+/// the case's community (the stationing's contact phone, else the account's).
+async fn officer_ref(
+    state: &AppState,
+    user: &whistle_domain::people::User,
+    case: &Case,
+    view: OfficerView,
+) -> Result<OfficerRef, ApiError> {
+    let (name, phone) = match view {
+        OfficerView::Staff => (
+            user.display_name.to_string(),
+            user.phone.as_ref().map(|p| p.as_str().to_owned()),
+        ),
+        OfficerView::Reporter => {
+            let posted = whistle_persistence::repo::community::of_officer(&state.db, user.id)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|s| s.community_id == case.area.community)
+                .and_then(|s| s.contact_phone);
+            (
+                whistle_domain::people::public_name(user.display_name.as_str(), user.role, false),
+                posted.or_else(|| user.phone.as_ref().map(|p| p.as_str().to_owned())),
+            )
+        }
+        OfficerView::Public => (
+            whistle_domain::people::public_name(user.display_name.as_str(), user.role, false),
+            None,
+        ),
+    };
+    Ok(OfficerRef {
+        id: user.id.get(),
+        name,
+        phone,
+    })
 }
 
 async fn to_dto_with(
@@ -353,8 +459,26 @@ async fn to_dto_with(
     } else {
         (name.map(|n| mask_name(&n)), phone.map(|p| p.masked()))
     };
+    seen.officers_of(state, std::slice::from_ref(case)).await?;
+    let view = OfficerView::of(viewer, case);
+    let named =
+        |id: Option<UserId>| id.and_then(|id| seen.officers.get(&id.get()).cloned().flatten());
+    let suggested_user = named(case.suggested_officer);
+    let assignee_user = named(case.assignee);
+    let suggested_officer = match &suggested_user {
+        Some(u) => Some(officer_ref(state, u, case, view).await?),
+        None => None,
+    };
+    let assignee = match &assignee_user {
+        Some(u) => Some(officer_ref(state, u, case, view).await?),
+        None => None,
+    };
     let point = case.location.point();
     Ok(CaseDto {
+        category_name_zh: category.name.zh().to_string(),
+        category_name_en: category.name.en().to_string(),
+        suggested_officer,
+        assignee,
         id: case.id.get(),
         number: case.number.to_string(),
         status: case.status.as_str().to_owned(),
@@ -582,11 +706,17 @@ pub(crate) async fn prepare_intake(
     let hit = state
         .grids()
         .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| {
-            ApiError::not_found(
-                "outside_city",
-                "the location is not inside any grid of the city",
-            )
+        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
+            code: "outside_city",
+            detail: "the location is not inside any grid of the city".into(),
+            field: Some(
+                if from_place.is_some() {
+                    "place_id"
+                } else {
+                    "lat"
+                }
+                .into(),
+            ),
         })?;
     let place = state.reference.grid(&state.db, hit.grid_id).await?;
     let area = AreaPath {
@@ -643,6 +773,16 @@ pub(crate) async fn prepare_intake(
         .is_none()
         .then(|| tracking_token(state, scoped_key))
         .transpose()?;
+    // 自行发现，自行处置: what an officer finds on patrol or at an inspection is his to handle
+    // at once; it waits for no dispatcher.
+    let handled_by = viewer
+        .filter(|p| p.role == Role::Officer && channel == Channel::Native)
+        .map(|p| p.user_id);
+    let first_stage = if handled_by.is_some() {
+        Stage::Resolve
+    } else {
+        Stage::Accept
+    };
     let new = NewCase {
         prefix: place.community.district.case_prefix.clone(),
         local_day: now.with_timezone(&offset(state)).date_naive(),
@@ -662,7 +802,8 @@ pub(crate) async fn prepare_intake(
         reporter_phone,
         tracking_token_hash: token.as_deref().map(refresh::hash),
         suggested_officer: suggested,
-        stage_due: deadline(state, &calendar, &policy, Stage::Accept, now),
+        handled_by,
+        stage_due: deadline(state, &calendar, &policy, first_stage, now),
         idempotency,
         attributes: answers,
         merchant_id: None,
@@ -690,31 +831,56 @@ pub(crate) async fn insert_intake(
 ) -> Result<Case, RepoError> {
     let new = &prepared.new;
     let case = cases::insert(txn, new, number).await?;
+    let event = |action: CaseActionKind, from: CaseStatus, to: CaseStatus, data| CaseEvent {
+        id: 0,
+        case_id: case.id,
+        at: new.now,
+        actor_id: viewer.map(|p| p.user_id),
+        actor_role: viewer
+            .map(|p| p.role.as_str())
+            .unwrap_or("anonymous")
+            .to_owned(),
+        action: action.as_str().to_owned(),
+        from_status: Some(from),
+        to_status: to,
+        note: None,
+        data,
+    };
     cases::append_event(
         txn,
         &CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at: new.now,
-            actor_id: viewer.map(|p| p.user_id),
-            actor_role: viewer
-                .map(|p| p.role.as_str())
-                .unwrap_or("anonymous")
-                .to_owned(),
             action: "report".into(),
             from_status: None,
-            to_status: CaseStatus::Reported,
-            note: None,
-            data: Some(serde_json::json!({
-                "source": new.source.as_str(),
-                "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
-                "suggested_officer_id": new.suggested_officer.map(UserId::get),
-                "merchant_id": new.merchant_id.map(MerchantId::get),
-                "place_id": new.location.place().map(PlaceId::get),
-            })),
+            ..event(
+                CaseActionKind::Comment,
+                CaseStatus::Reported,
+                CaseStatus::Reported,
+                Some(serde_json::json!({
+                    "source": new.source.as_str(),
+                    "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
+                    "suggested_officer_id": new.suggested_officer.map(UserId::get),
+                    "merchant_id": new.merchant_id.map(MerchantId::get),
+                    "place_id": new.location.place().map(PlaceId::get),
+                })),
+            )
         },
     )
     .await?;
+    // A case its finder handles himself went through acceptance, dispatch and signing in the
+    // same instant, by him: the timeline says so step by step, as the state machine has it.
+    if let Some(officer) = new.handled_by {
+        use CaseActionKind as A;
+        use CaseStatus as S;
+        let data = serde_json::json!({ "assignee_id": officer.get(), "self_found": true });
+        for (action, from, to) in [
+            (A::Accept, S::Reported, S::Accepted),
+            (A::Dispatch, S::Accepted, S::Dispatched),
+            (A::Sign, S::Dispatched, S::InProgress),
+        ] {
+            debug_assert_eq!(transition(from, action), Ok(to));
+            cases::append_event(txn, &event(action, from, to, Some(data.clone()))).await?;
+        }
+    }
     Ok(case)
 }
 
@@ -730,8 +896,8 @@ pub(crate) async fn insert_intake(
     responses(
         (status = 201, body = CaseDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The point is outside the city", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The address-book entry named by place_id does not exist", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or the point is outside the city (outside_city)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_case(
     State(state): State<AppState>,
@@ -978,18 +1144,52 @@ async fn get_case(
 async fn get_timeline(
     State(state): State<AppState>,
     MaybeUser(viewer): MaybeUser,
+    lang: crate::i18n::Lang,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<EventDto>>, ApiError> {
     let case = load(&state, id).await?;
     authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
     let events = cases::timeline(&state.db, case.id).await?;
+    let mut actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
+    actors.sort_unstable();
+    actors.dedup();
+    let actors = users::get_users(&state.db, &actors).await?;
+    let staff_viewer = viewer
+        .as_ref()
+        .is_some_and(|p| !matches!(p.role, Role::Resident | Role::Partner));
+    let sees_residents = viewer.as_ref().is_some_and(|p| {
+        authorize(
+            p,
+            Action::ViewReporterContact,
+            &Resource {
+                area: Some(case.area),
+                owner: case.reporter_id,
+            },
+        )
+        .is_allowed()
+    });
+    let name_of = |id: UserId| -> Option<String> {
+        let u = actors.iter().find(|u| u.id == id)?;
+        let resident = matches!(u.role, Role::Resident | Role::Partner);
+        let me = viewer.as_ref().is_some_and(|p| p.user_id == id);
+        Some(if me || (staff_viewer && (!resident || sees_residents)) {
+            u.display_name.to_string()
+        } else {
+            whistle_domain::people::public_name(
+                u.display_name.as_str(),
+                u.role,
+                lang == crate::i18n::Lang::En,
+            )
+        })
+    };
     Ok(Json(
         events
             .into_iter()
             .map(|e| EventDto {
                 at: e.at,
                 actor_id: e.actor_id.map(UserId::get),
+                actor_name: e.actor_id.and_then(name_of),
                 actor_role: e.actor_role,
                 action: e.action,
                 from_status: e.from_status.map(|s| s.as_str().to_owned()),
@@ -1056,57 +1256,49 @@ async fn act(
     ApiJson(req): ApiJson<ActionRequest>,
 ) -> Result<Response, ApiError> {
     let kind = CaseActionKind::parse(&req.action)?;
-    let (version, via_if_match) = expected_version(&req, &headers)?;
     let case = load(&state, id).await?;
+    // A remark or a rating changes no status: it needs no version (a resident rating from a
+    // notice has none to hand), but a version sent is still checked.
+    let (version, via_if_match) = match expected_version(&req, &headers) {
+        Err(ApiError::Unprocessable {
+            code: "version_required",
+            ..
+        }) if matches!(kind, CaseActionKind::Rate | CaseActionKind::Comment) => {
+            (case.version, false)
+        }
+        other => other?,
+    };
     let resource = Resource {
         area: Some(case.area),
         owner: case.reporter_id,
     };
-    let policy_action = match kind {
-        CaseActionKind::Accept | CaseActionKind::Reject => Action::AcceptCase,
-        CaseActionKind::Dispatch => Action::DispatchCase,
-        CaseActionKind::Sign | CaseActionKind::Return | CaseActionKind::Resolve => {
-            Action::HandleCase
-        }
-        CaseActionKind::Verify | CaseActionKind::Rework | CaseActionKind::Close => {
-            Action::VerifyCase
-        }
-        CaseActionKind::Escalate => Action::EscalateCase,
-        CaseActionKind::RequestExtension => Action::RequestExtension,
-        CaseActionKind::DecideExtension => Action::DecideExtension,
-        CaseActionKind::Reopen => Action::ReopenCase,
-        CaseActionKind::Rate => Action::RateCase,
-        CaseActionKind::Comment => Action::CommentCase,
-    };
     // Someone who may not even see the case learns nothing about it (404), then the action's
     // own permission (403).
     require(&p, Action::ViewCase, &resource).map_err(as_missing_case)?;
-    require(&p, policy_action, &resource)?;
-    let to = transition(case.status, kind).map_err(|e| ApiError::Conflict {
-        code: "illegal_transition",
-        detail: format!(
-            "cannot {} a case that is {}; allowed now: {}",
-            e.action,
-            e.from,
-            e.allowed
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    require(&p, policy_action(kind, p.role), &resource)?;
+    let to = transition(case.status, kind).map_err(|e| {
+        let mine = actions_for(&p, &case);
+        ApiError::Conflict {
+            code: "illegal_transition",
+            detail: format!(
+                "cannot {} a case that is {}; what you can do now: {}",
+                e.action,
+                e.from,
+                if mine.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    mine.iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        }
     })?;
     if version != case.version {
         return Err(stale(via_if_match, case.version));
     }
-    // Handling is the assignee's; verification is someone else's.
-    let assignee_only = matches!(
-        kind,
-        CaseActionKind::Sign
-            | CaseActionKind::Return
-            | CaseActionKind::Resolve
-            | CaseActionKind::RequestExtension
-    );
-    if assignee_only && case.assignee != Some(p.user_id) {
+    if needs_assignee(kind) && case.assignee != Some(p.user_id) {
         return Err(ApiError::forbidden(
             "not_assignee",
             "only the officer the case is dispatched to can do this",
@@ -1125,7 +1317,37 @@ async fn act(
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
     let mut data = serde_json::Map::new();
+    // 小事一格解决: the stationed officer accepting a report takes it; the dispatch to him is a
+    // second step of the same action, recorded as its own event.
+    let mut then_dispatch: Option<serde_json::Map<String, serde_json::Value>> = None;
     match kind {
+        CaseActionKind::Accept if p.role == Role::Officer => {
+            let category = state
+                .reference
+                .category(&state.db, case.category_id)
+                .await?;
+            if !category.officer_may_take {
+                return Err(ApiError::forbidden(
+                    "category_needs_command_centre",
+                    format!(
+                        "reports of {} are accepted by the command centre; the stationed officer \
+                         cannot take them himself",
+                        category.code
+                    ),
+                ));
+            }
+            let dispatched = transition(to, CaseActionKind::Dispatch)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+            update.status = dispatched;
+            update.assignee = Some(p.user_id);
+            update.stage = Some(Stage::Sign);
+            update.stage_due = Some(due(Stage::Sign));
+            data.insert("taken_by_officer".into(), true.into());
+            let mut d = serde_json::Map::new();
+            d.insert("assignee_id".into(), p.user_id.get().into());
+            d.insert("taken_by_officer".into(), true.into());
+            then_dispatch = Some(d);
+        }
         CaseActionKind::Accept => {
             update.stage = Some(Stage::Dispatch);
             update.stage_due = Some(due(Stage::Dispatch));
@@ -1142,7 +1364,12 @@ async fn act(
             if reason == "duplicate" {
                 let other = whistle_domain::case::CaseNumber::parse(
                     req.duplicate_of.as_deref().unwrap_or_default(),
-                )?;
+                )
+                .map_err(|e| ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: format!("duplicate_of: {}", e.reason),
+                    field: Some("duplicate_of".into()),
+                })?;
                 let original = cases::find_by_number(&state.db, &other)
                     .await?
                     .filter(|o| o.id != case.id)
@@ -1158,11 +1385,17 @@ async fn act(
             update.stage_due = None;
         }
         CaseActionKind::Dispatch => {
-            let raw = req.assignee_id.ok_or_else(|| ApiError::Unprocessable {
-                code: "invalid_value",
-                detail: "dispatch needs assignee_id".into(),
-                field: Some("assignee_id".into()),
-            })?;
+            // Without an assignee the case goes to the officer routing suggested.
+            let raw = req
+                .assignee_id
+                .or(case.suggested_officer.map(UserId::get))
+                .ok_or_else(|| ApiError::Unprocessable {
+                    code: "no_suggested_officer",
+                    detail: "no officer is stationed in the case's community today to suggest; \
+                             name one in assignee_id"
+                        .into(),
+                    field: Some("assignee_id".into()),
+                })?;
             let assignee = UserId::new(raw)?;
             let officer = users::get_user(&state.db, assignee)
                 .await
@@ -1304,28 +1537,56 @@ async fn act(
         }
     }
 
+    // The event records the stage it started and that stage's deadline, so that a notice
+    // written later from it names the deadline of its own stage, not of a later one.
+    let stamp = |data: &mut serde_json::Map<String, serde_json::Value>| {
+        if update.stage != case.stage || update.stage_due != case.stage_due {
+            data.insert("stage".into(), update.stage.map(|s| s.as_str()).into());
+            data.insert(
+                "stage_due".into(),
+                update.stage_due.map(|d| d.to_rfc3339()).into(),
+            );
+        }
+    };
+    let mut events = Vec::with_capacity(2);
+    let event = |action: CaseActionKind, from, to, note, data: serde_json::Map<_, _>| CaseEvent {
+        id: 0,
+        case_id: case.id,
+        at: now,
+        actor_id: Some(p.user_id),
+        actor_role: p.role.as_str().to_owned(),
+        action: action.as_str().to_owned(),
+        from_status: Some(from),
+        to_status: to,
+        note,
+        data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
+    };
+    match then_dispatch {
+        Some(mut second) => {
+            stamp(&mut second);
+            events.push(event(kind, case.status, to, note, data));
+            events.push(event(
+                CaseActionKind::Dispatch,
+                to,
+                update.status,
+                None,
+                second,
+            ));
+        }
+        None => {
+            stamp(&mut data);
+            events.push(event(kind, case.status, to, note, data));
+        }
+    }
     let txn = state.db.begin().await?;
     if !cases::update_if_version(&txn, case.id, version, &update).await? {
         drop(txn);
         let current = cases::get(&state.db, case.id).await?.version;
         return Err(stale(via_if_match, current));
     }
-    cases::append_event(
-        &txn,
-        &CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at: now,
-            actor_id: Some(p.user_id),
-            actor_role: p.role.as_str().to_owned(),
-            action: kind.as_str().to_owned(),
-            from_status: Some(case.status),
-            to_status: to,
-            note,
-            data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
-        },
-    )
-    .await?;
+    for e in &events {
+        cases::append_event(&txn, e).await?;
+    }
     txn.commit().await?;
     tracing::info!(
         case_id = case.id.get(),
@@ -1336,6 +1597,54 @@ async fn act(
     let updated = cases::get(&state.db, case.id).await?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
+}
+
+/// The policy's name for what an action does; accepting is taking the case when the stationed
+/// officer does it (小事一格解决).
+fn policy_action(kind: CaseActionKind, role: Role) -> Action {
+    match kind {
+        CaseActionKind::Accept if role == Role::Officer => Action::TakeCase,
+        CaseActionKind::Accept | CaseActionKind::Reject => Action::AcceptCase,
+        CaseActionKind::Dispatch => Action::DispatchCase,
+        CaseActionKind::Sign | CaseActionKind::Return | CaseActionKind::Resolve => {
+            Action::HandleCase
+        }
+        CaseActionKind::Verify | CaseActionKind::Rework | CaseActionKind::Close => {
+            Action::VerifyCase
+        }
+        CaseActionKind::Escalate => Action::EscalateCase,
+        CaseActionKind::RequestExtension => Action::RequestExtension,
+        CaseActionKind::DecideExtension => Action::DecideExtension,
+        CaseActionKind::Reopen => Action::ReopenCase,
+        CaseActionKind::Rate => Action::RateCase,
+        CaseActionKind::Comment => Action::CommentCase,
+    }
+}
+
+/// Handling is the assignee's alone.
+fn needs_assignee(kind: CaseActionKind) -> bool {
+    matches!(
+        kind,
+        CaseActionKind::Sign
+            | CaseActionKind::Return
+            | CaseActionKind::Resolve
+            | CaseActionKind::RequestExtension
+    )
+}
+
+/// What `p` may do to `case` now: the actions its status allows that the policy lets this
+/// caller perform (for menus, and for a refusal that helps instead of listing others' moves).
+pub(crate) fn actions_for(p: &Principal, case: &Case) -> Vec<CaseActionKind> {
+    let resource = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    whistle_domain::lifecycle::allowed_actions(case.status)
+        .into_iter()
+        .filter(|a| authorize(p, policy_action(*a, p.role), &resource).is_allowed())
+        .filter(|a| !needs_assignee(*a) || case.assignee == Some(p.user_id))
+        .filter(|a| *a != CaseActionKind::Rate || case.rating.is_none())
+        .collect()
 }
 
 fn stale(via_if_match: bool, current: i32) -> ApiError {

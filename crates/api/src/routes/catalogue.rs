@@ -49,6 +49,8 @@ pub struct AdminCategoryDto {
     pub case_type: String,
     pub default_priority: String,
     pub active: bool,
+    /// 小事一格解决: the officer stationed in a case's community may accept it himself.
+    pub officer_may_take: bool,
     pub attributes: Vec<AttributeDto>,
 }
 
@@ -62,6 +64,7 @@ impl From<Category> for AdminCategoryDto {
             case_type: c.case_type.as_str().to_owned(),
             default_priority: c.default_priority.as_str().to_owned(),
             active: c.active,
+            officer_may_take: c.officer_may_take,
             attributes: c
                 .attributes
                 .iter()
@@ -80,6 +83,16 @@ pub struct NewCategoryRequest {
     pub default_priority: String,
     #[serde(default)]
     pub sort_order: i32,
+    /// 小事一格解决: may the officer stationed in a case's community accept reports of this
+    /// category himself (dispatched to him in the same step)? Default `true`; switch it off
+    /// for matters the command centre must weigh first.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub officer_may_take: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,6 +104,8 @@ pub struct CategoryChangeRequest {
     /// `false` retires the category: old cases keep it, new reports cannot use it.
     pub active: Option<bool>,
     pub sort_order: Option<i32>,
+    /// 小事一格解决 on or off for this category.
+    pub officer_may_take: Option<bool>,
 }
 
 /// Time limits of one priority: `4h` natural hours, `8wh` working hours, `3wd` working days.
@@ -166,6 +181,7 @@ async fn create_category(
         case_type: req.case_type.parse()?,
         default_priority: req.default_priority.parse()?,
         sort_order: req.sort_order,
+        officer_may_take: req.officer_may_take,
     };
     if categories::get_by_code(&state.db, new.code.as_str())
         .await?
@@ -218,6 +234,7 @@ async fn update_category(
             .transpose()?,
         active: req.active,
         sort_order: req.sort_order,
+        officer_may_take: req.officer_may_take,
     };
     let updated = categories::update(&state.db, current.id, &change).await?;
     state.reference_changed().await;

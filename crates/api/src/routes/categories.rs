@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::category::{AttributeKind, AttributeSpec, Category};
+use whistle_domain::category::{AttributeKind, AttributeSpec, Category, ChoiceOption};
 use whistle_domain::text::{BilingualName, Code, Name};
 use whistle_persistence::repo::categories;
 
@@ -58,14 +58,32 @@ pub struct AttributeDto {
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
-    /// choice: the option codes.
+    /// choice: the option codes (the answer is one of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
+    /// choice: the options with their words, in the order to show them. When defining a
+    /// question, send either `choices` (with labels) or bare `options`; a bare code is its own
+    /// label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<ChoiceDto>>,
+}
+
+/// One option of a choice question.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ChoiceDto {
+    /// The answer's value, e.g. `night`.
+    pub code: String,
+    /// The words in the language asked for (only in answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub label_zh: String,
+    pub label_en: String,
 }
 
 impl AttributeDto {
     pub fn new(s: &AttributeSpec, lang: Option<Lang>) -> Self {
-        let (mut max_chars, mut min, mut max, mut options) = (None, None, None, None);
+        let (mut max_chars, mut min, mut max, mut options, mut choices) =
+            (None, None, None, None, None);
         let kind = match &s.kind {
             AttributeKind::Text { max_chars: m } => {
                 max_chars = Some(*m);
@@ -78,7 +96,20 @@ impl AttributeDto {
             }
             AttributeKind::Boolean => "boolean",
             AttributeKind::Choice { options: o } => {
-                options = Some(o.iter().map(|c| c.to_string()).collect());
+                options = Some(o.iter().map(|c| c.code.to_string()).collect());
+                choices = Some(
+                    o.iter()
+                        .map(|c| ChoiceDto {
+                            code: c.code.to_string(),
+                            label: lang.map(|l| {
+                                l.pick(c.label.zh().as_str(), c.label.en().as_str())
+                                    .to_owned()
+                            }),
+                            label_zh: c.label.zh().to_string(),
+                            label_en: c.label.en().to_string(),
+                        })
+                        .collect(),
+                );
                 "choice"
             }
         };
@@ -96,6 +127,7 @@ impl AttributeDto {
             min,
             max,
             options,
+            choices,
         }
     }
 
@@ -112,13 +144,27 @@ impl AttributeDto {
             },
             "boolean" => AttributeKind::Boolean,
             "choice" => AttributeKind::Choice {
-                options: self
-                    .options
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|o| Code::parse(o))
-                    .collect::<Result<Vec<_>, _>>()?,
+                options: match &self.choices {
+                    Some(choices) => choices
+                        .iter()
+                        .map(|c| {
+                            Ok(ChoiceOption::new(
+                                Code::parse(&c.code)?,
+                                BilingualName::new(
+                                    Name::parse(&c.label_zh)?,
+                                    Name::parse(&c.label_en)?,
+                                ),
+                            ))
+                        })
+                        .collect::<Result<Vec<_>, ValueError>>()?,
+                    None => self
+                        .options
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|o| Code::parse(o).map(ChoiceOption::unlabelled))
+                        .collect::<Result<Vec<_>, _>>()?,
+                },
             },
             _ => {
                 return Err(ValueError::new(

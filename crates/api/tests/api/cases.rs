@@ -442,7 +442,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
         "case_not_found",
     )
     .await;
-    // 田野 sees it (his community) but may not accept: that is the command centre's.
+    // 田野 sees it (his community) but may not reject it: that is the command centre's.
     let tianye = app.token("tianye").await;
     let seen: Value = app
         .get_as(&format!("/api/v1/cases/{id}"), &tianye)
@@ -452,7 +452,13 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
         .unwrap();
     assert_eq!(seen["id"], id);
     assert_problem(
-        act(&app, &tianye, id, json!({"action": "accept", "version": 1})).await,
+        act(
+            &app,
+            &tianye,
+            id,
+            json!({"action": "reject", "version": 1, "reason": "invalid"}),
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -547,7 +553,7 @@ async fn bad_reports_are_refused_and_nothing_is_stored() {
     };
     for (body, status, code) in [
         (with("category", json!("dragons")), 422, "unknown_category"),
-        (with("lat", json!(39.9087)), 404, "outside_city"),
+        (with("lat", json!(39.9087)), 422, "outside_city"),
         (with("lat", json!("NaN")), 422, "invalid_body"),
         (with("lat", json!(1e308)), 422, "invalid_coordinate"),
         (with("lon", json!(-200.0)), 422, "invalid_coordinate"),

@@ -307,13 +307,8 @@ async fn quiet_hours_hold_residents_sms_and_email_until_morning_but_not_the_inbo
 async fn a_pledge_running_out_reminds_the_stationed_officer_once() {
     let app = TestApp::spawn().await;
     let rx = Receivers::start().await;
-    // The demo's pledge runs out in 65 days.
-    let n = notifier(notifier_settings(
-        app.test_db.url(),
-        &rx,
-        &[("WHISTLE__NOTIFIER__PLEDGE_EXPIRY_DAYS", "70")],
-    ))
-    .await;
+    // The demo's pledge runs out in 10 days: inside the default 14-day window.
+    let n = notifier(notifier_settings(app.test_db.url(), &rx, &[])).await;
     let r = drain_at(&n, Utc::now()).await;
     assert!(r.created >= 2, "{r:?}");
     let tianye = app.token("tianye").await;
@@ -342,7 +337,12 @@ async fn a_pledge_running_out_reminds_the_stationed_officer_once() {
     assert_eq!(count, 2, "the officer's inbox and the webhook, once");
     // With a window that does not reach it, nobody is reminded.
     let app2 = TestApp::spawn().await;
-    let n2 = notifier(notifier_settings(app2.test_db.url(), &rx, &[])).await;
+    let n2 = notifier(notifier_settings(
+        app2.test_db.url(),
+        &rx,
+        &[("WHISTLE__NOTIFIER__PLEDGE_EXPIRY_DAYS", "5")],
+    ))
+    .await;
     drain_at(&n2, Utc::now()).await;
     assert!(
         outbox(&app2.db)
@@ -350,4 +350,65 @@ async fn a_pledge_running_out_reminds_the_stationed_officer_once() {
             .iter()
             .all(|r| r.0 != "pledge.expiring")
     );
+}
+
+#[tokio::test]
+async fn notices_name_the_officer_and_never_a_deadline_of_a_stage_gone_by() {
+    let app = TestApp::spawn().await;
+    let rx = Receivers::start().await;
+    let resident = app.token("13800001234").await;
+    let tianye = app.token("tianye").await;
+
+    // 田野 takes the report himself (小事一格解决) and signs before the notifier runs.
+    let id = app.report(&resident).await;
+    app.act(&tianye, id, json!({"action": "accept"})).await;
+    app.act(&tianye, id, json!({"action": "sign"})).await;
+    let n = notifier(notifier_settings(app.test_db.url(), &rx, &[])).await;
+    drain_at(&n, Utc::now()).await;
+
+    // The resident hears once, from the dispatch, who is coming and about what.
+    let inbox = app.get(&resident, "/api/v1/notifications").await;
+    let items = inbox["items"].as_array().unwrap();
+    let templates: Vec<&str> = items
+        .iter()
+        .map(|i| i["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(templates, ["case.dispatched"], "{inbox}");
+    let body = items[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("田警官") && body.contains("噪声扰民"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("田野"),
+        "residents see the public name: {body}"
+    );
+
+    // 田野 is not told about what he did himself; nobody gets "请于-前签收".
+    let mine = app.get(&tianye, "/api/v1/notifications").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0, "{mine}");
+    let everything = outbox(&app.db).await;
+    assert!(
+        everything.iter().all(|r| r.0 != "officer.assignment"),
+        "{everything:?}"
+    );
+
+    // A dispatch the officer has not acted on yet names its own deadline.
+    let dispatcher = app.token("dispatcher").await;
+    let tianye_id = app.user_id(&tianye).await;
+    let shed_id = app.report(&resident).await;
+    app.act(&dispatcher, shed_id, json!({"action": "accept"}))
+        .await;
+    app.act(
+        &dispatcher,
+        shed_id,
+        json!({"action": "dispatch", "assignee_id": tianye_id}),
+    )
+    .await;
+    drain_at(&n, Utc::now()).await;
+    let mine = app.get(&tianye, "/api/v1/notifications").await;
+    let assignment = &mine["items"][0];
+    assert_eq!(assignment["template"], "officer.assignment", "{mine}");
+    let text = assignment["body"].as_str().unwrap();
+    assert!(text.contains("请于20") && !text.contains("请于-"), "{text}");
 }

@@ -16,6 +16,7 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(column_type = "Text", nullable)]
     pub attributes: Option<String>,
+    pub officer_may_take: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -127,6 +127,11 @@ pub struct NewCase {
     pub reporter_phone: Option<PhoneNumber>,
     pub tracking_token_hash: Option<String>,
     pub suggested_officer: Option<UserId>,
+    /// 自行发现，自行处置: the officer who found the problem himself and handles it. The case
+    /// starts `in_progress`, assigned to him, its clock on the resolve stage (`stage_due` is
+    /// then that stage's deadline); otherwise it starts `reported` on the accept stage.
+    pub handled_by: Option<UserId>,
+    /// The running stage's deadline.
     pub stage_due: DateTime<Utc>,
     pub idempotency: Option<Idempotency>,
     /// Answers to the category's questions, validated.
@@ -134,6 +139,24 @@ pub struct NewCase {
     /// The merchant the case is about.
     pub merchant_id: Option<MerchantId>,
     pub now: DateTime<Utc>,
+}
+
+impl NewCase {
+    /// `reported`, or `in_progress` for a case its finder handles himself.
+    pub fn starting_status(&self) -> CaseStatus {
+        match self.handled_by {
+            Some(_) => CaseStatus::InProgress,
+            None => CaseStatus::Reported,
+        }
+    }
+
+    /// The stage whose clock starts with the case.
+    pub fn starting_stage(&self) -> Stage {
+        match self.handled_by {
+            Some(_) => Stage::Resolve,
+            None => Stage::Accept,
+        }
+    }
 }
 
 /// The `Idempotency-Key` a case was created under: the key is unique within its scope (an
@@ -246,7 +269,7 @@ pub async fn insert(
         case_type: Set(new.case_type.as_str().to_owned()),
         priority: Set(new.priority.as_str().to_owned()),
         source: Set(new.source.as_str().to_owned()),
-        status: Set(CaseStatus::Reported.as_str().to_owned()),
+        status: Set(new.starting_status().as_str().to_owned()),
         description: Set(new.description.as_str().to_owned()),
         address: Set(new.address.clone()),
         lat: Set(point.lat()),
@@ -260,8 +283,8 @@ pub async fn insert(
         reporter_phone: Set(new.reporter_phone.as_ref().map(|p| p.as_str().to_owned())),
         tracking_token_hash: Set(new.tracking_token_hash.clone()),
         suggested_officer_id: Set(new.suggested_officer.map(UserId::get)),
-        assignee_id: Set(None),
-        stage: Set(Some(Stage::Accept.as_str().to_owned())),
+        assignee_id: Set(new.handled_by.map(UserId::get)),
+        stage: Set(Some(new.starting_stage().as_str().to_owned())),
         stage_due: Set(Some(new.stage_due.fixed_offset())),
         version: Set(1),
         rating: Set(None),
@@ -282,7 +305,7 @@ pub async fn insert(
     }
     .insert(db)
     .await?;
-    // The accept stage starts now; the notifier plans its reminders on its next sweep.
+    // The first stage starts now; the notifier plans its reminders on its next sweep.
     crate::repo::notifications::replan_deadline(
         db,
         CaseId::new(stored.id).map_err(corrupt("cases", stored.id))?,

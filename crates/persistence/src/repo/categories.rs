@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use whistle_domain::case::{CaseType, Priority};
-use whistle_domain::category::{AttributeKind, AttributeSpec, Category};
+use whistle_domain::category::{AttributeKind, AttributeSpec, Category, ChoiceOption};
 use whistle_domain::ids::CategoryId;
 use whistle_domain::text::{BilingualName, Code, Name};
 
@@ -34,6 +34,7 @@ impl TryFrom<case_category::Model> for Category {
                 .transpose()
                 .map_err(bad)?
                 .unwrap_or_default(),
+            officer_may_take: m.officer_may_take,
         })
     }
 }
@@ -46,6 +47,8 @@ pub struct NewCategory {
     pub case_type: CaseType,
     pub default_priority: Priority,
     pub sort_order: i32,
+    /// 小事一格解决: the stationed officer may take reports of it himself.
+    pub officer_may_take: bool,
 }
 
 /// The catalogue in display order; retired categories only when asked.
@@ -86,6 +89,7 @@ pub async fn ensure_category(
         default_priority: Set(new.default_priority.as_str().to_owned()),
         active: Set(true),
         sort_order: Set(new.sort_order),
+        officer_may_take: Set(new.officer_may_take),
         created_at: Set(Utc::now().fixed_offset()),
         ..Default::default()
     }
@@ -123,6 +127,7 @@ pub struct CategoryChange {
     pub default_priority: Option<Priority>,
     pub active: Option<bool>,
     pub sort_order: Option<i32>,
+    pub officer_may_take: Option<bool>,
 }
 
 pub async fn update(
@@ -150,6 +155,9 @@ pub async fn update(
     }
     if let Some(o) = change.sort_order {
         active.sort_order = Set(o);
+    }
+    if let Some(t) = change.officer_may_take {
+        active.officer_may_take = Set(t);
     }
     active.update(db).await?.try_into()
 }
@@ -180,7 +188,13 @@ pub fn specs_to_json(specs: &[AttributeSpec]) -> String {
                     v["type"] = "choice".into();
                     v["options"] = options
                         .iter()
-                        .map(|o| o.as_str())
+                        .map(|o| {
+                            serde_json::json!({
+                                "code": o.code.as_str(),
+                                "label_zh": o.label.zh().as_str(),
+                                "label_en": o.label.en().as_str(),
+                            })
+                        })
                         .collect::<Vec<_>>()
                         .into();
                 }
@@ -233,11 +247,7 @@ fn spec_from_value(v: &serde_json::Value) -> Result<AttributeSpec, whistle_domai
                 .and_then(|x| x.as_array())
                 .ok_or_else(|| bad("a choice needs options"))?
                 .iter()
-                .map(|o| {
-                    o.as_str()
-                        .ok_or_else(|| bad("options are codes"))
-                        .and_then(Code::parse)
-                })
+                .map(option_from_value)
                 .collect::<Result<Vec<_>, _>>()?,
         },
         _ => return Err(bad("type must be text, number, boolean or choice")),
@@ -251,6 +261,29 @@ fn spec_from_value(v: &serde_json::Value) -> Result<AttributeSpec, whistle_domai
         kind,
         v.get("required").and_then(|x| x.as_bool()).unwrap_or(false),
     )
+}
+
+/// One option of a choice: `{"code", "label_zh", "label_en"}`, or a bare code as catalogues
+/// stored it before options had labels.
+fn option_from_value(v: &serde_json::Value) -> Result<ChoiceOption, whistle_domain::ValueError> {
+    use whistle_domain::ValueError;
+    let bad = || {
+        ValueError::new(
+            "attributes",
+            "an option is a code with label_zh and label_en",
+        )
+    };
+    if let Some(code) = v.as_str() {
+        return Ok(ChoiceOption::unlabelled(Code::parse(code)?));
+    }
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).ok_or_else(bad);
+    Ok(ChoiceOption::new(
+        Code::parse(text("code")?)?,
+        BilingualName::new(
+            Name::parse(text("label_zh")?)?,
+            Name::parse(text("label_en")?)?,
+        ),
+    ))
 }
 
 /// Replaces a category's questions.

@@ -794,6 +794,8 @@ pub async fn category_names(
 pub struct Contact {
     pub user_id: UserId,
     pub role: Role,
+    /// The account's display name (notices name the officer to the reporter).
+    pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub locale: Locale,
@@ -804,6 +806,7 @@ fn contact(m: users::Model) -> Result<Contact, RepoError> {
     Ok(Contact {
         user_id: UserId::new(m.id).map_err(bad)?,
         role: m.role.parse().map_err(bad)?,
+        name: m.display_name,
         phone: m.phone,
         email: m.email,
         locale: Locale::parse(&m.locale).unwrap_or_default(),

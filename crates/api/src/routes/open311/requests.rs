@@ -564,7 +564,7 @@ fn intake_error(e: ApiError) -> Open311Error {
         } => Open311Error::bad_request(
             "this endpoint cannot place a request by address alone yet: send lat and long",
         ),
-        ApiError::NotFound {
+        ApiError::Unprocessable {
             code: "outside_city",
             ..
         } => Open311Error::bad_request("lat and long are outside the city's grids"),

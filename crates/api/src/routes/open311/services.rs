@@ -199,8 +199,8 @@ fn attribute(order: u32, spec: &AttributeSpec, lang: Lang) -> AttributeDoc {
             options
                 .iter()
                 .map(|o| AttributeValueDoc {
-                    key: o.to_string(),
-                    name: o.to_string(),
+                    key: o.code.to_string(),
+                    name: name_in(&o.label, lang),
                 })
                 .collect(),
         ),
