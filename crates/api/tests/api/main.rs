@@ -21,5 +21,6 @@ mod merchants;
 mod open311;
 mod outage;
 mod places;
+mod printing;
 mod schema;
 mod worklogs;
