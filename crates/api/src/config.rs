@@ -101,10 +101,6 @@ pub struct AppSettings {
     pub hotline: String,
     /// How long a signed print link (`POST /api/v1/print-links`) stays valid, in seconds.
     pub print_link_ttl_secs: i64,
-    /// A font file (OTF/TTF, or a TTC whose first face is used) drawn on contact cards instead
-    /// of the embedded GB2312 subset, e.g. a full Noto Sans CJK SC that covers GB 18030 names.
-    /// Empty: the embedded font, and a card with a character it lacks is refused.
-    pub card_font_path: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -248,7 +244,6 @@ impl Settings {
             .set_default("app.bureau_suffix", "城市管理局")?
             .set_default("app.hotline", "12345")?
             .set_default("app.print_link_ttl_secs", 300)?
-            .set_default("app.card_font_path", "")?
             .set_default("auth.issuer", "whistle")?
             .set_default("auth.audience", "whistle-api")?
             .set_default("auth.access_ttl_secs", 900)?

@@ -239,7 +239,15 @@ mod tests {
             PledgeNumber::parse("MQ-2026-1234567").unwrap().as_str(),
             "MQ-2026-1234567"
         );
-        for bad in ["", "MQ-2026-000000", "MQ-26-000001", "HZ-2026-000001", "MQ-2026-00001", "MQ-2026-00000a", "7"] {
+        for bad in [
+            "",
+            "MQ-2026-000000",
+            "MQ-26-000001",
+            "HZ-2026-000001",
+            "MQ-2026-00001",
+            "MQ-2026-00000a",
+            "7",
+        ] {
             assert!(PledgeNumber::parse(bad).is_err(), "{bad}");
         }
     }

@@ -25,14 +25,14 @@ use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Decision, DenyReason, Resource, authorize};
 use whistle_domain::ValueError;
 use whistle_domain::analytics::{
-    CSV_BOM, Cell, CellLattice, GroupBy, Period, PeriodError, cluster, csv_row, distance_m,
-    METRES_PER_DEGREE, group_by_zh, header_zh, rate, round4, stage_zh,
+    CSV_BOM, Cell, CellLattice, GroupBy, METRES_PER_DEGREE, Period, PeriodError, cluster, csv_row,
+    distance_m, group_by_zh, header_zh, rate, round4, stage_zh,
 };
-use whistle_domain::location::Coordinate;
 use whistle_domain::case::CaseStatus;
 use whistle_domain::geography::Boundary;
 use whistle_domain::ids::{CategoryId, CommunityId, DistrictId, GridId, StreetId, UserId};
 use whistle_domain::jurisdiction::{Area, AreaPath};
+use whistle_domain::location::Coordinate;
 use whistle_domain::worklog::{Class721, Mix};
 use whistle_persistence::repo::analytics::{
     self as repo, Areas, Figures, GroupKey, Query, Scope, StageTime,
@@ -689,7 +689,10 @@ async fn near_names(
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let name = match nearest {
             Some((_, p)) => Some(p.name.as_str().to_owned()),
-            None => match Coordinate::wgs84(lat, lon).ok().and_then(|c| grids.locate(c).ok()) {
+            None => match Coordinate::wgs84(lat, lon)
+                .ok()
+                .and_then(|c| grids.locate(c).ok())
+            {
                 Some(hit) => state
                     .reference
                     .community(&state.db, hit.community_id)
@@ -736,12 +739,7 @@ fn local_time(t: DateTime<Utc>, tz: FixedOffset) -> String {
 
 /// A whole CSV document (the aggregate exports are small: one row per group), headed in the
 /// request's language.
-fn csv_response(
-    filename: &str,
-    lang: Lang,
-    header_row: &[&str],
-    rows: Vec<Vec<Cell>>,
-) -> Response {
+fn csv_response(filename: &str, lang: Lang, header_row: &[&str], rows: Vec<Vec<Cell>>) -> Response {
     let mut out = String::from(CSV_BOM);
     out.push_str(&csv_row(
         &header_row
@@ -982,7 +980,10 @@ async fn hotspots(
             .iter()
             .map(|c| {
                 let ring = lattice.ring(c.row, c.col);
-                ((ring[0][1] + ring[2][1]) / 2.0, (ring[0][0] + ring[2][0]) / 2.0)
+                (
+                    (ring[0][1] + ring[2][1]) / 2.0,
+                    (ring[0][0] + ring[2][0]) / 2.0,
+                )
             })
             .collect();
         let mut near = near_names(&state, &centres).await?.into_iter();
@@ -1152,10 +1153,7 @@ async fn repeat_locations(
             .then(a.first_reported.cmp(&b.first_reported))
     });
     let points: Vec<(f64, f64)> = locations.iter().map(|l| (l.lat, l.lon)).collect();
-    for (l, near) in locations
-        .iter_mut()
-        .zip(near_names(&state, &points).await?)
-    {
+    for (l, near) in locations.iter_mut().zip(near_names(&state, &points).await?) {
         l.near = near;
     }
     let dto = RepeatLocationsDto {
@@ -1626,7 +1624,10 @@ async fn export_cases(
                 coded(lang, c.source.name_zh(), c.source.as_str()).into(),
                 coded(lang, c.status.name_zh(), c.status.as_str()).into(),
                 c.stage
-                    .map(|s| coded(lang, stage_zh(s.as_str()).unwrap_or(s.as_str()), s.as_str()).to_owned())
+                    .map(|s| {
+                        coded(lang, stage_zh(s.as_str()).unwrap_or(s.as_str()), s.as_str())
+                            .to_owned()
+                    })
                     .into(),
                 c.stage_due.map(|d| local_time(d, tz)).into(),
                 match (lang, overdue) {

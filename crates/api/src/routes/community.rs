@@ -521,8 +521,8 @@ async fn render<T: Send + 'static>(
         return Err(ApiError::Unprocessable {
             code: "glyph_missing",
             detail: format!(
-                "the card's font cannot draw {}; it would print as a box. Configure \
-                 app.card_font_path with a font that has it, or correct the text",
+                "the card's font cannot draw {}; it would print as a box. Add the character \
+                 to the embedded font (crates/api/assets/fonts/make_subset.py) or correct the text",
                 list.join(", ")
             ),
             field: None,

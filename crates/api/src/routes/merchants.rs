@@ -36,12 +36,12 @@ use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::signed_link::{LinkParams, PrintAccess};
 use crate::routes::cases::{
     Channel, NewCaseRequest, insert_intake, prepare_intake, reserve_number,
 };
 use crate::routes::community::local_today;
 use crate::routes::paging::{self, Cursor, PageOf};
+use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -712,8 +712,14 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
         zh[0].starts_with("\u{feff}分组方式,分组编号,名称,上报数,立案数"),
         "{zh:?}"
     );
-    assert!(zh.iter().any(|l| l.starts_with(&format!("队员,{tianye},田野,4,4,0,3,1,1,1,"))));
-    assert!(zh.iter().any(|l| l.starts_with("队员,,未分派,2,")), "{zh:?}");
+    assert!(
+        zh.iter()
+            .any(|l| l.starts_with(&format!("队员,{tianye},田野,4,4,0,3,1,1,1,")))
+    );
+    assert!(
+        zh.iter().any(|l| l.starts_with("队员,,未分派,2,")),
+        "{zh:?}"
+    );
     assert!(zh[3].starts_with("合计,,,6,"), "{zh:?}");
     let res = get_in(&app, &w.leader, &summary_csv, "en").await;
     assert_eq!(res.status(), 200);
@@ -740,7 +746,9 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
         "{text}"
     );
     assert!(
-        lines.iter().any(|l| l.starts_with("officer,,Unassigned,2,")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("officer,,Unassigned,2,")),
         "{text}"
     );
 }
@@ -1080,7 +1088,10 @@ async fn analytics_csv_of_wenchang_opens_with_chinese_and_no_formulas() {
         assert_eq!(r[en_col("overdue")], "no");
         assert_eq!(r[en_col("category")], "噪声扰民");
     }
-    let mut zh_times: Vec<&str> = rows[1..].iter().map(|r| r[col("上报时间")].as_str()).collect();
+    let mut zh_times: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r[col("上报时间")].as_str())
+        .collect();
     let mut en_times: Vec<&str> = en_rows[1..]
         .iter()
         .map(|r| r[en_col("reported_at")].as_str())
