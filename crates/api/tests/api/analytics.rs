@@ -560,7 +560,7 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
     assert_eq!(locs[0]["cases"], 6);
     assert_eq!(locs[0]["category"], "噪声扰民");
     assert_eq!(locs[0]["numbers"].as_array().unwrap().len(), 6);
-    assert_eq!(locs[0]["near"], "文昌社区南门", "{rl}");
+    assert_eq!(locs[0]["near"], "文昌路18号", "{rl}");
     // Seven cases would be needed to count as repeated with min_cases=7.
     let rl = get(
         &app,

@@ -51,8 +51,8 @@ async fn print_link(app: &TestApp, token: &str, path: &str) -> reqwest::Response
 async fn a_pledge_prints_from_a_signed_link_with_its_own_number_and_one_numbering() {
     let app = TestApp::spawn().await;
     let tianye = app.token("tianye").await;
-    let first = signed_pledge(&app, &tianye, "6MA1W2X3Y").await;
-    let second = signed_pledge(&app, &tianye, "6MA1W2X3Z").await;
+    let first = signed_pledge(&app, &tianye, "6MA1W2X3Y6").await;
+    let second = signed_pledge(&app, &tianye, "6MA1W2X3Y7").await;
 
     // Numbers of their own, in the year of signing, one after the other.
     let year = &first["signed_on"].as_str().unwrap()[..4];
@@ -134,7 +134,7 @@ async fn an_expired_print_link_is_refused() {
         .checking_schemas()
         .await;
     let tianye = app.token("tianye").await;
-    let pledge = signed_pledge(&app, &tianye, "6MA1W2X3Y").await;
+    let pledge = signed_pledge(&app, &tianye, "6MA1W2X3Y6").await;
     let path = format!("/api/v1/pledges/{}/document", pledge["id"]);
     let link = created(print_link(&app, &tianye, &path).await).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
