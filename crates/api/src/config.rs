@@ -99,6 +99,8 @@ pub struct AppSettings {
     pub bureau_suffix: String,
     /// The hotline printed on cards.
     pub hotline: String,
+    /// How long a signed print link (`POST /api/v1/print-links`) stays valid, in seconds.
+    pub print_link_ttl_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -241,6 +243,7 @@ impl Settings {
             .set_default("app.environment", "development")?
             .set_default("app.bureau_suffix", "城市管理局")?
             .set_default("app.hotline", "12345")?
+            .set_default("app.print_link_ttl_secs", 300)?
             .set_default("auth.issuer", "whistle")?
             .set_default("auth.audience", "whistle-api")?
             .set_default("auth.access_ttl_secs", 900)?

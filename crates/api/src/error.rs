@@ -377,6 +377,10 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
             "Idempotency-Key already used for a different request",
         ),
         "image_too_large" => ("图片像素过多", "Image has too many pixels"),
+        "signed_link_invalid" => ("打印链接无效", "Invalid print link"),
+        "signed_link_expired" => ("打印链接已过期", "Print link expired"),
+        "not_printable" => ("该地址不可生成打印链接", "Not a printable resource"),
+        "glyph_missing" => ("字库缺少字符，无法打印", "The font lacks a character"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),

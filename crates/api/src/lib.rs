@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod reference;
 pub mod routes;
 pub mod screen;
+pub mod signed_link;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -426,6 +426,133 @@ pub fn csv_row(cells: &[Cell]) -> String {
     out
 }
 
+// ---- Chinese CSV ----------------------------------------------------------------------------
+
+/// The Chinese heading of a CSV column, by the column's English key; `None` for a key this table
+/// does not know (a test checks that every export's columns are here).
+pub fn header_zh(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "group_by" => "分组方式",
+        "key" => "分组编号",
+        "label" => "名称",
+        "reported" => "上报数",
+        "accepted" => "立案数",
+        "rejected" => "不予立案数",
+        "closed" => "结案数",
+        "open" => "未结案数",
+        "overdue" => "超期数",
+        "closed_on_time" => "按期结案数",
+        "on_time_close_rate" => "按期结案率",
+        "resolved" => "处置数",
+        "resolved_on_time" => "按期处置数",
+        "on_time_handling_rate" => "按期处置率",
+        "reworked" => "返工数",
+        "rework_rate" => "返工率",
+        "extension_requested" => "申请延期数",
+        "extension_rate" => "延期率",
+        "escalations" => "升级次数",
+        "escalated_cases" => "升级案件数",
+        "rated" => "评价数",
+        "mean_rating" => "平均评分",
+        "satisfied" => "满意数",
+        "satisfaction_rate" => "满意率",
+        "accept_cases" => "立案阶段案件数",
+        "accept_mean_secs" => "立案平均用时（秒）",
+        "accept_p90_secs" => "立案90%用时（秒）",
+        "dispatch_cases" => "派遣阶段案件数",
+        "dispatch_mean_secs" => "派遣平均用时（秒）",
+        "dispatch_p90_secs" => "派遣90%用时（秒）",
+        "sign_cases" => "签收阶段案件数",
+        "sign_mean_secs" => "签收平均用时（秒）",
+        "sign_p90_secs" => "签收90%用时（秒）",
+        "resolve_cases" => "处置阶段案件数",
+        "resolve_mean_secs" => "处置平均用时（秒）",
+        "resolve_p90_secs" => "处置90%用时（秒）",
+        "verify_cases" => "核查阶段案件数",
+        "verify_mean_secs" => "核查平均用时（秒）",
+        "verify_p90_secs" => "核查90%用时（秒）",
+        "rank" => "排名",
+        "cases" => "案件数",
+        "density_per_km2" => "密度（件/平方公里）",
+        "row" => "行",
+        "col" => "列",
+        "grid_id" => "网格编号",
+        "name" => "名称",
+        "community" => "社区",
+        "near" => "附近地点",
+        "min_lat" => "最小纬度",
+        "min_lon" => "最小经度",
+        "max_lat" => "最大纬度",
+        "max_lon" => "最大经度",
+        "category" => "问题类别",
+        "lat" => "纬度",
+        "lon" => "经度",
+        "spread_m" => "分布半径（米）",
+        "first_reported" => "首次上报时间",
+        "last_reported" => "最近上报时间",
+        "numbers" => "案件编号",
+        "merchant_id" => "商户编号",
+        "categories" => "问题类别数",
+        "grid" => "网格",
+        "run_weeks" => "连续周数",
+        "run_start" => "连续起始周",
+        "week" => "周",
+        "officer_id" => "队员编号",
+        "assigned" => "分派案件数",
+        "work_logs" => "工作记录数",
+        "work_minutes" => "工作时长（分钟）",
+        "service_minutes" => "服务时长（分钟）",
+        "service_share" => "服务占比",
+        "management_minutes" => "管理时长（分钟）",
+        "management_share" => "管理占比",
+        "enforcement_minutes" => "执法时长（分钟）",
+        "enforcement_share" => "执法占比",
+        "distance_from_721" => "与721目标的偏离",
+        "number" => "案件编号",
+        "reported_at" => "上报时间",
+        "case_type" => "案件类型",
+        "priority" => "紧急程度",
+        "source" => "来源",
+        "status" => "状态",
+        "stage" => "当前环节",
+        "stage_due" => "环节时限",
+        "street" => "街道",
+        "address" => "地址",
+        "description" => "问题描述",
+        "assignee" => "承办队员",
+        "rating" => "评价",
+        "closed_at" => "结案时间",
+        _ => return None,
+    })
+}
+
+/// A grouping's Chinese name, for the `group_by` column of a Chinese summary.
+pub fn group_by_zh(g: GroupBy) -> &'static str {
+    match g {
+        GroupBy::District => "区",
+        GroupBy::Street => "街道",
+        GroupBy::Community => "社区",
+        GroupBy::Grid => "网格",
+        GroupBy::Category => "问题类别",
+        GroupBy::Officer => "队员",
+        GroupBy::Day => "日",
+        GroupBy::Week => "周",
+        GroupBy::Month => "月",
+    }
+}
+
+/// The Chinese name of a deadline stage (`accept` → 立案), as the case list export prints it.
+pub fn stage_zh(stage: &str) -> Option<&'static str> {
+    Some(match stage {
+        "accept" => "立案",
+        "dispatch" => "派遣",
+        "sign" => "签收",
+        "resolve" => "处置",
+        "verify" => "核查",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,5 +747,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_stage_and_figure_column_has_a_chinese_heading() {
+        for stage in crate::calendar::Stage::ALL {
+            assert!(stage_zh(stage.as_str()).is_some(), "{}", stage.as_str());
+            for suffix in ["cases", "mean_secs", "p90_secs"] {
+                let key = format!("{}_{suffix}", stage.as_str());
+                assert!(header_zh(&key).is_some(), "{key}");
+            }
+        }
+        assert_eq!(header_zh("overdue"), Some("超期数"));
+        assert_eq!(header_zh("no such column"), None);
+        assert_eq!(group_by_zh(GroupBy::Officer), "队员");
     }
 }

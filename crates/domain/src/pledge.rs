@@ -124,6 +124,46 @@ impl Validity {
     }
 }
 
+/// A pledge's own printed number (责任书编号), e.g. `MQ-2026-000001`: 门前, the year of signing,
+/// and the pledge's place in that year. Not the database id, which says nothing to a merchant
+/// and reveals how many pledges the city holds in total.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PledgeNumber(String);
+
+impl PledgeNumber {
+    pub fn new(year: i32, seq: u64) -> Self {
+        Self(format!("MQ-{year:04}-{seq:06}"))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let err = || ValueError::new("number", "must look like MQ-2026-000123");
+        let rest = raw.trim().strip_prefix("MQ-").ok_or_else(err)?;
+        let (year, seq) = rest.split_once('-').ok_or_else(err)?;
+        if year.len() != 4
+            || seq.len() < 6
+            || !year.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return Err(err());
+        }
+        let year: i32 = year.parse().map_err(|_| err())?;
+        let seq: u64 = seq.parse().map_err(|_| err())?;
+        if seq == 0 {
+            return Err(err());
+        }
+        Ok(Self::new(year, seq))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PledgeNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Pledge {
     /// Checks the pledge's own invariants: a frontage description, and a signing date no later
     /// than the end of validity (a pledge cannot be signed after it has run out).
@@ -188,6 +228,28 @@ mod tests {
             Validity::new(d("2026-01-01"), d("2026-12-31")).unwrap(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn pledge_numbers_round_trip_and_reject_other_shapes() {
+        let n = PledgeNumber::new(2026, 7);
+        assert_eq!(n.as_str(), "MQ-2026-000007");
+        assert_eq!(PledgeNumber::parse(" MQ-2026-000007 ").unwrap(), n);
+        assert_eq!(
+            PledgeNumber::parse("MQ-2026-1234567").unwrap().as_str(),
+            "MQ-2026-1234567"
+        );
+        for bad in [
+            "",
+            "MQ-2026-000000",
+            "MQ-26-000001",
+            "HZ-2026-000001",
+            "MQ-2026-00001",
+            "MQ-2026-00000a",
+            "7",
+        ] {
+            assert!(PledgeNumber::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -25,23 +25,25 @@ use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Decision, DenyReason, Resource, authorize};
 use whistle_domain::ValueError;
 use whistle_domain::analytics::{
-    CSV_BOM, Cell, CellLattice, GroupBy, Period, PeriodError, cluster, csv_row, distance_m, rate,
-    round4,
+    CSV_BOM, Cell, CellLattice, GroupBy, METRES_PER_DEGREE, Period, PeriodError, cluster, csv_row,
+    distance_m, group_by_zh, header_zh, rate, round4, stage_zh,
 };
 use whistle_domain::case::CaseStatus;
 use whistle_domain::geography::Boundary;
 use whistle_domain::ids::{CategoryId, CommunityId, DistrictId, GridId, StreetId, UserId};
 use whistle_domain::jurisdiction::{Area, AreaPath};
+use whistle_domain::location::Coordinate;
 use whistle_domain::worklog::{Class721, Mix};
 use whistle_persistence::repo::analytics::{
     self as repo, Areas, Figures, GroupKey, Query, Scope, StageTime,
 };
 use whistle_persistence::repo::cases::{self, CaseCursor, CaseFilter, CaseOrder, Visibility};
-use whistle_persistence::repo::{PageRequest, categories, geography, users};
+use whistle_persistence::repo::{PageRequest, categories, geography, places, users};
 
 use crate::authn::require_scope;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, CurrentUser};
+use crate::i18n::Lang;
 use crate::state::AppState;
 
 /// Days a period covers when `from` is not given.
@@ -258,6 +260,9 @@ pub struct HotspotProperties {
     pub grid_id: Option<i64>,
     pub name: Option<String>,
     pub community: Option<String>,
+    /// Cells: the nearest address-book place within 300 m of the cell's centre, or else the
+    /// community the centre lies in; `null` outside every grid.
+    pub near: Option<String>,
 }
 
 /// Hot spots, densest first: a GeoJSON FeatureCollection with the query as foreign members.
@@ -289,6 +294,9 @@ pub struct RepeatLocationDto {
     pub last_reported: DateTime<Utc>,
     /// Case numbers, oldest first (at most 50).
     pub numbers: Vec<String>,
+    /// The nearest address-book place within 300 m of the mean point, or else the community
+    /// the point lies in.
+    pub near: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -641,6 +649,64 @@ fn offset(state: &AppState) -> FixedOffset {
         .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
 }
 
+/// How far an address-book place may be from a hot spot or repeat location to name it.
+const NEAR_PLACE_M: f64 = 300.0;
+/// Address-book entries considered at most per answer.
+const NEAR_PLACE_CANDIDATES: u64 = 20_000;
+
+/// Names for points a leader cannot read as coordinates: the nearest active address-book place
+/// within [`NEAR_PLACE_M`], or else the community the point lies in (`None` outside every
+/// grid). One query fetches the candidate places around all the points.
+async fn near_names(
+    state: &AppState,
+    points: &[(f64, f64)],
+) -> Result<Vec<Option<String>>, ApiError> {
+    if points.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lat_pad = NEAR_PLACE_M / METRES_PER_DEGREE;
+    let (mut lo, mut hi) = ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN));
+    for &(lat, lon) in points {
+        lo = (lo.0.min(lat), lo.1.min(lon));
+        hi = (hi.0.max(lat), hi.1.max(lon));
+    }
+    let widest = lo.0.abs().max(hi.0.abs()).min(85.0);
+    let lon_pad = lat_pad / widest.to_radians().cos();
+    let candidates = places::within_box(
+        &state.db,
+        (lo.0 - lat_pad, lo.1 - lon_pad),
+        (hi.0 + lat_pad, hi.1 + lon_pad),
+        NEAR_PLACE_CANDIDATES,
+    )
+    .await?;
+    let grids = state.grids();
+    let mut out = Vec::with_capacity(points.len());
+    for &(lat, lon) in points {
+        let nearest = candidates
+            .iter()
+            .map(|p| (distance_m((lat, lon), (p.point.lat(), p.point.lon())), p))
+            .filter(|(d, _)| *d <= NEAR_PLACE_M)
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let name = match nearest {
+            Some((_, p)) => Some(p.name.as_str().to_owned()),
+            None => match Coordinate::wgs84(lat, lon)
+                .ok()
+                .and_then(|c| grids.locate(c).ok())
+            {
+                Some(hit) => state
+                    .reference
+                    .community(&state.db, hit.community_id)
+                    .await
+                    .ok()
+                    .map(|c| c.community.name.as_str().to_owned()),
+                None => None,
+            },
+        };
+        out.push(name);
+    }
+    Ok(out)
+}
+
 // ---- CSV -------------------------------------------------------------------------------------
 
 fn csv_headers(filename: &str) -> [(header::HeaderName, HeaderValue); 2] {
@@ -657,13 +723,28 @@ fn csv_headers(filename: &str) -> [(header::HeaderName, HeaderValue); 2] {
     ]
 }
 
-/// A whole CSV document (the aggregate exports are small: one row per group).
-fn csv_response(filename: &str, header_row: &[&str], rows: Vec<Vec<Cell>>) -> Response {
+/// A column heading: the English key, or its Chinese name for a Chinese request.
+fn heading(lang: Lang, key: &str) -> Cell {
+    match lang {
+        Lang::Zh => Cell::from(header_zh(key).unwrap_or(key)),
+        Lang::En => Cell::from(key),
+    }
+}
+
+/// An instant as the city's local time to the second, e.g. `2026-12-01 09:30:05`: what a
+/// spreadsheet reads as a date and time, in the zone its readers live in (`cases.utc_offset_minutes`).
+fn local_time(t: DateTime<Utc>, tz: FixedOffset) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A whole CSV document (the aggregate exports are small: one row per group), headed in the
+/// request's language.
+fn csv_response(filename: &str, lang: Lang, header_row: &[&str], rows: Vec<Vec<Cell>>) -> Response {
     let mut out = String::from(CSV_BOM);
     out.push_str(&csv_row(
         &header_row
             .iter()
-            .map(|h| Cell::from(*h))
+            .map(|h| heading(lang, h))
             .collect::<Vec<_>>(),
     ));
     for r in rows {
@@ -755,6 +836,7 @@ const FIGURE_HEADERS: [&str; 36] = [
     ))]
 async fn summary(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -783,7 +865,13 @@ async fn summary(
                     GroupKey::Id(id) => id.map(|i| i.to_string()),
                     GroupKey::Text(t) => Some(t.clone()),
                 },
-                label: g.label.clone(),
+                // Cases assigned to nobody form the officer grouping's one keyless row.
+                label: match (&g.key, group_by) {
+                    (GroupKey::Id(None), Some(GroupBy::Officer)) => {
+                        Some(lang.pick("未分派", "Unassigned").to_owned())
+                    }
+                    _ => g.label.clone(),
+                },
                 figures: FiguresDto::from(&g.figures),
             })
             .collect(),
@@ -794,7 +882,11 @@ async fn summary(
     }
     let mut header = vec!["group_by", "key", "label"];
     header.extend(FIGURE_HEADERS);
-    let by = dto.group_by.clone().unwrap_or_default();
+    let by = match (lang, group_by) {
+        (_, None) => String::new(),
+        (Lang::Zh, Some(g)) => group_by_zh(g).to_owned(),
+        (Lang::En, Some(g)) => g.as_str().to_owned(),
+    };
     let mut rows: Vec<Vec<Cell>> = dto
         .groups
         .iter()
@@ -808,10 +900,10 @@ async fn summary(
             r
         })
         .collect();
-    let mut t: Vec<Cell> = vec!["total".into(), Cell::Empty, Cell::Empty];
+    let mut t: Vec<Cell> = vec![lang.pick("合计", "total").into(), Cell::Empty, Cell::Empty];
     t.extend(figure_cells(&dto.total));
     rows.push(t);
-    Ok(csv_response("summary.csv", &header, rows))
+    Ok(csv_response("summary.csv", lang, &header, rows))
 }
 
 #[utoipa::path(get, path = "/api/v1/analytics/hotspots", tag = "analytics",
@@ -824,6 +916,7 @@ async fn summary(
     ))]
 async fn hotspots(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -875,6 +968,7 @@ async fn hotspots(
                     grid_id: Some(g.grid_id),
                     name: Some(g.name),
                     community: Some(g.community),
+                    near: None,
                 },
             });
         }
@@ -882,6 +976,17 @@ async fn hotspots(
         let lattice = CellLattice::new(cell_m, repo::reference_latitude(&state.db).await?)?;
         let cells =
             repo::cell_counts(&state.db, &query, lattice.dlat(), lattice.dlon(), limit).await?;
+        let centres: Vec<(f64, f64)> = cells
+            .iter()
+            .map(|c| {
+                let ring = lattice.ring(c.row, c.col);
+                (
+                    (ring[0][1] + ring[2][1]) / 2.0,
+                    (ring[0][0] + ring[2][0]) / 2.0,
+                )
+            })
+            .collect();
+        let mut near = near_names(&state, &centres).await?.into_iter();
         for (rank, c) in cells.into_iter().enumerate() {
             features.push(HotspotFeature {
                 kind: "Feature",
@@ -898,6 +1003,7 @@ async fn hotspots(
                     grid_id: None,
                     name: None,
                     community: None,
+                    near: near.next().flatten(),
                 },
             });
         }
@@ -936,6 +1042,7 @@ async fn hotspots(
                     p.grid_id.map_or(Cell::Empty, Cell::Int),
                     p.name.clone().into(),
                     p.community.clone().into(),
+                    p.near.clone().into(),
                     min(1).into(),
                     min(0).into(),
                     max(1).into(),
@@ -945,6 +1052,7 @@ async fn hotspots(
             .collect();
         return Ok(csv_response(
             "hotspots.csv",
+            lang,
             &[
                 "rank",
                 "cases",
@@ -954,6 +1062,7 @@ async fn hotspots(
                 "grid_id",
                 "name",
                 "community",
+                "near",
                 "min_lat",
                 "min_lon",
                 "max_lat",
@@ -980,6 +1089,7 @@ async fn hotspots(
     ))]
 async fn repeat_locations(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -1032,6 +1142,7 @@ async fn repeat_locations(
                     .max()
                     .unwrap_or(query.now),
                 numbers: members.iter().take(50).map(|m| m.number.clone()).collect(),
+                near: None,
             });
         }
     }
@@ -1041,6 +1152,10 @@ async fn repeat_locations(
             .then(a.category_id.cmp(&b.category_id))
             .then(a.first_reported.cmp(&b.first_reported))
     });
+    let points: Vec<(f64, f64)> = locations.iter().map(|l| (l.lat, l.lon)).collect();
+    for (l, near) in locations.iter_mut().zip(near_names(&state, &points).await?) {
+        l.near = near;
+    }
     let dto = RepeatLocationsDto {
         from: query.period.from(),
         to: query.period.to(),
@@ -1060,14 +1175,16 @@ async fn repeat_locations(
                     Some(l.lat).into(),
                     Some(l.lon).into(),
                     Some(l.spread_m).into(),
-                    l.first_reported.with_timezone(&tz).to_rfc3339().into(),
-                    l.last_reported.with_timezone(&tz).to_rfc3339().into(),
+                    local_time(l.first_reported, tz).into(),
+                    local_time(l.last_reported, tz).into(),
                     l.numbers.join(" ").into(),
+                    l.near.clone().into(),
                 ]
             })
             .collect();
         return Ok(csv_response(
             "repeat-locations.csv",
+            lang,
             &[
                 "category",
                 "cases",
@@ -1077,6 +1194,7 @@ async fn repeat_locations(
                 "first_reported",
                 "last_reported",
                 "numbers",
+                "near",
             ],
             rows,
         ));
@@ -1094,6 +1212,7 @@ async fn repeat_locations(
     ))]
 async fn repeat_merchants(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -1133,6 +1252,7 @@ async fn repeat_merchants(
             .collect();
         return Ok(csv_response(
             "repeat-merchants.csv",
+            lang,
             &["merchant_id", "name", "cases", "open", "categories"],
             rows,
         ));
@@ -1150,6 +1270,7 @@ async fn repeat_merchants(
     ))]
 async fn recurring_categories(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -1198,6 +1319,7 @@ async fn recurring_categories(
         }
         return Ok(csv_response(
             "recurring-categories.csv",
+            lang,
             &[
                 "grid_id",
                 "grid",
@@ -1223,6 +1345,7 @@ async fn recurring_categories(
     ))]
 async fn workload(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -1285,6 +1408,7 @@ async fn workload(
             .collect();
         return Ok(csv_response(
             "workload.csv",
+            lang,
             &[
                 "officer_id",
                 "name",
@@ -1390,6 +1514,7 @@ const CASE_HEADERS: [&str; 18] = [
     ))]
 async fn export_cases(
     State(state): State<AppState>,
+    lang: Lang,
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -1457,7 +1582,11 @@ async fn export_cases(
             out.push_str(&csv_row(
                 &CASE_HEADERS
                     .iter()
-                    .map(|h| Cell::from(*h))
+                    .map(|h| match (lang, *h) {
+                        // A yes/no column here, not the summary's count.
+                        (Lang::Zh, "overdue") => Cell::from("是否超期"),
+                        _ => heading(lang, h),
+                    })
                     .collect::<Vec<_>>(),
             ));
         }
@@ -1488,17 +1617,26 @@ async fn export_cases(
             let name = |m: &HashMap<i64, String>, id: i64| m.get(&id).cloned().unwrap_or_default();
             out.push_str(&csv_row(&[
                 c.number.as_str().into(),
-                c.created_at.with_timezone(&tz).to_rfc3339().into(),
+                local_time(c.created_at, tz).into(),
                 name(&cur.names.categories, c.category_id.get()).into(),
-                c.case_type.name_zh().into(),
-                c.priority.name_zh().into(),
-                c.source.name_zh().into(),
-                c.status.name_zh().into(),
-                c.stage.map(|s| s.as_str().to_owned()).into(),
-                c.stage_due
-                    .map(|d| d.with_timezone(&tz).to_rfc3339())
+                coded(lang, c.case_type.name_zh(), c.case_type.as_str()).into(),
+                coded(lang, c.priority.name_zh(), c.priority.as_str()).into(),
+                coded(lang, c.source.name_zh(), c.source.as_str()).into(),
+                coded(lang, c.status.name_zh(), c.status.as_str()).into(),
+                c.stage
+                    .map(|s| {
+                        coded(lang, stage_zh(s.as_str()).unwrap_or(s.as_str()), s.as_str())
+                            .to_owned()
+                    })
                     .into(),
-                if overdue { "yes" } else { "no" }.into(),
+                c.stage_due.map(|d| local_time(d, tz)).into(),
+                match (lang, overdue) {
+                    (Lang::Zh, true) => "是",
+                    (Lang::Zh, false) => "否",
+                    (Lang::En, true) => "yes",
+                    (Lang::En, false) => "no",
+                }
+                .into(),
                 name(&cur.names.streets, c.area.street.get()).into(),
                 name(&cur.names.communities, c.area.community.get()).into(),
                 name(&cur.names.grids, c.location.grid().grid_id.get()).into(),
@@ -1508,9 +1646,7 @@ async fn export_cases(
                 c.rating
                     .as_ref()
                     .map_or(Cell::Empty, |r| Cell::Int(i64::from(r.score()))),
-                c.closed_at
-                    .map(|d| d.with_timezone(&tz).to_rfc3339())
-                    .into(),
+                c.closed_at.map(|d| local_time(d, tz)).into(),
             ]));
         }
         cur.after = next;
@@ -1524,6 +1660,11 @@ async fn export_cases(
         res.headers_mut().insert(k, v);
     }
     Ok(res)
+}
+
+/// A coded value as a Chinese reader reads it, or its wire code for an English request.
+fn coded(lang: Lang, zh: &'static str, code: &'static str) -> &'static str {
+    lang.pick(zh, code)
 }
 
 /// An assignee's display name, looked up once per export.

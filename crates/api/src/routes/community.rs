@@ -29,6 +29,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
 use crate::routes::geography::AreaRef;
+use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -511,6 +512,22 @@ async fn render<T: Send + 'static>(
     f: fn(&card::ContactCard) -> Result<T, card::CardError>,
 ) -> Result<T, ApiError> {
     let input = card_input(&card_of(state, id).await?);
+    let missing = card::missing_glyphs(&input);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|c| format!("{c} (U+{:04X})", u32::from(*c)))
+            .collect();
+        return Err(ApiError::Unprocessable {
+            code: "glyph_missing",
+            detail: format!(
+                "the card's font cannot draw {}; it would print as a box. Add the character \
+                 to the embedded font (crates/api/assets/fonts/make_subset.py) or correct the text",
+                list.join(", ")
+            ),
+            field: None,
+        });
+    }
     tokio::task::spawn_blocking(move || f(&input))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
@@ -518,30 +535,42 @@ async fn render<T: Send + 'static>(
 }
 
 /// The printable contact card as SVG (A5 proportions; text drawn as outlines, so it shows the
-/// same without Chinese fonts), with a QR code to the community's reporting page.
+/// same without Chinese fonts), with a QR code to the community's reporting page. Public, like
+/// the card on the wall; a print link's `expires`/`signature`, if given, must hold. A name or
+/// text with a character the card's font lacks is refused (422 `glyph_missing`, the characters
+/// in the detail) rather than printed as a box.
 #[utoipa::path(get, path = "/api/v1/communities/{id}/contact-card.svg", tag = "community",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), LinkParams),
     responses(
         (status = 200, description = "SVG image", content_type = "image/svg+xml"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn contact_card_svg(
     State(state): State<AppState>,
+    _access: PrintAccess,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let svg = render(&state, id, card::render_svg).await?;
     Ok(bytes_response("image/svg+xml", svg.into_bytes()))
 }
 
-/// The printable contact card as PNG (1240×1760, A5 at about 213 dpi).
+/// The printable contact card as PNG (1240×1760, A5 at about 213 dpi). Access and
+/// `glyph_missing` as for the SVG.
 #[utoipa::path(get, path = "/api/v1/communities/{id}/contact-card.png", tag = "community",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), LinkParams),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn contact_card_png(
     State(state): State<AppState>,
+    _access: PrintAccess,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let png = render(&state, id, card::render_png).await?;

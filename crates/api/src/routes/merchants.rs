@@ -41,6 +41,7 @@ use crate::routes::cases::{
 };
 use crate::routes::community::local_today;
 use crate::routes::paging::{self, Cursor, PageOf};
+use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -466,6 +467,8 @@ pub struct SignPledgeRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PledgeDto {
     pub id: i64,
+    /// The pledge's printed number (责任书编号), e.g. `MQ-2026-000001`.
+    pub number: String,
     pub merchant_id: i64,
     /// The signing officer's account.
     pub officer_id: i64,
@@ -488,6 +491,7 @@ fn pledge_dto(r: PledgeRecord, today: NaiveDate) -> PledgeDto {
     let p = &r.pledge;
     PledgeDto {
         id: p.id.get(),
+        number: r.number.as_str().to_owned(),
         merchant_id: p.merchant_id.get(),
         officer_id: p.signing_officer.get(),
         frontage: p.frontage.clone(),
@@ -623,7 +627,7 @@ async fn merchant_pledges(
 }
 
 /// A pledge with its merchant, if the principal may read the merchant.
-async fn readable_pledge(
+pub(crate) async fn readable_pledge(
     state: &AppState,
     p: &Principal,
     id: i64,
@@ -809,28 +813,86 @@ fn escape_html(s: &str) -> String {
     out
 }
 
+/// `name` without a leading list number such as "1.", "2、", "（三）" or "④", which would
+/// print twice inside a numbered list ("1. 1、市容整洁").
+fn strip_enumerator(name: &str) -> &str {
+    let t = name.trim_start();
+    let numeral = |c: char| c.is_ascii_digit() || "一二三四五六七八九十".contains(c);
+    let mut rest = t.trim_start_matches(['(', '（']);
+    let had_open = rest.len() != t.len();
+    let after = rest.trim_start_matches(numeral);
+    if after.len() != rest.len() {
+        rest = after;
+        let closed = rest
+            .strip_prefix(['、', '.', '．', ')', '）', ' '])
+            .or_else(|| had_open.then_some(rest).filter(|r| r.is_empty()));
+        if let Some(r) = closed {
+            let r = r.trim_start();
+            if !r.is_empty() {
+                return r;
+            }
+        }
+        return t;
+    }
+    if had_open {
+        return t;
+    }
+    let mut chars = t.chars();
+    match chars.next() {
+        Some('\u{2460}'..='\u{2473}') => {
+            let r = chars.as_str().trim_start();
+            if r.is_empty() { t } else { r }
+        }
+        _ => t,
+    }
+}
+
 /// The pledge as a printable page (HTML with print styles; "print to PDF" in any browser).
+/// Opens with a Bearer token, or without one through a signed link from
+/// `POST /api/v1/print-links` (a browser cannot send the header when a link is clicked).
 #[utoipa::path(get, path = "/api/v1/pledges/{id}/document", tag = "merchants",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path), LinkParams), security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Printable HTML", content_type = "text/html"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn pledge_document(
     State(state): State<AppState>,
-    CurrentUser(p): CurrentUser,
+    access: PrintAccess,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let (r, m) = readable_pledge(&state, &p, id).await?;
+    let (r, m) = match access {
+        PrintAccess::User(p) => readable_pledge(&state, &p, id).await?,
+        // The link was signed for exactly this path, for someone who could read it.
+        PrintAccess::Link => {
+            let not_found = || ApiError::not_found("pledge_not_found", "no such pledge");
+            let pid = PledgeId::new(id).map_err(|_| not_found())?;
+            let r = merchants::get_pledge(&state.db, pid)
+                .await
+                .map_err(ApiError::when_missing(not_found()))?;
+            let m = merchants::get_merchant(&state.db, r.pledge.merchant_id)
+                .await
+                .map_err(ApiError::when_missing(not_found()))?;
+            (r, m)
+        }
+        PrintAccess::Anonymous => {
+            return Err(ApiError::unauthorized(
+                "unauthenticated",
+                "this document needs a bearer access token or a signed print link",
+            ));
+        }
+    };
     let officer =
         whistle_persistence::repo::users::get_user(&state.db, r.pledge.signing_officer).await?;
     let place = geography::get_community(&state.db, m.area.community).await?;
     let mut items = String::new();
-    for (i, item) in r.items.iter().enumerate() {
+    // The <ol> numbers the items, so a number a city typed into an item's name is left out.
+    for item in &r.items {
         items.push_str(&format!(
-            "<li><strong>{}、{}</strong>：{}</li>\n",
-            i + 1,
-            escape_html(&item.name_zh),
+            "<li><strong>{}</strong>：{}</li>\n",
+            escape_html(strip_enumerator(&item.name_zh)),
             escape_html(&item.text)
         ));
     }
@@ -867,7 +929,7 @@ table {{ width: 100%; border-collapse: collapse; }} td {{ padding: 4px 0; vertic
 </div>
 </body></html>
 "#,
-        id = r.pledge.id,
+        id = e(r.number.as_str()),
         name = e(&m.name),
         licence = e(&m.licence_number),
         owner = e(&m.owner_name),
@@ -1479,4 +1541,29 @@ async fn repeat_offenders(
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_enumerator;
+
+    #[test]
+    fn list_numbers_typed_into_item_names_are_left_to_the_list() {
+        for (name, shown) in [
+            ("市容整洁", "市容整洁"),
+            ("1、市容整洁", "市容整洁"),
+            ("2. 环境卫生", "环境卫生"),
+            ("（三）绿化", "绿化"),
+            ("(4) 秩序", "秩序"),
+            ("④设施", "设施"),
+            ("十、其他", "其他"),
+            // Not list numbers.
+            ("3号门面", "3号门面"),
+            ("一次性餐具", "一次性餐具"),
+            ("1、", "1、"),
+            ("12345", "12345"),
+        ] {
+            assert_eq!(strip_enumerator(name), shown, "{name}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod open311;
 pub mod paging;
 pub mod places;
+pub mod print_links;
 pub mod sessions;
 pub mod worklogs;
 
@@ -110,6 +111,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(notifications::router())
         .merge(analytics::router())
+        .merge(print_links::router())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

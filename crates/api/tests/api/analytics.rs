@@ -402,6 +402,7 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
     assert_eq!(tian["figures"]["reported"], 4);
     assert_eq!(tian["figures"]["closed"], 3);
     let nobody = groups.iter().find(|g| g["key"].is_null()).unwrap();
+    assert_eq!(nobody["label"], "未分派");
     assert_eq!(nobody["figures"]["reported"], 2);
     assert_eq!(nobody["figures"]["rejected"], 1);
 
@@ -519,6 +520,13 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
     assert_eq!(feats[0]["geometry"]["type"], "Polygon");
     // 6 cases in 250 m × 250 m = 0.0625 km².
     assert_eq!(feats[0]["properties"]["density_per_km2"], 96.0);
+    // A cell is named by the address book (or its community), not only by its coordinates.
+    assert!(
+        feats[0]["properties"]["near"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("文昌")),
+        "{hs}"
+    );
     let hs = get(
         &app,
         &w.leader,
@@ -552,6 +560,7 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
     assert_eq!(locs[0]["cases"], 6);
     assert_eq!(locs[0]["category"], "噪声扰民");
     assert_eq!(locs[0]["numbers"].as_array().unwrap().len(), 6);
+    assert_eq!(locs[0]["near"], "文昌路18号", "{rl}");
     // Seven cases would be needed to count as repeated with min_cases=7.
     let rl = get(
         &app,
@@ -665,7 +674,7 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
         let sep = if path.contains('?') { '&' } else { '?' };
         let url = format!("/api/v1/analytics/{path}{sep}community={wenchang}");
         let json = get(&app, &w.leader, &url).await;
-        let res = app.get_as(&format!("{url}&format=csv"), &w.leader).await;
+        let res = get_in(&app, &w.leader, &format!("{url}&format=csv"), "en").await;
         assert_eq!(res.status(), 200, "{path}");
         let body = res.bytes().await.unwrap();
         assert!(body.starts_with(b"\xEF\xBB\xBF"), "{path}: BOM");
@@ -694,12 +703,25 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
     assert_eq!(rows[1][2], "噪声扰民");
 
     // ---- the same figures as CSV
-    let res = app
-        .get_as(
-            &format!("/api/v1/analytics/summary?community={wenchang}&group_by=officer&format=csv"),
-            &w.leader,
-        )
-        .await;
+    let summary_csv =
+        format!("/api/v1/analytics/summary?community={wenchang}&group_by=officer&format=csv");
+    let zh = get_in(&app, &w.leader, &summary_csv, "zh-CN,zh;q=0.9").await;
+    let zh = zh.text().await.unwrap();
+    let zh: Vec<&str> = zh.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(
+        zh[0].starts_with("\u{feff}分组方式,分组编号,名称,上报数,立案数"),
+        "{zh:?}"
+    );
+    assert!(
+        zh.iter()
+            .any(|l| l.starts_with(&format!("队员,{tianye},田野,4,4,0,3,1,1,1,")))
+    );
+    assert!(
+        zh.iter().any(|l| l.starts_with("队员,,未分派,2,")),
+        "{zh:?}"
+    );
+    assert!(zh[3].starts_with("合计,,,6,"), "{zh:?}");
+    let res = get_in(&app, &w.leader, &summary_csv, "en").await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -723,6 +745,23 @@ async fn analytics_figures_equal_the_counts_made_by_hand() {
         lines[3].starts_with("total,,,6,4,1,3,2,1,1,0.3333,"),
         "{text}"
     );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("officer,,Unassigned,2,")),
+        "{text}"
+    );
+}
+
+/// GET with a bearer token and an `Accept-Language`.
+async fn get_in(app: &TestApp, token: &str, path: &str, lang: &str) -> reqwest::Response {
+    app.send(
+        app.client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .header("accept-language", lang),
+    )
+    .await
 }
 
 fn urlencode(s: &str) -> String {
@@ -987,15 +1026,30 @@ async fn analytics_csv_of_wenchang_opens_with_chinese_and_no_formulas() {
     assert!(body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM first");
     let text = String::from_utf8(body[3..].to_vec()).expect("UTF-8");
     let rows = parse_csv(&text);
-    assert_eq!(rows[0][0], "number");
+    // No Accept-Language: Chinese, the default.
+    assert_eq!(rows[0][0], "案件编号");
     assert_eq!(rows.len(), 1 + texts.len(), "{text}");
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
     for r in &rows[1..] {
         assert_eq!(r.len(), rows[0].len(), "{r:?}");
-        assert_eq!(r[col("community")], "文昌社区");
-        assert_eq!(r[col("street")], "海州街道");
-        assert_eq!(r[col("category")], "噪声扰民");
-        assert_eq!(r[col("status")], "待受理");
+        assert_eq!(r[col("社区")], "文昌社区");
+        assert_eq!(r[col("街道")], "海州街道");
+        assert_eq!(r[col("问题类别")], "噪声扰民");
+        assert_eq!(r[col("状态")], "待受理");
+        assert_eq!(r[col("当前环节")], "立案");
+        assert_eq!(r[col("是否超期")], "否");
+        // Local time to the second: 2026-12-01 09:30:05.
+        let at = &r[col("上报时间")];
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{at}"
+        );
+        let due = &r[col("环节时限")];
+        assert!(
+            due.is_empty()
+                || chrono::NaiveDateTime::parse_from_str(due, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{r:?}"
+        );
         for cell in r {
             assert!(
                 !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
@@ -1005,7 +1059,7 @@ async fn analytics_csv_of_wenchang_opens_with_chinese_and_no_formulas() {
     }
     let descriptions: Vec<&str> = rows[1..]
         .iter()
-        .map(|r| r[col("description")].as_str())
+        .map(|r| r[col("问题描述")].as_str())
         .collect();
     assert!(descriptions.contains(&"南门外高音喇叭叫卖，噪声扰民"));
     assert!(descriptions.contains(&"'=HYPERLINK(\"http://evil.example\",\"点击\")"));
@@ -1013,7 +1067,38 @@ async fn analytics_csv_of_wenchang_opens_with_chinese_and_no_formulas() {
     assert!(descriptions.contains(&"'@SUM(A1:A9)"));
     assert!(descriptions.contains(&"多行\n描述, 带逗号和\"引号\""));
     // Reporters' phone numbers are not exported.
-    assert!(!rows[0].iter().any(|h| h.contains("phone")));
+    assert!(!rows[0].iter().any(|h| h.contains("电话")));
+
+    // In English: the API's codes, the same local times.
+    let en = get_in(
+        &app,
+        &w.leader,
+        &format!("/api/v1/analytics/cases.csv?community={wenchang}"),
+        "en-US,en;q=0.9",
+    )
+    .await;
+    let en_text = en.text().await.unwrap();
+    let en_rows = parse_csv(en_text.trim_start_matches('\u{feff}'));
+    let en_col = |name: &str| en_rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(en_rows[0][0], "number");
+    assert!(!en_rows[0].iter().any(|h| h.contains("phone")));
+    for r in &en_rows[1..] {
+        assert_eq!(r[en_col("status")], "reported");
+        assert_eq!(r[en_col("stage")], "accept");
+        assert_eq!(r[en_col("overdue")], "no");
+        assert_eq!(r[en_col("category")], "噪声扰民");
+    }
+    let mut zh_times: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r[col("上报时间")].as_str())
+        .collect();
+    let mut en_times: Vec<&str> = en_rows[1..]
+        .iter()
+        .map(|r| r[en_col("reported_at")].as_str())
+        .collect();
+    zh_times.sort();
+    en_times.sort();
+    assert_eq!(zh_times, en_times);
 
     // Larger than one page: streamed, every case once.
     for n in 0..520 {

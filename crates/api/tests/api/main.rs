@@ -21,6 +21,7 @@ mod merchants;
 mod open311;
 mod outage;
 mod places;
+mod printing;
 mod schema;
 mod workflow;
 mod worklogs;

@@ -29,6 +29,7 @@ pub mod pending_registration;
 pub mod place;
 pub mod pledge;
 pub mod pledge_item;
+pub mod pledge_number_counter;
 pub mod refresh_token;
 pub mod sla_policy;
 pub mod stationing;

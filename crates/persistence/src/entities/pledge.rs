@@ -20,6 +20,8 @@ pub struct Model {
     pub signature_sha256: Option<String>,
     pub signature_mime: Option<String>,
     pub created_at: DateTimeWithTimeZone,
+    #[sea_orm(unique)]
+    pub number: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

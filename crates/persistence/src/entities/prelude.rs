@@ -21,6 +21,7 @@ pub use super::pending_registration::Entity as PendingRegistration;
 pub use super::place::Entity as Place;
 pub use super::pledge::Entity as Pledge;
 pub use super::pledge_item::Entity as PledgeItem;
+pub use super::pledge_number_counter::Entity as PledgeNumberCounter;
 pub use super::refresh_token::Entity as RefreshToken;
 pub use super::sla_policy::Entity as SlaPolicy;
 pub use super::stationing::Entity as Stationing;

@@ -1,8 +1,8 @@
 //! Merchants (商户), the city's pledge items, four-responsibility pledges (门前四包) and
 //! inspections against them.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -12,13 +12,14 @@ use whistle_domain::ids::{CaseId, CommunityId, GridId, MerchantId, PledgeId, Use
 use whistle_domain::inspection::{Compliance, ItemResult};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::Coordinate;
-use whistle_domain::pledge::{Pledge, PledgeItem, Validity};
+use whistle_domain::pledge::{Pledge, PledgeItem, PledgeNumber, Validity};
 use whistle_domain::text::{BilingualName, Code, Name};
 
 use super::community::{day, parse_day};
 use super::{Page, PageRequest};
 use crate::entities::{
     inspection, inspection_photo, inspection_result, merchant, pledge, pledge_item,
+    pledge_number_counter,
 };
 use crate::error::{RepoError, corrupt};
 
@@ -312,6 +313,8 @@ impl From<&PledgeItem> for SignedItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PledgeRecord {
     pub pledge: Pledge,
+    /// The printed number, e.g. `MQ-2026-000001`.
+    pub number: PledgeNumber,
     pub items: Vec<SignedItem>,
     pub revoked_reason: Option<String>,
     pub signature: Option<(String, String)>,
@@ -347,6 +350,7 @@ impl TryFrom<pledge::Model> for PledgeRecord {
             .map_err(|e| bad(whistle_domain::ValueError::new("items", e.to_string())))?;
         Ok(PledgeRecord {
             pledge: p,
+            number: PledgeNumber::parse(&m.number).map_err(bad)?,
             items,
             revoked_reason: m.revoked_reason,
             signature: m.signature_sha256.zip(m.signature_mime),
@@ -355,12 +359,36 @@ impl TryFrom<pledge::Model> for PledgeRecord {
     }
 }
 
+/// Stores a signed pledge with the next number of its signing year. Run it in the signing
+/// transaction: the year's counter row stays locked until the commit, so concurrent signings
+/// never share a number, and a signing that fails gives its number back.
 pub async fn insert_pledge(
     db: &impl ConnectionTrait,
     p: &Pledge,
     items: &[SignedItem],
 ) -> Result<PledgeRecord, RepoError> {
+    let year = p.signed_on.year();
+    let counter = pledge_number_counter::Entity::insert(pledge_number_counter::ActiveModel {
+        year: Set(year),
+        last_seq: Set(1),
+    })
+    .on_conflict(
+        OnConflict::column(pledge_number_counter::Column::Year)
+            .value(
+                pledge_number_counter::Column::LastSeq,
+                Expr::col((
+                    pledge_number_counter::Entity,
+                    pledge_number_counter::Column::LastSeq,
+                ))
+                .add(1),
+            )
+            .to_owned(),
+    )
+    .exec_with_returning(db)
+    .await?;
+    let number = PledgeNumber::new(year, counter.last_seq as u64);
     pledge::ActiveModel {
+        number: Set(number.as_str().to_owned()),
         merchant_id: Set(p.merchant_id.get()),
         officer_id: Set(p.signing_officer.get()),
         frontage: Set(p.frontage.clone()),

@@ -218,3 +218,24 @@ pub async fn search(
         .map(Place::try_from)
         .collect()
 }
+
+/// Active entries inside a latitude/longitude box, at most `limit` of them: the candidates for
+/// naming the places analytics reports on (the caller picks the nearest).
+pub async fn within_box(
+    db: &impl ConnectionTrait,
+    (min_lat, min_lon): (f64, f64),
+    (max_lat, max_lon): (f64, f64),
+    limit: u64,
+) -> Result<Vec<Place>, RepoError> {
+    place::Entity::find()
+        .filter(place::Column::Active.eq(true))
+        .filter(place::Column::Lat.between(min_lat, max_lat))
+        .filter(place::Column::Lon.between(min_lon, max_lon))
+        .order_by_asc(place::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Place::try_from)
+        .collect()
+}
