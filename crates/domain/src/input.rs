@@ -26,7 +26,8 @@ pub fn refuse_controls(field: &'static str, raw: &str) -> Result<(), ValueError>
         return Err(ValueError::new(
             field,
             "must not contain control characters",
-        ));
+        )
+        .zh("不能含有控制字符"));
     }
     Ok(())
 }
@@ -61,7 +62,12 @@ pub fn refuse_distant_dates(field: &'static str, raw: &str) -> Result<(), ValueE
                 YEARS.start(),
                 YEARS.end()
             ),
-        )),
+        )
+        .zh(format!(
+            "日期须在 {} 年至 {} 年之间",
+            YEARS.start(),
+            YEARS.end()
+        ))),
         _ => Ok(()),
     }
 }
