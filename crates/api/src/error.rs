@@ -247,15 +247,11 @@ impl From<RepoError> for ApiError {
                 },
                 None => ApiError::taken("already_exists", &clash),
             },
-            RepoError::Reference(what) => {
-                // The database's words stay in the log.
-                tracing::debug!(%what, "foreign key refused a write");
-                ApiError::Unprocessable {
-                    code: "unknown_reference",
-                    detail: "refers to something that does not exist".into(),
-                    field: None,
-                }
-            }
+            RepoError::Reference(what) => ApiError::Unprocessable {
+                code: "unknown_reference",
+                detail: format!("refers to something that does not exist: {what}"),
+                field: None,
+            },
             RepoError::Db(db) if is_connectivity(&db) => {
                 ApiError::DatabaseUnavailable(db.to_string())
             }
@@ -380,12 +376,9 @@ impl Problem {
         if lang == Lang::Zh {
             let zh = match self.detail_zh.take() {
                 Some(zh) => zh,
-                None => problem_text::detail_zh(
-                    &self.code,
-                    status,
-                    &self.detail,
-                    self.field.as_deref(),
-                ),
+                None => {
+                    problem_text::detail_zh(&self.code, status, &self.detail, self.field.as_deref())
+                }
             };
             self.detail = zh;
         }
@@ -636,7 +629,12 @@ mod tests {
 
     #[test]
     fn details_follow_language_and_keep_particulars() {
-        let e = || ApiError::from(ValueError::new("name", "must be at most 100 characters, got 120").zh("最多 100 个字，实际 120 个"));
+        let e = || {
+            ApiError::from(
+                ValueError::new("name", "must be at most 100 characters, got 120")
+                    .zh("最多 100 个字，实际 120 个"),
+            )
+        };
         let en = rendered(e(), Lang::En);
         assert_eq!(en.detail, "name: must be at most 100 characters, got 120");
         let zh = rendered(e(), Lang::Zh);
@@ -650,13 +648,19 @@ mod tests {
 
     #[test]
     fn a_unique_clash_names_the_field_not_the_database() {
-        let err = ApiError::from(RepoError::Conflict(Clash::new("officer", &["badge_number"])));
+        let err = ApiError::from(RepoError::Conflict(Clash::new(
+            "officer",
+            &["badge_number"],
+        )));
         assert_eq!((err.status().as_u16(), err.code()), (409, "already_exists"));
         let en = rendered(err, Lang::En);
         assert_eq!(en.detail, "this badge number is already taken");
         assert_eq!(en.field.as_deref(), Some("badge_number"));
         let zh = rendered(
-            ApiError::from(RepoError::Conflict(Clash::new("officer", &["badge_number"]))),
+            ApiError::from(RepoError::Conflict(Clash::new(
+                "officer",
+                &["badge_number"],
+            ))),
             Lang::Zh,
         );
         assert_eq!(zh.detail, "「badge_number」已被占用");
@@ -679,7 +683,9 @@ mod tests {
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
                     for code in codes_in(&text) {
-                        codes.entry(code).or_insert_with(|| path.display().to_string());
+                        codes
+                            .entry(code)
+                            .or_insert_with(|| path.display().to_string());
                     }
                 }
             }
@@ -705,20 +711,31 @@ mod tests {
             }
         }
         for err in [
-            ApiError::PreconditionFailed { detail: String::new() },
-            ApiError::UnsupportedMediaType { detail: String::new() },
+            ApiError::PreconditionFailed {
+                detail: String::new(),
+            },
+            ApiError::UnsupportedMediaType {
+                detail: String::new(),
+            },
             ApiError::PayloadTooLarge,
             ApiError::DatabaseUnavailable(String::new()),
             ApiError::Internal(anyhow::anyhow!("x")),
         ] {
             codes.insert(err.code().into(), "ApiError::code".into());
         }
-        assert!(codes.len() > 100, "the scan found only {} codes", codes.len());
+        assert!(
+            codes.len() > 100,
+            "the scan found only {} codes",
+            codes.len()
+        );
         let missing: Vec<_> = codes
             .iter()
             .filter(|(code, _)| problem_text::lookup(code).is_none())
             .collect();
-        assert!(missing.is_empty(), "codes without Chinese text in problem_text::TEXTS: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "codes without Chinese text in problem_text::TEXTS: {missing:?}"
+        );
     }
 
     /// The codes written in `text` outside its tests.
@@ -732,7 +749,8 @@ mod tests {
                 .step_by(2)
                 .filter(|s| {
                     !s.is_empty()
-                        && s.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                        && s.chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
                         && s.starts_with(|c: char| c.is_ascii_lowercase())
                 })
                 .map(str::to_owned)

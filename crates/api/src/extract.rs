@@ -90,10 +90,9 @@ async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
                 "token_expired",
                 "the access token has expired; get a new one with the refresh token",
             ),
-            _ => ApiError::unauthorized(
-                "invalid_token",
-                "the access token is invalid; log in again",
-            ),
+            _ => {
+                ApiError::unauthorized("invalid_token", "the access token is invalid; log in again")
+            }
         }
     })?;
     let principal = verified.principal;

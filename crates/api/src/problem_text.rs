@@ -169,14 +169,20 @@ pub const TEXTS: &[Text] = &[
         "每页条数无效",
         "Invalid limit",
         "「limit」超出允许范围",
-        &[("limit must be between 1 and {max}", "limit 须在 1 到 {max} 之间")],
+        &[(
+            "limit must be between 1 and {max}",
+            "limit 须在 1 到 {max} 之间",
+        )],
     ),
     td(
         "invalid_date",
         "日期无效",
         "Invalid date",
         "「{field}」须为 YYYY-MM-DD 格式的日期",
-        &[("signed_on must not be in the future", "签订日期不能晚于今天")],
+        &[(
+            "signed_on must not be in the future",
+            "签订日期不能晚于今天",
+        )],
     ),
     t(
         "invalid_period",
@@ -412,12 +418,7 @@ pub const TEXTS: &[Text] = &[
         "Unknown community",
         "没有这个社区",
     ),
-    t(
-        "unknown_grid",
-        "未知的网格",
-        "Unknown grid",
-        "没有这个网格",
-    ),
+    t("unknown_grid", "未知的网格", "Unknown grid", "没有这个网格"),
     t(
         "unknown_place",
         "未知的地点",
@@ -485,7 +486,10 @@ pub const TEXTS: &[Text] = &[
         "照片数量已达上限",
         &[
             ("a case holds at most {n} photos", "一件案件最多 {n} 张照片"),
-            ("the inspection holds no more photos", "这次检查的照片已达上限"),
+            (
+                "the inspection holds no more photos",
+                "这次检查的照片已达上限",
+            ),
         ],
     ),
     td(
@@ -493,7 +497,10 @@ pub const TEXTS: &[Text] = &[
         "照片过多",
         "Too many photos",
         "照片数量已达上限",
-        &[("an entry holds at most {n} photos", "一条记录最多 {n} 张照片")],
+        &[(
+            "an entry holds at most {n} photos",
+            "一条记录最多 {n} 张照片",
+        )],
     ),
     t(
         "too_many_links",
@@ -544,10 +551,7 @@ pub const TEXTS: &[Text] = &[
                 "the access token is invalid; log in again",
                 "访问令牌无效（签名不符、格式损坏或不是本系统签发），请重新登录",
             ),
-            (
-                "the account is gone or disabled",
-                "账号已不存在或已停用",
-            ),
+            ("the account is gone or disabled", "账号已不存在或已停用"),
             (
                 "this session has ended {why}; refresh or log in again",
                 "此会话已结束（账号停用、角色或辖区变更，或已在所有设备退出），请刷新令牌或重新登录",
@@ -614,12 +618,10 @@ pub const TEXTS: &[Text] = &[
         "只能操作本人的记录",
         "Not yours",
         "只能操作本人的记录",
-        &[
-            (
-                "only the inspecting officer adds photos",
-                "只有实施检查的队员可以添加照片",
-            ),
-        ],
+        &[(
+            "only the inspecting officer adds photos",
+            "只有实施检查的队员可以添加照片",
+        )],
     ),
     td(
         "forbidden",
@@ -686,7 +688,12 @@ pub const TEXTS: &[Text] = &[
         "No such endpoint",
         "没有这个接口，请检查路径",
     ),
-    t("case_not_found", "案件不存在", "No such case", "没有这件案件"),
+    t(
+        "case_not_found",
+        "案件不存在",
+        "No such case",
+        "没有这件案件",
+    ),
     t(
         "user_not_found",
         "账号不存在",
@@ -916,12 +923,7 @@ pub const TEXTS: &[Text] = &[
         "Request timed out",
         "请求处理超时，请稍后重试",
     ),
-    t(
-        "request_failed",
-        "请求失败",
-        "Request failed",
-        "请求失败",
-    ),
+    t("request_failed", "请求失败", "Request failed", "请求失败"),
     t(
         "database_unavailable",
         "数据库不可用",
@@ -965,7 +967,10 @@ pub fn detail_zh(code: &str, status: StatusCode, detail_en: &str, field: Option<
     }
     match field {
         Some(f) => text.detail_zh.replace("{field}", f),
-        None => text.detail_zh.replace("「{field}」", "").replace("{field}", ""),
+        None => text
+            .detail_zh
+            .replace("「{field}」", "")
+            .replace("{field}", ""),
     }
 }
 
@@ -1026,9 +1031,11 @@ fn matches<'t>(pattern: &'static str, text: &'t str) -> Option<Vec<(&'static str
 
 /// Fills the `{name}` parts of `template` from `parts`.
 fn fill(template: &str, parts: &[(&str, &str)]) -> String {
-    parts.iter().fold(template.to_owned(), |out, (name, value)| {
-        out.replace(&format!("{{{name}}}"), value)
-    })
+    parts
+        .iter()
+        .fold(template.to_owned(), |out, (name, value)| {
+            out.replace(&format!("{{{name}}}"), value)
+        })
 }
 
 #[cfg(test)]

@@ -23,11 +23,9 @@ pub fn is_refused_control(c: char) -> bool {
 /// Refuses text holding a control character other than tab and line breaks.
 pub fn refuse_controls(field: &'static str, raw: &str) -> Result<(), ValueError> {
     if raw.chars().any(is_refused_control) {
-        return Err(ValueError::new(
-            field,
-            "must not contain control characters",
-        )
-        .zh("不能含有控制字符"));
+        return Err(
+            ValueError::new(field, "must not contain control characters").zh("不能含有控制字符"),
+        );
     }
     Ok(())
 }

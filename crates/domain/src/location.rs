@@ -67,18 +67,16 @@ impl Coordinate {
     /// A WGS-84 point, checked for range and finiteness.
     pub fn wgs84(lat: f64, lon: f64) -> Result<Self, ValueError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(ValueError::new(
-                "lat",
-                "must be a number between -90 and 90",
-            )
-            .zh("须为 -90 到 90 之间的数"));
+            return Err(
+                ValueError::new("lat", "must be a number between -90 and 90")
+                    .zh("须为 -90 到 90 之间的数"),
+            );
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(ValueError::new(
-                "lon",
-                "must be a number between -180 and 180",
-            )
-            .zh("须为 -180 到 180 之间的数"));
+            return Err(
+                ValueError::new("lon", "must be a number between -180 and 180")
+                    .zh("须为 -180 到 180 之间的数"),
+            );
         }
         Ok(Self { lat, lon })
     }

@@ -192,11 +192,10 @@ impl BadgeNumber {
         if (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Ok(Self(s))
         } else {
-            Err(ValueError::new(
-                "badge_number",
-                "must be 1 to 32 ASCII letters and digits",
+            Err(
+                ValueError::new("badge_number", "must be 1 to 32 ASCII letters and digits")
+                    .zh("须为 1 到 32 个英文字母或数字"),
             )
-            .zh("须为 1 到 32 个英文字母或数字"))
         }
     }
 

@@ -29,11 +29,9 @@ pub fn clean_text(
         .chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad {
-        return Err(ValueError::new(
-            field,
-            "must not contain control characters",
-        )
-        .zh("不能含有控制字符"));
+        return Err(
+            ValueError::new(field, "must not contain control characters").zh("不能含有控制字符"),
+        );
     }
     Ok(trimmed.to_owned())
 }
@@ -72,7 +70,9 @@ impl Code {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > Self::MAX_CHARS {
-            return Err(ValueError::new("code", "must be 1 to 32 characters").zh("须为 1 到 32 个字符"));
+            return Err(
+                ValueError::new("code", "must be 1 to 32 characters").zh("须为 1 到 32 个字符")
+            );
         }
         if !raw
             .bytes()

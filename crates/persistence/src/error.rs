@@ -12,6 +12,7 @@ pub enum RepoError {
     #[error("conflict: {0}")]
     Conflict(Clash),
     /// A foreign key refused the write: the referenced row does not exist (or still is referenced).
+    /// The text is the repository's own (the database's message is logged, never kept).
     #[error("reference violated: {0}")]
     Reference(String),
     /// A stored row does not parse into its domain type: the data was changed outside Whistle or a
@@ -34,7 +35,10 @@ impl From<DbErr> for RepoError {
                 tracing::debug!(%message, %clash, "unique constraint refused a write");
                 RepoError::Conflict(clash)
             }
-            Some(SqlErr::ForeignKeyConstraintViolation(what)) => RepoError::Reference(what),
+            Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+                tracing::debug!(%message, "foreign key refused a write");
+                RepoError::Reference("a referenced record does not exist".into())
+            }
             _ => RepoError::Db(err),
         }
     }
@@ -86,9 +90,7 @@ impl Clash {
             }
             _ => None,
         };
-        if let Some(pg) =
-            db.and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
-        {
+        if let Some(pg) = db.and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()) {
             let columns = pg
                 .detail()
                 .and_then(|d| d.strip_prefix("Key ("))

@@ -397,9 +397,12 @@ pub async fn ensure_grid(
         return found.try_into();
     }
     if !community.boundary.covers(boundary) {
-        return Err(RepoError::Conflict(Clash::new("grid", &["boundary"]).because(
-            format!("grid {code} extends outside community {}", community.code),
-        )));
+        return Err(RepoError::Conflict(
+            Clash::new("grid", &["boundary"]).because(format!(
+                "grid {code} extends outside community {}",
+                community.code
+            )),
+        ));
     }
     let [min_lon, min_lat, max_lon, max_lat] = boundary.bbox();
     grid::ActiveModel {

@@ -93,7 +93,8 @@ pub async fn upsert(
         .filter(|k| k.chars() <= MAX_KEY_CHARS)
         .ok_or_else(|| {
             RepoError::Conflict(
-                Clash::new("place", &["name"]).because("place name is not a valid address-book key"),
+                Clash::new("place", &["name"])
+                    .because("place name is not a valid address-book key"),
             )
         })?;
     let now = now.fixed_offset();
