@@ -217,11 +217,19 @@ impl ApiError {
     }
 }
 
-/// A domain value that failed to parse is a 422 naming the field.
+/// A domain value that failed to parse is a 422 `invalid_value` naming the field.
 impl From<ValueError> for ApiError {
     fn from(e: ValueError) -> Self {
+        ApiError::invalid("invalid_value", e)
+    }
+}
+
+impl ApiError {
+    /// A 422 with `code` for a domain value that failed to parse: its field, its English reason,
+    /// and its Chinese one when the rule has one.
+    pub fn invalid(code: &'static str, e: ValueError) -> Self {
         let plain = ApiError::Unprocessable {
-            code: "invalid_value",
+            code,
             detail: e.to_string(),
             field: Some(e.field.to_owned()),
         };
