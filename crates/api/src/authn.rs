@@ -146,14 +146,7 @@ pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Re
             if action.is_read() && reason != DenyReason::NotPermitted {
                 return Err(ApiError::not_found("not_found", "not found"));
             }
-            Err(ApiError::forbidden(
-                match reason {
-                    DenyReason::NotPermitted => "forbidden",
-                    DenyReason::OutsideJurisdiction => "outside_jurisdiction",
-                    DenyReason::NotOwner => "not_owner",
-                },
-                "you are not allowed to do this",
-            ))
+            Err(refusal(principal, action, reason))
         }
     }
 }
@@ -177,16 +170,36 @@ pub fn require_scope(
                 ?reason,
                 "scope refused"
             );
-            Err(ApiError::forbidden(
-                match reason {
-                    DenyReason::NotPermitted => "forbidden",
-                    DenyReason::OutsideJurisdiction => "outside_jurisdiction",
-                    DenyReason::NotOwner => "not_owner",
-                },
-                "you are not allowed to see this",
-            ))
+            Err(refusal(principal, action, reason))
         }
     }
+}
+
+/// The 403 for a denial: a code per rule that refused (`role_not_permitted`,
+/// `outside_jurisdiction`, `not_owner`) and a detail naming the role and the action, in both
+/// languages.
+pub fn refusal(principal: &Principal, action: Action, reason: DenyReason) -> ApiError {
+    let role = principal.role;
+    let (r, a) = (role.as_str(), action.as_str());
+    let (rz, az) = (role.name_zh(), action.name_zh());
+    let (code, en, zh) = match reason {
+        DenyReason::NotPermitted => (
+            "role_not_permitted",
+            format!("the {r} role may not {a}"),
+            format!("{rz}（{r}）角色无权{az}（{a}）"),
+        ),
+        DenyReason::OutsideJurisdiction => (
+            "outside_jurisdiction",
+            format!("a {r} may {a} only inside their own jurisdiction, and this lies outside it"),
+            format!("{rz}（{r}）只能在本人辖区内{az}（{a}），该对象不在您的辖区内"),
+        ),
+        DenyReason::NotOwner => (
+            "not_owner",
+            format!("a {r} may {a} only on their own records"),
+            format!("{rz}（{r}）只能对本人的记录{az}（{a}）"),
+        ),
+    };
+    ApiError::forbidden(code, en).with_zh(zh)
 }
 
 #[cfg(test)]
@@ -230,7 +243,11 @@ mod tests {
         );
         // An action the role never has is a plain 403, also for reads.
         let never = require(&p, Action::ManageUsers, &Resource::city()).unwrap_err();
-        assert_eq!((never.status().as_u16(), never.code()), (403, "forbidden"));
+        assert_eq!(
+            (never.status().as_u16(), never.code()),
+            (403, "role_not_permitted")
+        );
+        assert_eq!(never.to_string(), "the officer role may not manage_users");
         let resident = Principal {
             role: Role::Resident,
             jurisdiction: Jurisdiction::none(),

@@ -6,6 +6,9 @@
 //! [`Problem`] as an extension; the [`finish_problems`] middleware renders it in the client's
 //! language, adds the request id and path, and turns any other error response (a 405 from the
 //! router, a 408 from the timeout layer) into a problem too, so no error leaves as plain text.
+//!
+//! Titles and Chinese details come from one table, [`crate::problem_text`]; an error whose
+//! Chinese detail must carry this request's particulars brings its own ([`ApiError::with_zh`]).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -16,9 +19,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use whistle_domain::ValueError;
-use whistle_persistence::RepoError;
+use whistle_persistence::{Clash, RepoError};
 
 use crate::i18n::Lang;
+use crate::problem_text;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -69,6 +73,15 @@ pub enum ApiError {
     /// 500: a bug or an unexpected failure. The detail is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// Any of the above with what the central table cannot supply: a Chinese detail holding
+    /// this request's particulars (numbers, names, the rule that refused), and/or the field the
+    /// problem is about. Built by [`ApiError::with_zh`] and [`ApiError::with_field`].
+    #[error("{inner}")]
+    Detailed {
+        inner: Box<ApiError>,
+        zh: Option<String>,
+        field: Option<String>,
+    },
 }
 
 impl ApiError {
@@ -109,6 +122,64 @@ impl ApiError {
         }
     }
 
+    /// The same error with its detail in Chinese, for a detail built from this request's
+    /// particulars; other Chinese details come from [`crate::problem_text`].
+    pub fn with_zh(self, zh: impl Into<String>) -> Self {
+        match self {
+            ApiError::Detailed { inner, field, .. } => ApiError::Detailed {
+                inner,
+                zh: Some(zh.into()),
+                field,
+            },
+            other => ApiError::Detailed {
+                inner: Box::new(other),
+                zh: Some(zh.into()),
+                field: None,
+            },
+        }
+    }
+
+    /// The same error naming the field it is about.
+    pub fn with_field(self, field: impl Into<String>) -> Self {
+        match self {
+            ApiError::Detailed { inner, zh, .. } => ApiError::Detailed {
+                inner,
+                zh,
+                field: Some(field.into()),
+            },
+            other => ApiError::Detailed {
+                inner: Box::new(other),
+                zh: None,
+                field: Some(field.into()),
+            },
+        }
+    }
+
+    /// The error without the additions of [`ApiError::with_zh`] and [`ApiError::with_field`],
+    /// for code that sorts errors by variant (Open311's mapping).
+    pub fn plain(self) -> Self {
+        match self {
+            ApiError::Detailed { inner, .. } => inner.plain(),
+            other => other,
+        }
+    }
+
+    /// 409 for a write a unique rule refused, naming the field and never the database's words:
+    /// "this badge number is already taken".
+    pub fn taken(code: &'static str, clash: &Clash) -> Self {
+        let Some(field) = clash.field() else {
+            return ApiError::Conflict {
+                code,
+                detail: "this is already taken".into(),
+            };
+        };
+        ApiError::Conflict {
+            code,
+            detail: format!("this {} is already taken", field.replace('_', " ")),
+        }
+        .with_field(field)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -123,6 +194,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Detailed { inner, .. } => inner.status(),
         }
     }
 
@@ -140,17 +212,30 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Detailed { inner, .. } => inner.code(),
         }
     }
 }
 
-/// A domain value that failed to parse is a 422 naming the field.
+/// A domain value that failed to parse is a 422 `invalid_value` naming the field.
 impl From<ValueError> for ApiError {
     fn from(e: ValueError) -> Self {
-        ApiError::Unprocessable {
-            code: "invalid_value",
+        ApiError::invalid("invalid_value", e)
+    }
+}
+
+impl ApiError {
+    /// A 422 with `code` for a domain value that failed to parse: its field, its English reason,
+    /// and its Chinese one when the rule has one.
+    pub fn invalid(code: &'static str, e: ValueError) -> Self {
+        let plain = ApiError::Unprocessable {
+            code,
             detail: e.to_string(),
             field: Some(e.field.to_owned()),
+        };
+        match e.reason_zh {
+            Some(zh) => plain.with_zh(format!("{}：{zh}", e.field)),
+            None => plain,
         }
     }
 }
@@ -162,9 +247,13 @@ impl From<RepoError> for ApiError {
                 code: "not_found",
                 detail: format!("{what} not found"),
             },
-            RepoError::Conflict(what) => ApiError::Conflict {
-                code: "conflict",
-                detail: format!("conflicts with existing data: {what}"),
+            RepoError::Conflict(clash) => match &clash.rule {
+                // A rule a repository checked itself, described in its own words.
+                Some(rule) => ApiError::Conflict {
+                    code: "conflict",
+                    detail: format!("conflicts with existing data: {rule}"),
+                },
+                None => ApiError::taken("already_exists", &clash),
             },
             RepoError::Reference(what) => ApiError::Unprocessable {
                 code: "unknown_reference",
@@ -266,6 +355,10 @@ pub struct Problem {
     /// Quote this when reporting a problem; it finds the request in the logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The detail in Chinese when the error brought its own; otherwise the table's is used.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub detail_zh: Option<String>,
 }
 
 impl Problem {
@@ -279,12 +372,29 @@ impl Problem {
             instance: None,
             field: None,
             request_id: None,
+            detail_zh: None,
+        }
+    }
+
+    /// Puts the title and the detail in `lang`. English details are written where the error is
+    /// raised; Chinese ones are the error's own or the table's.
+    pub fn localize(&mut self, lang: Lang) {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.title = problem_text::title(&self.code, status, lang).to_owned();
+        if lang == Lang::Zh {
+            let zh = match self.detail_zh.take() {
+                Some(zh) => zh,
+                None => {
+                    problem_text::detail_zh(&self.code, status, &self.detail, self.field.as_deref())
+                }
+            };
+            self.detail = zh;
         }
     }
 
     fn render(mut self, lang: Lang) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        self.title = title(&self.code, status, lang).to_owned();
+        self.localize(lang);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut res = Response::new(Body::from(body));
         *res.status_mut() = status;
@@ -296,6 +406,18 @@ impl Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Detailed { inner, zh, field } = self {
+            let mut res = inner.into_response();
+            if let Some(problem) = res.extensions_mut().get_mut::<Problem>() {
+                if zh.is_some() {
+                    problem.detail_zh = zh;
+                }
+                if field.is_some() {
+                    problem.field = field;
+                }
+            }
+            return res;
+        }
         let status = self.status();
         let code = self.code();
         let problem = match &self {
@@ -336,69 +458,6 @@ impl IntoResponse for ApiError {
         }
         res
     }
-}
-
-/// Titles by code, falling back to one per status.
-fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
-    let (zh, en) = match code {
-        "outside_city" => ("位置不在本市网格内", "Location outside the city"),
-        "invalid_coordinate" => ("坐标无效", "Invalid coordinate"),
-        "route_not_found" => ("接口不存在", "No such endpoint"),
-        "database_unavailable" => ("数据库不可用", "Database unavailable"),
-        "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
-        "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
-        "account_disabled" => ("账号已停用", "Account disabled"),
-        "unauthenticated" => ("请先登录", "Login required"),
-        "invalid_token" => ("登录凭证无效或已过期", "Invalid or expired token"),
-        "invalid_code" => ("验证码错误或已失效", "Wrong or expired verification code"),
-        "illegal_transition" => (
-            "当前状态不允许该操作",
-            "Action not allowed in the current status",
-        ),
-        "version_conflict" | "precondition_failed" => {
-            ("案件已被他人修改", "The case was changed by someone else")
-        }
-        "unknown_category" => ("未知的问题类别", "Unknown category"),
-        "case_not_found" => ("案件不存在", "No such case"),
-        "invalid_span" => ("结束时间须晚于开始时间", "The work ends before it starts"),
-        "point_outside_community" => ("位置不在该社区内", "Location outside the community"),
-        "grid_not_in_community" => ("网格不属于该社区", "Grid not in the community"),
-        "work_log_not_found" => ("工作记录不存在", "No such work log"),
-        "invalid_characters" => (
-            "输入含有不允许的控制字符",
-            "Input contains control characters",
-        ),
-        "date_out_of_range" => (
-            "日期须在 2000 年至 2100 年之间",
-            "Dates must fall in the years 2000–2100",
-        ),
-        "idempotency_key_reused" => (
-            "该幂等键已用于另一请求，请为新的上报换用新键",
-            "Idempotency-Key already used for a different request",
-        ),
-        "image_too_large" => ("图片像素过多", "Image has too many pixels"),
-        "signed_link_invalid" => ("打印链接无效", "Invalid print link"),
-        "signed_link_expired" => ("打印链接已过期", "Print link expired"),
-        "not_printable" => ("该地址不可生成打印链接", "Not a printable resource"),
-        "glyph_missing" => ("字库缺少字符，无法打印", "The font lacks a character"),
-        _ => match status {
-            StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
-            StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),
-            StatusCode::FORBIDDEN => ("无权操作", "Forbidden"),
-            StatusCode::NOT_FOUND => ("未找到", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => ("不支持该请求方法", "Method not allowed"),
-            StatusCode::REQUEST_TIMEOUT => ("请求超时", "Request timed out"),
-            StatusCode::CONFLICT => ("与现有数据冲突", "Conflict"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("请求体过大", "Request body too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("不支持的内容类型", "Unsupported media type"),
-            StatusCode::UNPROCESSABLE_ENTITY => ("输入内容无效", "Invalid input"),
-            StatusCode::TOO_MANY_REQUESTS => ("请求过于频繁", "Too many requests"),
-            StatusCode::SERVICE_UNAVAILABLE => ("服务暂不可用", "Service unavailable"),
-            s if s.is_server_error() => ("服务器内部错误", "Internal server error"),
-            _ => ("请求失败", "Request failed"),
-        },
-    };
-    lang.pick(zh, en)
 }
 
 /// Generic codes for error responses produced outside handlers.
@@ -525,9 +584,9 @@ mod tests {
                 "outside_city",
             ),
             (
-                RepoError::Conflict("users.username".into()).into(),
+                RepoError::Conflict(Clash::new("users", &["username"])).into(),
                 409,
-                "conflict",
+                "already_exists",
             ),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (
@@ -561,10 +620,179 @@ mod tests {
 
     #[test]
     fn titles_follow_language() {
+        let title = problem_text::title;
         assert_eq!(
             title("outside_city", StatusCode::NOT_FOUND, Lang::En),
             "Location outside the city"
         );
         assert_eq!(title("whatever", StatusCode::NOT_FOUND, Lang::Zh), "未找到");
+    }
+
+    fn rendered(err: ApiError, lang: Lang) -> Problem {
+        let res = err.into_response();
+        let mut p = res.extensions().get::<Problem>().unwrap().clone();
+        p.localize(lang);
+        p
+    }
+
+    #[test]
+    fn details_follow_language_and_keep_particulars() {
+        let e = || {
+            ApiError::from(
+                ValueError::new("name", "must be at most 100 characters, got 120")
+                    .zh("最多 100 个字，实际 120 个"),
+            )
+        };
+        let en = rendered(e(), Lang::En);
+        assert_eq!(en.detail, "name: must be at most 100 characters, got 120");
+        let zh = rendered(e(), Lang::Zh);
+        assert_eq!(zh.detail, "name：最多 100 个字，实际 120 个");
+        assert_eq!(zh.field.as_deref(), Some("name"));
+        assert_eq!(zh.code, "invalid_value");
+        // Without a Chinese reason of its own, the table's sentence names the field.
+        let zh = rendered(ValueError::new("lat", "bad").into(), Lang::Zh);
+        assert_eq!(zh.detail, "「lat」的值无效");
+    }
+
+    #[test]
+    fn a_unique_clash_names_the_field_not_the_database() {
+        let err = ApiError::from(RepoError::Conflict(Clash::new(
+            "officer",
+            &["badge_number"],
+        )));
+        assert_eq!((err.status().as_u16(), err.code()), (409, "already_exists"));
+        let en = rendered(err, Lang::En);
+        assert_eq!(en.detail, "this badge number is already taken");
+        assert_eq!(en.field.as_deref(), Some("badge_number"));
+        let zh = rendered(
+            ApiError::from(RepoError::Conflict(Clash::new(
+                "officer",
+                &["badge_number"],
+            ))),
+            Lang::Zh,
+        );
+        assert_eq!(zh.detail, "「badge_number」已被占用");
+    }
+
+    /// Every code raised anywhere in this crate's source has Chinese words in
+    /// [`problem_text::TEXTS`]. Codes are found where they are written: `code: "…"` (also inside
+    /// an `if`), and the first argument of the constructors; codes chosen by a `match` elsewhere
+    /// are listed here by hand.
+    #[test]
+    fn every_code_in_the_source_has_chinese_text() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut codes = std::collections::BTreeMap::<String, String>::new();
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for code in codes_in(&text) {
+                        codes
+                            .entry(code)
+                            .or_insert_with(|| path.display().to_string());
+                    }
+                }
+            }
+        }
+        // Chosen by `match` arms: the policy's reasons (crate::authn), work-log spans
+        // (routes/worklogs.rs), and the codes of generated responses.
+        for code in [
+            "role_not_permitted",
+            "outside_jurisdiction",
+            "not_owner",
+            "token_expired",
+            "invalid_span",
+            "span_too_long",
+            "span_in_future",
+            "already_exists",
+            "conflict",
+        ] {
+            codes.insert(code.into(), "listed".into());
+        }
+        for status in 400..600u16 {
+            if let Ok(s) = StatusCode::from_u16(status) {
+                codes.insert(code_for_status(s).into(), "code_for_status".into());
+            }
+        }
+        for err in [
+            ApiError::PreconditionFailed {
+                detail: String::new(),
+            },
+            ApiError::UnsupportedMediaType {
+                detail: String::new(),
+            },
+            ApiError::PayloadTooLarge,
+            ApiError::DatabaseUnavailable(String::new()),
+            ApiError::Internal(anyhow::anyhow!("x")),
+        ] {
+            codes.insert(err.code().into(), "ApiError::code".into());
+        }
+        assert!(
+            codes.len() > 100,
+            "the scan found only {} codes",
+            codes.len()
+        );
+        let missing: Vec<_> = codes
+            .iter()
+            .filter(|(code, _)| problem_text::lookup(code).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "codes without Chinese text in problem_text::TEXTS: {missing:?}"
+        );
+    }
+
+    /// The codes written in `text` outside its tests.
+    fn codes_in(text: &str) -> Vec<String> {
+        let text = text.split("#[cfg(test)]").next().unwrap_or(text);
+        let mut out = Vec::new();
+        let literal_after = |rest: &str, window: usize| -> Vec<String> {
+            let head: String = rest.chars().take(window).collect();
+            head.split('"')
+                .skip(1)
+                .step_by(2)
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                        && s.starts_with(|c: char| c.is_ascii_lowercase())
+                })
+                .map(str::to_owned)
+                .collect()
+        };
+        for (i, _) in text.match_indices("code: ") {
+            let rest = &text[i + 6..];
+            let mut end = rest.find(",\n").unwrap_or(rest.len()).min(300);
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let rest = &rest[..end];
+            if rest.starts_with('"') {
+                out.extend(literal_after(rest, 60).into_iter().take(1));
+            } else if rest.starts_with("if ") || rest.starts_with("match ") {
+                // The branches, not the condition.
+                let branches = &rest[rest.find('{').unwrap_or(0)..];
+                out.extend(literal_after(branches, 300));
+            }
+        }
+        for ctor in [
+            "ApiError::not_found(",
+            "ApiError::unauthorized(",
+            "ApiError::forbidden(",
+            "ApiError::bad_request(",
+            "ApiError::taken(",
+        ] {
+            for (i, _) in text.match_indices(ctor) {
+                let rest = text[i + ctor.len()..].trim_start();
+                if rest.starts_with('"') {
+                    out.extend(literal_after(rest, 60).into_iter().take(1));
+                }
+            }
+        }
+        out
     }
 }

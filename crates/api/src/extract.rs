@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use whistle_auth::Principal;
+use whistle_auth::token::TokenError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -50,8 +51,10 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// The authenticated caller. Rejects with 401 `unauthenticated` when there is no bearer token
-/// and 401 `invalid_token` when the token does not verify (the reason is logged at debug).
+/// The authenticated caller. Rejects with 401 `unauthenticated` when there is no bearer token,
+/// 401 `token_expired` when the token is genuine but past its lifetime (the client should
+/// refresh), and 401 `invalid_token` when it does not verify at all (log in again); the reason
+/// is logged.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub Principal);
 
@@ -82,7 +85,15 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let verified = state.auth.keys.verify_issued(token).map_err(|e| {
         tracing::info!(target: "whistle::audit", reason = %e, "access token refused");
-        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+        match e {
+            TokenError::Expired => ApiError::unauthorized(
+                "token_expired",
+                "the access token has expired; get a new one with the refresh token",
+            ),
+            _ => {
+                ApiError::unauthorized("invalid_token", "the access token is invalid; log in again")
+            }
+        }
     })?;
     let principal = verified.principal;
     state.cutoffs.refresh_if_due(&state.db).await;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod media_store;
+pub mod problem_text;
 pub mod ratelimit;
 pub mod reference;
 pub mod routes;

@@ -189,6 +189,12 @@ fn too_large(size: Dimensions, max_pixels: u64) -> ApiError {
         ),
         field: Some("file".into()),
     }
+    .with_zh(format!(
+        "图片标称 {} × {} 像素；最多接受 {max_pixels} 像素（{} 百万像素），请缩小后重新上传",
+        size.width,
+        size.height,
+        max_pixels as f64 / 1_000_000.0
+    ))
 }
 
 /// The copy that is stored: checked, decoded within limits, scaled to fit, turned upright,

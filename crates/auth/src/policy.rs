@@ -107,6 +107,70 @@ impl Action {
         Action::ViewAuditLog,
     ];
 
+    /// The action's machine name (`handle_case`), as error details name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ReportCase => "report_case",
+            Action::ViewCase => "view_case",
+            Action::ViewReporterContact => "view_reporter_contact",
+            Action::CommentCase => "comment_case",
+            Action::AcceptCase => "accept_case",
+            Action::DispatchCase => "dispatch_case",
+            Action::EscalateCase => "escalate_case",
+            Action::HandleCase => "handle_case",
+            Action::RequestExtension => "request_extension",
+            Action::DecideExtension => "decide_extension",
+            Action::VerifyCase => "verify_case",
+            Action::MergeCases => "merge_cases",
+            Action::RateCase => "rate_case",
+            Action::ReopenCase => "reopen_case",
+            Action::ManageStationing => "manage_stationing",
+            Action::ManageMerchants => "manage_merchants",
+            Action::SignPledge => "sign_pledge",
+            Action::InspectMerchant => "inspect_merchant",
+            Action::LogWork => "log_work",
+            Action::ViewWorkLogs => "view_work_logs",
+            Action::ViewStatistics => "view_statistics",
+            Action::ExportData => "export_data",
+            Action::ManageUsers => "manage_users",
+            Action::ManageGeography => "manage_geography",
+            Action::ManageCatalogue => "manage_catalogue",
+            Action::ViewAuditLog => "view_audit_log",
+        }
+    }
+
+    /// The action in Chinese, as error details name it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Action::ReportCase => "上报案件",
+            Action::ViewCase => "查看案件",
+            Action::ViewReporterContact => "查看上报人联系方式",
+            Action::CommentCase => "评论案件",
+            Action::AcceptCase => "受理（立案或不予立案）案件",
+            Action::DispatchCase => "派遣案件",
+            Action::EscalateCase => "上报升级案件",
+            Action::HandleCase => "签收、处置或退回案件",
+            Action::RequestExtension => "申请延期",
+            Action::DecideExtension => "审批延期",
+            Action::VerifyCase => "核查、返工或结案",
+            Action::MergeCases => "合并案件",
+            Action::RateCase => "评价案件",
+            Action::ReopenCase => "重新打开案件",
+            Action::ManageStationing => "管理派驻",
+            Action::ManageMerchants => "管理商户",
+            Action::SignPledge => "签订或撤销门前四包承诺书",
+            Action::InspectMerchant => "检查商户",
+            Action::LogWork => "记录工作",
+            Action::ViewWorkLogs => "查看工作记录",
+            Action::ViewStatistics => "查看统计",
+            Action::ExportData => "导出数据",
+            Action::ManageUsers => "管理账号",
+            Action::ManageGeography => "管理区划和网格",
+            Action::ManageCatalogue => "管理问题类别、时限和工作日历",
+            Action::ViewAuditLog => "查看审计日志",
+        }
+    }
+
     /// Reading actions: a denial of these should not reveal that the thing exists, so the API
     /// answers 404 rather than 403.
     pub fn is_read(self) -> bool {

@@ -50,7 +50,8 @@ macro_rules! wire_enum {
                     _ => Err(ValueError::new(
                         $field,
                         concat!("must be one of: ", $($s, " "),+).trim_end(),
-                    )),
+                    )
+                    .zh(concat!("须为以下之一：", $($s, " "),+).trim_end())),
                 }
             }
         }
@@ -136,7 +137,10 @@ impl CaseNumber {
     }
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let err = || ValueError::new("case_number", "must look like HZ-20261125-000123");
+        let err = || {
+            ValueError::new("case_number", "must look like HZ-20261125-000123")
+                .zh("格式须如 HZ-20261125-000123")
+        };
         let mut parts = raw.trim().split('-');
         let (Some(prefix), Some(date), Some(seq), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -281,7 +285,7 @@ pub struct Rating {
 impl Rating {
     pub fn new(score: i64, comment: Option<&str>) -> Result<Self, ValueError> {
         if !(1..=5).contains(&score) {
-            return Err(ValueError::new("rating", "must be 1 to 5"));
+            return Err(ValueError::new("rating", "must be 1 to 5").zh("须为 1 到 5"));
         }
         let comment = comment
             .filter(|c| !c.trim().is_empty())

@@ -169,7 +169,11 @@ pub fn validate_answers(
                 "unknown question {:?}",
                 unknown.chars().take(40).collect::<String>()
             ),
-        ));
+        )
+        .zh(format!(
+            "没有这一问题：{:?}",
+            unknown.chars().take(40).collect::<String>()
+        )));
     }
     let mut out = BTreeMap::new();
     for spec in specs {
@@ -177,39 +181,42 @@ pub fn validate_answers(
         let value = match given.get(key) {
             None | Some(Value::Null) => {
                 if spec.required {
-                    return Err(ValueError::new("attributes", format!("{key} is required")));
+                    return Err(ValueError::new("attributes", format!("{key} is required"))
+                        .zh(format!("{key} 为必答项")));
                 }
                 continue;
             }
             Some(v) => v,
         };
-        let bad = |why: &str| ValueError::new("attributes", format!("{key}: {why}"));
+        let bad = |why: &str, zh: &str| {
+            ValueError::new("attributes", format!("{key}: {why}")).zh(format!("{key}：{zh}"))
+        };
         let normalised = match (&spec.kind, value) {
             (AttributeKind::Text { max_chars }, Value::String(s)) => {
                 let t = s.trim();
                 if t.is_empty() && spec.required {
-                    return Err(bad("must not be empty"));
+                    return Err(bad("must not be empty", "不能为空"));
                 }
                 if t.chars().count() > *max_chars as usize {
-                    return Err(bad("too long"));
+                    return Err(bad("too long", "过长"));
                 }
                 Value::String(t.to_owned())
             }
             (AttributeKind::Number { min, max }, Value::Number(n)) => {
-                let x = n.as_f64().ok_or_else(|| bad("not a number"))?;
+                let x = n.as_f64().ok_or_else(|| bad("not a number", "不是数字"))?;
                 if min.is_some_and(|m| x < m) || max.is_some_and(|m| x > m) {
-                    return Err(bad("out of range"));
+                    return Err(bad("out of range", "超出范围"));
                 }
                 Value::Number(n.clone())
             }
             (AttributeKind::Boolean, Value::Bool(b)) => Value::Bool(*b),
             (AttributeKind::Choice { options }, Value::String(s)) => {
                 if !options.iter().any(|o| o.code.as_str() == s) {
-                    return Err(bad("not one of the options"));
+                    return Err(bad("not one of the options", "不是可选项之一"));
                 }
                 Value::String(s.clone())
             }
-            _ => return Err(bad("wrong type of answer")),
+            _ => return Err(bad("wrong type of answer", "回答类型不对")),
         };
         out.insert(key.to_owned(), normalised);
     }

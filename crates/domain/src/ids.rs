@@ -19,7 +19,7 @@ macro_rules! typed_id {
                 if value > 0 {
                     Ok(Self(value))
                 } else {
-                    Err(ValueError::new($field, "must be a positive integer"))
+                    Err(ValueError::new($field, "must be a positive integer").zh("须为正整数"))
                 }
             }
 

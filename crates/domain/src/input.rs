@@ -23,10 +23,9 @@ pub fn is_refused_control(c: char) -> bool {
 /// Refuses text holding a control character other than tab and line breaks.
 pub fn refuse_controls(field: &'static str, raw: &str) -> Result<(), ValueError> {
     if raw.chars().any(is_refused_control) {
-        return Err(ValueError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(
+            ValueError::new(field, "must not contain control characters").zh("不能含有控制字符"),
+        );
     }
     Ok(())
 }
@@ -61,7 +60,12 @@ pub fn refuse_distant_dates(field: &'static str, raw: &str) -> Result<(), ValueE
                 YEARS.start(),
                 YEARS.end()
             ),
-        )),
+        )
+        .zh(format!(
+            "日期须在 {} 年至 {} 年之间",
+            YEARS.start(),
+            YEARS.end()
+        ))),
         _ => Ok(()),
     }
 }

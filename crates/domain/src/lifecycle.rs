@@ -93,7 +93,9 @@ impl CaseActionKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == raw.trim())
-            .ok_or_else(|| crate::ValueError::new("action", "is not a case action"))
+            .ok_or_else(|| {
+                crate::ValueError::new("action", "is not a case action").zh("不是案件操作")
+            })
     }
 }
 

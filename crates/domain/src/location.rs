@@ -50,7 +50,8 @@ impl FromStr for Crs {
             "wgs84" | "wgs-84" | "epsg:4326" => Ok(Crs::Wgs84),
             "gcj02" | "gcj-02" => Ok(Crs::Gcj02),
             "bd09" | "bd-09" | "bd09ll" => Ok(Crs::Bd09),
-            _ => Err(ValueError::new("crs", "must be one of wgs84, gcj02, bd09")),
+            _ => Err(ValueError::new("crs", "must be one of wgs84, gcj02, bd09")
+                .zh("须为 wgs84、gcj02、bd09 之一")),
         }
     }
 }
@@ -66,16 +67,16 @@ impl Coordinate {
     /// A WGS-84 point, checked for range and finiteness.
     pub fn wgs84(lat: f64, lon: f64) -> Result<Self, ValueError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(ValueError::new(
-                "lat",
-                "must be a number between -90 and 90",
-            ));
+            return Err(
+                ValueError::new("lat", "must be a number between -90 and 90")
+                    .zh("须为 -90 到 90 之间的数"),
+            );
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(ValueError::new(
-                "lon",
-                "must be a number between -180 and 180",
-            ));
+            return Err(
+                ValueError::new("lon", "must be a number between -180 and 180")
+                    .zh("须为 -180 到 180 之间的数"),
+            );
         }
         Ok(Self { lat, lon })
     }

@@ -46,6 +46,7 @@ impl ImageFormat {
 
 fn broken(what: &str) -> ValueError {
     ValueError::new("file", format!("not a well-formed image: {what}"))
+        .zh(format!("不是完整有效的图片：{what}"))
 }
 
 /// The size an image declares in its header. It is read before any pixel is decoded, because a

@@ -85,6 +85,7 @@ impl FromStr for Role {
                     "role",
                     "must be one of resident, partner, officer, leader, dispatcher, admin",
                 )
+                .zh("须为 resident、partner、officer、leader、dispatcher、admin 之一")
             })
     }
 }
@@ -109,7 +110,8 @@ impl Username {
             Err(ValueError::new(
                 "username",
                 "must be 3 to 32 characters: a-z, 0-9, '.', '_', '-', starting with a letter or digit",
-            ))
+            )
+            .zh("须为 3 到 32 个字符（a-z、0-9、“.”、“_”、“-”），以字母或数字开头"))
         }
     }
 
@@ -158,7 +160,8 @@ impl PhoneNumber {
             Err(ValueError::new(
                 "phone",
                 "must be a mainland China mobile number (11 digits starting 13–19)",
-            ))
+            )
+            .zh("须为中国大陆手机号（11 位数字，以 13–19 开头）"))
         }
     }
 
@@ -189,10 +192,10 @@ impl BadgeNumber {
         if (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Ok(Self(s))
         } else {
-            Err(ValueError::new(
-                "badge_number",
-                "must be 1 to 32 ASCII letters and digits",
-            ))
+            Err(
+                ValueError::new("badge_number", "must be 1 to 32 ASCII letters and digits")
+                    .zh("须为 1 到 32 个英文字母或数字"),
+            )
         }
     }
 

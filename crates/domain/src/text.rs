@@ -15,23 +15,23 @@ pub fn clean_text(
 ) -> Result<String, ValueError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(ValueError::new(field, "must not be empty"));
+        return Err(ValueError::new(field, "must not be empty").zh("不能为空"));
     }
     let count = trimmed.chars().count();
     if count > max {
         return Err(ValueError::new(
             field,
             format!("must be at most {max} characters, got {count}"),
-        ));
+        )
+        .zh(format!("最多 {max} 个字，实际 {count} 个")));
     }
     let bad = trimmed
         .chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad {
-        return Err(ValueError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(
+            ValueError::new(field, "must not contain control characters").zh("不能含有控制字符"),
+        );
     }
     Ok(trimmed.to_owned())
 }
@@ -70,7 +70,9 @@ impl Code {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > Self::MAX_CHARS {
-            return Err(ValueError::new("code", "must be 1 to 32 characters"));
+            return Err(
+                ValueError::new("code", "must be 1 to 32 characters").zh("须为 1 到 32 个字符")
+            );
         }
         if !raw
             .bytes()
@@ -79,7 +81,8 @@ impl Code {
             return Err(ValueError::new(
                 "code",
                 "may contain only ASCII letters, digits, '-' and '_'",
-            ));
+            )
+            .zh("只能包含英文字母、数字、“-”和“_”"));
         }
         Ok(Self(raw.to_owned()))
     }

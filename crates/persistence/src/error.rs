@@ -7,10 +7,12 @@ pub enum RepoError {
     /// The row asked for does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A unique constraint refused the write; the string names the constraint or column.
+    /// A unique constraint refused the write. It says which table and columns, in identifiers
+    /// only: the database's own message (which quotes the clashing value) is logged, never kept.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Clash),
     /// A foreign key refused the write: the referenced row does not exist (or still is referenced).
+    /// The text is the repository's own (the database's message is logged, never kept).
     #[error("reference violated: {0}")]
     Reference(String),
     /// A stored row does not parse into its domain type: the data was changed outside Whistle or a
@@ -28,9 +30,112 @@ pub enum RepoError {
 impl From<DbErr> for RepoError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(what)) => RepoError::Conflict(what),
-            Some(SqlErr::ForeignKeyConstraintViolation(what)) => RepoError::Reference(what),
+            Some(SqlErr::UniqueConstraintViolation(message)) => {
+                let clash = Clash::from_db(&err, &message);
+                tracing::debug!(%message, %clash, "unique constraint refused a write");
+                RepoError::Conflict(clash)
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+                tracing::debug!(%message, "foreign key refused a write");
+                RepoError::Reference("a referenced record does not exist".into())
+            }
             _ => RepoError::Db(err),
+        }
+    }
+}
+
+/// Which unique rule a write broke: the table and the columns whose values must be unique, as
+/// identifiers (`officer`, `badge_number`), or a short description of a rule the repositories
+/// check themselves. Never the database's message, never the values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Clash {
+    pub table: Option<String>,
+    pub columns: Vec<String>,
+    /// For a rule a repository checks itself: what it is, in the repository's own words.
+    pub rule: Option<String>,
+}
+
+impl Clash {
+    pub fn new(table: &str, columns: &[&str]) -> Self {
+        Clash {
+            table: Some(table.to_owned()),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rule: None,
+        }
+    }
+
+    /// Describes the rule a repository checked itself.
+    pub fn because(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    /// The column a client should change: the last named one (in a composite key such as
+    /// `(inspection_id, item_code)` the last is the one the request chose).
+    pub fn field(&self) -> Option<&str> {
+        self.columns.last().map(String::as_str)
+    }
+
+    /// Reads the table and columns from a unique violation. PostgreSQL names them in the error's
+    /// detail (`Key (badge_number)=(B-1) already exists.`) and its table field; SQLite in the
+    /// message (`UNIQUE constraint failed: officer.badge_number`). Anything else is dropped.
+    fn from_db(err: &DbErr, message: &str) -> Self {
+        use sea_orm::{RuntimeErr, sqlx};
+        let db = match err {
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                match e.as_ref() {
+                    sqlx::Error::Database(db) => Some(db),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(pg) = db.and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()) {
+            let columns = pg
+                .detail()
+                .and_then(|d| d.strip_prefix("Key ("))
+                .and_then(|d| d.split_once(")=(").map(|(cols, _)| cols))
+                .map(|cols| cols.split(',').filter_map(identifier).collect())
+                .unwrap_or_default();
+            return Clash {
+                table: pg.table().and_then(identifier),
+                columns,
+                rule: None,
+            };
+        }
+        let Some((_, list)) = message.split_once("UNIQUE constraint failed:") else {
+            return Clash::default();
+        };
+        let mut clash = Clash::default();
+        for qualified in list.split(',') {
+            let (table, column) = qualified.trim().split_once('.').unwrap_or(("", qualified));
+            if clash.table.is_none() {
+                clash.table = identifier(table);
+            }
+            clash.columns.extend(identifier(column));
+        }
+        clash
+    }
+}
+
+/// `name` if it is a plain SQL identifier (letters, digits, underscores), else nothing: only
+/// names pass, never a quoted value.
+fn identifier(name: &str) -> Option<String> {
+    let name = name.trim().trim_matches('"');
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| name.to_owned())
+}
+
+impl std::fmt::Display for Clash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(rule) = &self.rule {
+            return f.write_str(rule);
+        }
+        match (&self.table, self.columns.as_slice()) {
+            (Some(t), []) => write!(f, "{t}"),
+            (Some(t), cols) => write!(f, "{t}.{}", cols.join(",")),
+            (None, []) => f.write_str("a unique rule"),
+            (None, cols) => f.write_str(&cols.join(",")),
         }
     }
 }
@@ -38,4 +143,24 @@ impl From<DbErr> for RepoError {
 /// Attaches the table and id to a domain parse failure of a stored row.
 pub(crate) fn corrupt(table: &'static str, id: i64) -> impl FnOnce(ValueError) -> RepoError {
     move |source| RepoError::Corrupt { table, id, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_messages_give_table_and_columns_only() {
+        let err = DbErr::Custom("x".into());
+        let c = Clash::from_db(&err, "UNIQUE constraint failed: officer.badge_number");
+        assert_eq!(c, Clash::new("officer", &["badge_number"]));
+        assert_eq!(c.field(), Some("badge_number"));
+        let two = Clash::from_db(
+            &err,
+            "UNIQUE constraint failed: inspection_result.inspection_id, inspection_result.item_code",
+        );
+        assert_eq!(two.field(), Some("item_code"));
+        assert_eq!(Clash::from_db(&err, "something else"), Clash::default());
+        assert_eq!(identifier("x') or 1=1"), None);
+    }
 }

@@ -8,5 +8,5 @@ pub mod repo;
 pub mod testing;
 
 pub use db::{Backend, DbSettings, connect, migrate};
-pub use error::RepoError;
+pub use error::{Clash, RepoError};
 pub use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

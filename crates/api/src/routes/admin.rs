@@ -266,10 +266,7 @@ async fn create_user(
     let (user, _) = users::create_user(&txn, &new, hash, officer.as_ref())
         .await
         .map_err(|e| match e {
-            RepoError::Conflict(what) => ApiError::Conflict {
-                code: "account_taken",
-                detail: format!("username, phone or badge number already taken ({what})"),
-            },
+            RepoError::Conflict(clash) => ApiError::taken("account_taken", &clash),
             other => other.into(),
         })?;
     users::set_jurisdiction(&txn, user.id, &jurisdiction)
@@ -424,10 +421,7 @@ async fn set_role(
         users::ensure_officer(&txn, id, &officer)
             .await
             .map_err(|e| match e {
-                RepoError::Conflict(_) => ApiError::Conflict {
-                    code: "account_taken",
-                    detail: "badge number already taken".into(),
-                },
+                RepoError::Conflict(clash) => ApiError::taken("account_taken", &clash),
                 other => other.into(),
             })?;
     }

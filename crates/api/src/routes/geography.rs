@@ -378,11 +378,8 @@ async fn locate(
         None => Crs::Wgs84,
         Some(raw) => raw.parse()?,
     };
-    let point = Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
-        code: "invalid_coordinate",
-        detail: e.to_string(),
-        field: Some(e.field.to_owned()),
-    })?;
+    let point = Coordinate::from_crs(crs, lat, lon)
+        .map_err(|e| ApiError::invalid("invalid_coordinate", e))?;
     let hit = state.grids().locate(point).map_err(|e| match e {
         LocateError::OutsideCity { .. } => ApiError::not_found(
             "outside_city",

@@ -17,15 +17,15 @@ async fn only_admins_manage_users() {
     ] {
         let token = app.token(who).await;
         let res = app.get_as("/api/v1/admin/users", &token).await;
-        assert_problem(res, 403, "forbidden").await;
+        assert_problem(res, 403, "role_not_permitted").await;
         let res = app
             .post("/api/v1/admin/users", &json!({"username": "x1x", "display_name": "x", "role": "admin", "password": "wenchang-2026"}), Some(&token))
             .await;
-        assert_problem(res, 403, "forbidden").await;
+        assert_problem(res, 403, "role_not_permitted").await;
         assert_problem(
             app.get_as("/api/v1/admin/audit", &token).await,
             403,
-            "forbidden",
+            "role_not_permitted",
         )
         .await;
     }

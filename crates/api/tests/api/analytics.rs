@@ -815,7 +815,7 @@ async fn analytics_follow_roles_and_jurisdictions() {
     ] {
         assert_problem(app.get(path).await, 401, "unauthenticated").await;
         for token in [&w.zhang, &w.tianye] {
-            assert_problem(app.get_as(path, token).await, 403, "forbidden").await;
+            assert_problem(app.get_as(path, token).await, 403, "role_not_permitted").await;
         }
         // One street's leader asking for another street, or a community of it: 403.
         for q in [format!("street={haizhou}"), "community=1".to_owned()] {
@@ -847,7 +847,7 @@ async fn analytics_follow_roles_and_jurisdictions() {
     assert_problem(
         app.get_as("/api/v1/analytics/cases.csv", &admin).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
 

@@ -171,7 +171,7 @@ async fn after_photos_come_from_the_handling_side() {
     assert_problem(
         upload(&app, &zhang, id, photo_with_exif(), "a.jpg", Some("after")).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     let tianye = app.token("tianye").await;
@@ -363,7 +363,7 @@ async fn pixel_bombs_are_refused_before_decoding_and_nothing_is_stored() {
         .await;
         let detail = problem["detail"].as_str().unwrap();
         assert!(
-            detail.contains("40000000") && detail.contains("40 megapixels"),
+            detail.contains("40000000") && detail.contains("40 百万像素"),
             "{detail}"
         );
         assert_eq!(problem["field"], "file");

@@ -460,7 +460,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     // The property company of the compound sees it with the reporter's contact masked.
@@ -478,7 +478,7 @@ async fn jurisdiction_and_ownership_hide_and_forbid() {
     assert_problem(
         app.get_as(&format!("/api/v1/cases/{id}"), &admin).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     // Dispatching to an officer of another community is refused.
@@ -974,7 +974,7 @@ async fn return_rework_escalate_extend_and_reopen() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     let c = act_ok(
@@ -1028,7 +1028,7 @@ async fn return_rework_escalate_extend_and_reopen() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     let c = act_ok(

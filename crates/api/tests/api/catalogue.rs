@@ -132,7 +132,7 @@ async fn the_calendar_round_trips_and_refuses_nonsense() {
     assert_problem(
         app.get_as("/api/v1/admin/calendar", &leader).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
 }
@@ -207,7 +207,7 @@ async fn categories_are_added_and_retired() {
             &tianye,
         )
         .await;
-    assert_problem(res, 403, "forbidden").await;
+    assert_problem(res, 403, "role_not_permitted").await;
 }
 
 #[tokio::test]

@@ -196,7 +196,7 @@ async fn stationing_rules_refuse_bad_requests_and_keep_history() {
     // 田野 already serves 文昌社区 (open-ended): a second community at the same time is refused.
     let res = station(json!({"officer_id": tianye, "community_id": gulou})).await;
     let body = assert_problem(res, 409, "stationing_overlaps").await;
-    assert!(body["detail"].as_str().unwrap().contains("overlaps"));
+    assert!(body["detail"].as_str().unwrap().contains("重叠"), "{body}");
     // A period that ends before it starts.
     assert_problem(
         station(json!({"officer_id": tianye, "community_id": gulou,
@@ -243,7 +243,7 @@ async fn stationing_rules_refuse_bad_requests_and_keep_history() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
 
@@ -480,7 +480,7 @@ async fn partner_organisations_tie_property_companies_to_their_compound() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     let tianye = account_id(&app, "tianye").await;

@@ -13,6 +13,7 @@ mod cli;
 mod community;
 mod docs;
 mod errors;
+mod errors_language;
 mod geography;
 mod hardening;
 mod health;

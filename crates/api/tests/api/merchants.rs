@@ -629,7 +629,7 @@ async fn pledge_items_signatures_photos_and_the_renewal_list() {
         )
         .await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     assert_problem(

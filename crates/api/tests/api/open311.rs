@@ -1324,7 +1324,7 @@ async fn admins_issue_list_and_revoke_keys_and_nobody_else_can() {
         crate::helpers::assert_problem(
             app.get_as("/api/v1/admin/api-keys", &token).await,
             403,
-            "forbidden",
+            "role_not_permitted",
         )
         .await;
         let res = app

@@ -297,7 +297,7 @@ async fn admins_import_and_retire_entries_and_a_batch_is_all_or_nothing() {
         assert_problem(
             app.post("/api/v1/admin/places", &batch, Some(&token)).await,
             403,
-            "forbidden",
+            "role_not_permitted",
         )
         .await;
     }

@@ -189,7 +189,7 @@ async fn an_officer_logs_work_and_the_class_defaults_from_the_activity() {
         "work_log_not_found",
     )
     .await;
-    assert_problem(app.get_as(&path, &zhang).await, 403, "forbidden").await;
+    assert_problem(app.get_as(&path, &zhang).await, 403, "role_not_permitted").await;
     assert_problem(app.get(&path).await, 401, "unauthenticated").await;
 }
 
@@ -308,7 +308,7 @@ async fn the_721_mix_of_tianye_over_the_demo_logs() {
     assert_problem(
         app.get_as("/api/v1/work-logs/mix", &zhang).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     assert_problem(
@@ -474,7 +474,7 @@ async fn lists_by_officer_community_and_period_page_without_gaps() {
     assert_problem(
         app.get_as("/api/v1/work-logs", &partner).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
 
@@ -577,7 +577,7 @@ async fn photos_upload_download_and_strangers_get_404() {
     // Strangers learn nothing; only the author adds photos; photo ids belong to their entry.
     assert_problem(app.get_as(&url, &li).await, 404, "work_log_not_found").await;
     let zhang = app.token("13800001234").await;
-    assert_problem(app.get_as(&url, &zhang).await, 403, "forbidden").await;
+    assert_problem(app.get_as(&url, &zhang).await, 403, "role_not_permitted").await;
     assert_problem(
         upload(&app, &li, id, crate::attachments::photo_with_exif()).await,
         404,
@@ -822,7 +822,7 @@ async fn bad_entries_are_refused_and_nothing_is_stored() {
     // Residents, partners and the command centre do not log work.
     for who in ["13800001234", "wenchang.wuye", "dispatcher"] {
         let token = app.token(who).await;
-        assert_problem(post(base.clone(), token).await, 403, "forbidden").await;
+        assert_problem(post(base.clone(), token).await, 403, "role_not_permitted").await;
     }
 
     // None of it was stored: 田野 still has his eight demo entries.

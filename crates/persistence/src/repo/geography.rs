@@ -13,7 +13,7 @@ use whistle_domain::text::{Code, Name};
 
 use super::{Page, PageRequest};
 use crate::entities::{community, district, grid, street};
-use crate::error::{RepoError, corrupt};
+use crate::error::{Clash, RepoError, corrupt};
 
 impl TryFrom<district::Model> for District {
     type Error = RepoError;
@@ -397,10 +397,12 @@ pub async fn ensure_grid(
         return found.try_into();
     }
     if !community.boundary.covers(boundary) {
-        return Err(RepoError::Conflict(format!(
-            "grid {code} extends outside community {}",
-            community.code
-        )));
+        return Err(RepoError::Conflict(
+            Clash::new("grid", &["boundary"]).because(format!(
+                "grid {code} extends outside community {}",
+                community.code
+            )),
+        ));
     }
     let [min_lon, min_lat, max_lon, max_lat] = boundary.bbox();
     grid::ActiveModel {

@@ -14,7 +14,7 @@ use whistle_domain::routing::GridHit;
 use whistle_domain::text::Name;
 
 use crate::entities::place;
-use crate::error::{RepoError, corrupt};
+use crate::error::{Clash, RepoError, corrupt};
 
 /// The placeholder of a custom expression's one value: sea-query numbers them on PostgreSQL.
 fn param(db: &impl ConnectionTrait) -> &'static str {
@@ -91,7 +91,12 @@ pub async fn upsert(
     let key = new
         .key()
         .filter(|k| k.chars() <= MAX_KEY_CHARS)
-        .ok_or_else(|| RepoError::Conflict("place name is not a valid address-book key".into()))?;
+        .ok_or_else(|| {
+            RepoError::Conflict(
+                Clash::new("place", &["name"])
+                    .because("place name is not a valid address-book key"),
+            )
+        })?;
     let now = now.fixed_offset();
     let existing = place::Entity::find()
         .filter(place::Column::Key.eq(key.as_str()))

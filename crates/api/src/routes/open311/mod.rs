@@ -117,7 +117,7 @@ impl Open311Error {
 /// 503 while the database is unreachable) so that clients retry instead of dropping the report.
 impl From<ApiError> for Open311Error {
     fn from(e: ApiError) -> Self {
-        match e {
+        match e.plain() {
             ApiError::NotFound { code, detail } if code != "outside_city" => {
                 Open311Error::not_found(detail)
             }

@@ -557,7 +557,7 @@ fn media_url(raw: &str) -> Result<String, Open311Error> {
 /// service, was found before intake; what intake does not find (the point in any grid, an
 /// address-book entry) is bad input, 400.
 fn intake_error(e: ApiError) -> Open311Error {
-    match e {
+    match e.plain() {
         ApiError::Unprocessable {
             code: "location_required",
             ..
