@@ -18,6 +18,7 @@ mod m20261126_000013_analytics;
 mod m20261126_000014_open_load_index;
 mod m20261201_000015_request_fingerprints_and_session_cutoffs;
 mod m20261201_000016_pending_registration;
+mod m20261202_000017_accounts;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_open_load_index::Migration),
             Box::new(m20261201_000015_request_fingerprints_and_session_cutoffs::Migration),
             Box::new(m20261201_000016_pending_registration::Migration),
+            Box::new(m20261202_000017_accounts::Migration),
         ]
     }
 }

@@ -377,6 +377,19 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
             "Idempotency-Key already used for a different request",
         ),
         "image_too_large" => ("图片像素过多", "Image has too many pixels"),
+        // Accounts: password change and reset, sessions, login throttling.
+        "login_throttled" => (
+            "登录失败次数过多，请稍后再试",
+            "Too many failed logins; wait before trying again",
+        ),
+        "password_change_required" => (
+            "密码已被管理员重置，请先修改密码",
+            "Password reset by an administrator; change it first",
+        ),
+        "wrong_password" => ("当前密码不正确", "The current password is wrong"),
+        "weak_password" => ("密码强度不足", "Password too weak"),
+        "password_unchanged" => ("新密码不能与当前密码相同", "The new password is the current one"),
+        "session_not_found" => ("会话不存在或已结束", "No such session"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),
             StatusCode::UNAUTHORIZED => ("未登录或凭证无效", "Not authenticated"),

@@ -33,3 +33,4 @@ pub use super::work_log_case::Entity as WorkLogCase;
 pub use super::work_log_merchant::Entity as WorkLogMerchant;
 pub use super::work_log_participant::Entity as WorkLogParticipant;
 pub use super::work_log_photo::Entity as WorkLogPhoto;
+pub use super::login_attempt::Entity as LoginAttempt;
