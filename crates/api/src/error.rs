@@ -388,7 +388,10 @@ fn title(code: &str, status: StatusCode, lang: Lang) -> &'static str {
         ),
         "wrong_password" => ("当前密码不正确", "The current password is wrong"),
         "weak_password" => ("密码强度不足", "Password too weak"),
-        "password_unchanged" => ("新密码不能与当前密码相同", "The new password is the current one"),
+        "password_unchanged" => (
+            "新密码不能与当前密码相同",
+            "The new password is the current one",
+        ),
         "session_not_found" => ("会话不存在或已结束", "No such session"),
         _ => match status {
             StatusCode::BAD_REQUEST => ("请求格式错误", "Malformed request"),

@@ -234,8 +234,14 @@ mod forwarded_tests {
     #[test]
     fn the_address_our_proxy_saw_wins_over_what_the_client_wrote() {
         // The client wrote 10.1.1.1; our proxy appended the address it really came from.
-        assert_eq!(client(&["10.1.1.1, 203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
-        assert_eq!(client(&["10.1.1.1", "203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            client(&["10.1.1.1, 203.0.113.7"], 1).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            client(&["10.1.1.1", "203.0.113.7"], 1).as_deref(),
+            Some("203.0.113.7")
+        );
         assert_eq!(client(&["203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
         // Two proxies of ours: the second appended the first's address.
         assert_eq!(

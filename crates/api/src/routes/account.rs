@@ -106,8 +106,8 @@ async fn change_password(
     let phone = user.phone.as_ref().map(|p| p.as_str().to_owned());
     let mut identity = vec![user.username.as_str()];
     identity.extend(phone.as_deref());
-    let new = Password::new(&req.new_password, &identity)
-        .map_err(|e| weak_field(e, "new_password"))?;
+    let new =
+        Password::new(&req.new_password, &identity).map_err(|e| weak_field(e, "new_password"))?;
     if req.new_password == req.current_password {
         return Err(ApiError::Unprocessable {
             code: "password_unchanged",
@@ -126,7 +126,11 @@ async fn change_password(
     let forget = Forget::LastFailureBefore(
         now - chrono::Duration::from_std(policy.forget_after).unwrap_or_default(),
     );
-    let delay = |f: u32| policy.source_delay(f).and_then(|d| chrono::Duration::from_std(d).ok());
+    let delay = |f: u32| {
+        policy
+            .source_delay(f)
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+    };
     let must_wait = counts
         .get(&source)
         .and_then(|c| c.blocked_until)

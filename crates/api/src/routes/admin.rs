@@ -602,7 +602,8 @@ async fn reset_password(
             true,
         ),
         None => (
-            Password::temporary(&identity).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
+            Password::temporary(&identity)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
             false,
         ),
     };
@@ -631,7 +632,11 @@ async fn reset_password(
     .await?;
     txn.commit().await?;
     state.cutoffs.note(id, now);
-    tracing::info!(user_id = id.get(), admin_id = p.user_id.get(), "password reset by an admin");
+    tracing::info!(
+        user_id = id.get(),
+        admin_id = p.user_id.get(),
+        "password reset by an admin"
+    );
     Ok(Json(PasswordResetDto {
         user_id: id.get(),
         temporary_password: shown,

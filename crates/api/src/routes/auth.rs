@@ -22,8 +22,8 @@ use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
-use whistle_persistence::repo::notifications::{self, NewNotification};
 use whistle_persistence::repo::logins::{self, ACCOUNT_WIDE, Forget};
+use whistle_persistence::repo::notifications::{self, NewNotification};
 use whistle_persistence::repo::registrations::{self, NewPendingRegistration};
 use whistle_persistence::repo::sessions::{self, NewRefreshToken};
 use whistle_persistence::repo::users;
@@ -733,8 +733,11 @@ async fn login(
     let forget_source = Forget::LastFailureBefore(
         now - chrono::Duration::from_std(policy.forget_after).unwrap_or_default(),
     );
-    let source_delay =
-        |f: u32| policy.source_delay(f).and_then(|d| chrono::Duration::from_std(d).ok());
+    let source_delay = |f: u32| {
+        policy
+            .source_delay(f)
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+    };
     let entry = |subject, detail: Option<&str>| AuditEntry {
         subject,
         username: Some(tried.clone()),
@@ -774,7 +777,10 @@ async fn login(
         audit::record(
             &state.db,
             AuditEvent::LoginThrottled,
-            entry(subject, Some("many failures on the account; unknown sources wait")),
+            entry(
+                subject,
+                Some("many failures on the account; unknown sources wait"),
+            ),
         )
         .await?;
         return Err(throttled(until - now));
@@ -799,12 +805,13 @@ async fn login(
                 let window = Forget::FirstFailureBefore(
                     now - chrono::Duration::from_std(policy.account_window).unwrap_or_default(),
                 );
-                let whole = logins::record_failure(&txn, &account, ACCOUNT_WIDE, now, window, |f| {
-                    policy
-                        .account_block(f)
-                        .and_then(|d| chrono::Duration::from_std(d).ok())
-                })
-                .await?;
+                let whole =
+                    logins::record_failure(&txn, &account, ACCOUNT_WIDE, now, window, |f| {
+                        policy
+                            .account_block(f)
+                            .and_then(|d| chrono::Duration::from_std(d).ok())
+                    })
+                    .await?;
                 if whole.failures == policy.account_limit {
                     audit::record(&txn, AuditEvent::AccountThrottled, entry(subject, None)).await?;
                     tracing::warn!(
@@ -833,7 +840,9 @@ async fn login(
     }
     let device = match device {
         Some(d) => d,
-        None => KnownDevice::new(user.id).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
+        None => {
+            KnownDevice::new(user.id).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        }
     };
     let txn = state.db.begin().await?;
     logins::record_success(&txn, &account, &source, now).await?;

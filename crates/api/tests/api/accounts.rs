@@ -109,7 +109,10 @@ async fn fifty_wrong_passwords_from_elsewhere_do_not_keep_tianye_out() {
     let res = login_from(&app, "198.51.100.7", "tianye", PW, Some(&device)).await;
     assert_eq!(res.status(), 200);
     let again: Value = res.json().await.unwrap();
-    assert_eq!(again["device_token"], device, "a known device keeps its token");
+    assert_eq!(
+        again["device_token"], device,
+        "a known device keeps its token"
+    );
     // A device token of another account is no help.
     let other: Value = login_from(&app, "10.20.0.6", "officer.gulou", PW, None)
         .await
@@ -144,7 +147,14 @@ async fn guessing_from_many_addresses_holds_back_only_strangers() {
     let device = session["device_token"].as_str().unwrap().to_owned();
     // Twelve addresses, one guess each: no address reaches its own limit.
     for i in 0..12 {
-        let res = login_from(&app, &format!("203.0.113.{i}"), "tianye", "guess-2026", None).await;
+        let res = login_from(
+            &app,
+            &format!("203.0.113.{i}"),
+            "tianye",
+            "guess-2026",
+            None,
+        )
+        .await;
         assert_problem(res, 401, "invalid_credentials").await;
     }
     // A thirteenth address, never seen, waits even with the right password…
@@ -185,7 +195,14 @@ async fn a_known_devices_own_failures_still_slow_it() {
     let device = session["device_token"].as_str().unwrap().to_owned();
     let mut last = 0;
     for i in 0..6 {
-        let res = login_from(&app, "198.51.100.7", "tianye", &format!("x-{i}-2026"), Some(&device)).await;
+        let res = login_from(
+            &app,
+            "198.51.100.7",
+            "tianye",
+            &format!("x-{i}-2026"),
+            Some(&device),
+        )
+        .await;
         last = res.status().as_u16();
     }
     assert_eq!(last, 429, "a stolen device token buys no free guesses");
@@ -240,7 +257,10 @@ async fn the_owner_changes_the_password_and_every_other_session_ends() {
         .await;
     assert_eq!(res.status(), 200);
     let fresh: Value = res.json().await.unwrap();
-    assert_eq!(fresh["session_id"], first["session_id"], "the caller's session goes on");
+    assert_eq!(
+        fresh["session_id"], first["session_id"],
+        "the caller's session goes on"
+    );
     let fresh_token = fresh["access_token"].as_str().unwrap();
     assert_eq!(app.get_as("/api/v1/me", fresh_token).await.status(), 200);
     // Every token issued before ends: this session's old ones and the other session's.
@@ -286,21 +306,44 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
 
     // Only admins; not one's own account; the policy applies to a chosen password.
     let officer = app.token("officer.gulou").await;
-    assert_problem(app.post(&reset, &json!({}), Some(&officer)).await, 403, "forbidden").await;
-    let admin_id = app.get_as("/api/v1/me", &admin).await.json::<Value>().await.unwrap()["id"]
+    assert_problem(
+        app.post(&reset, &json!({}), Some(&officer)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let admin_id = app
+        .get_as("/api/v1/me", &admin)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
         .as_i64()
         .unwrap();
     let own = format!("/api/v1/admin/users/{admin_id}/password-reset");
-    assert_problem(app.post(&own, &json!({}), Some(&admin)).await, 409, "cannot_modify_self").await;
     assert_problem(
-        app.post("/api/v1/admin/users/999999/password-reset", &json!({}), Some(&admin))
-            .await,
+        app.post(&own, &json!({}), Some(&admin)).await,
+        409,
+        "cannot_modify_self",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            "/api/v1/admin/users/999999/password-reset",
+            &json!({}),
+            Some(&admin),
+        )
+        .await,
         404,
         "user_not_found",
     )
     .await;
     let res = app
-        .post(&reset, &json!({"temporary_password": "short"}), Some(&admin))
+        .post(
+            &reset,
+            &json!({"temporary_password": "short"}),
+            Some(&admin),
+        )
         .await;
     assert_problem(res, 422, "weak_password").await;
 
@@ -328,7 +371,12 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
     assert_eq!(limited["password_change_required"], true);
     let token = limited["access_token"].as_str().unwrap();
     for path in ["/api/v1/me", "/api/v1/me/sessions", "/api/v1/cases"] {
-        assert_problem(app.get_as(path, token).await, 403, "password_change_required").await;
+        assert_problem(
+            app.get_as(path, token).await,
+            403,
+            "password_change_required",
+        )
+        .await;
     }
     let refreshed: Value = app
         .post(
@@ -340,7 +388,10 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
         .json()
         .await
         .unwrap();
-    assert_eq!(refreshed["password_change_required"], true, "refreshing does not lift it");
+    assert_eq!(
+        refreshed["password_change_required"], true,
+        "refreshing does not lift it"
+    );
     let res = app
         .post(
             "/api/v1/me/password",
@@ -357,7 +408,10 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
             .status(),
         200
     );
-    assert_eq!(app.login("tianye", "patrol-wenchang-8").await["password_change_required"], false);
+    assert_eq!(
+        app.login("tianye", "patrol-wenchang-8").await["password_change_required"],
+        false
+    );
 
     let events = audit_events(&app).await;
     let entry = events
@@ -366,12 +420,16 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
         .expect("the reset is audited");
     assert_eq!(entry["actor_id"], admin_id);
     assert_eq!(entry["subject_id"], id);
-    assert!(!entry.to_string().contains(&temporary), "no password in the log");
+    assert!(
+        !entry.to_string().contains(&temporary),
+        "no password in the log"
+    );
 }
 
 #[tokio::test]
 async fn owners_list_and_end_their_sessions() {
     let app = TestApp::spawn().await;
+    let app = &app;
     let login_as = |agent: &'static str| {
         let req = app
             .client
@@ -405,7 +463,9 @@ async fn owners_list_and_end_their_sessions() {
         "/api/v1/me/sessions/{}",
         neighbour["session_id"].as_str().unwrap()
     );
-    let res = app.send(app.client.delete(app.url(&theirs)).bearer_auth(token)).await;
+    let res = app
+        .send(app.client.delete(app.url(&theirs)).bearer_auth(token))
+        .await;
     assert_problem(res, 404, "session_not_found").await;
     let res = app
         .post(
@@ -416,8 +476,13 @@ async fn owners_list_and_end_their_sessions() {
         .await;
     assert_eq!(res.status(), 200, "their session is untouched");
 
-    let path = format!("/api/v1/me/sessions/{}", desk["session_id"].as_str().unwrap());
-    let res = app.send(app.client.delete(app.url(&path)).bearer_auth(token)).await;
+    let path = format!(
+        "/api/v1/me/sessions/{}",
+        desk["session_id"].as_str().unwrap()
+    );
+    let res = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(token))
+        .await;
     assert_eq!(res.status(), 204);
     let res = app
         .post(
@@ -427,7 +492,9 @@ async fn owners_list_and_end_their_sessions() {
         )
         .await;
     assert_problem(res, 401, "invalid_refresh_token").await;
-    let res = app.send(app.client.delete(app.url(&path)).bearer_auth(token)).await;
+    let res = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(token))
+        .await;
     assert_problem(res, 404, "session_not_found").await;
     let list: Value = app
         .get_as("/api/v1/me/sessions", token)
@@ -449,12 +516,15 @@ async fn owners_list_and_end_their_sessions() {
         .unwrap();
     assert_eq!(refreshed["session_id"], phone["session_id"]);
     let after: Value = app
-        .get_as("/api/v1/me/sessions", refreshed["access_token"].as_str().unwrap())
+        .get_as(
+            "/api/v1/me/sessions",
+            refreshed["access_token"].as_str().unwrap(),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(after[0]["started_at"], list[0]["started_at"]);
     assert_eq!(after[0]["current"], true);
-    assert!(has_event(&audit_events(&app).await, "session_revoked"));
+    assert!(has_event(&audit_events(app).await, "session_revoked"));
 }

@@ -1,6 +1,5 @@
 //! Registration, login, refresh, logout, and the attacks on each.
 
-
 use base64::Engine;
 use serde_json::{Value, json};
 use whistle_auth::Principal;

@@ -76,9 +76,12 @@ async fn ensure_row(
         ..Default::default()
     })
     .on_conflict(
-        OnConflict::columns([login_attempt::Column::Account, login_attempt::Column::Source])
-            .do_nothing()
-            .to_owned(),
+        OnConflict::columns([
+            login_attempt::Column::Account,
+            login_attempt::Column::Source,
+        ])
+        .do_nothing()
+        .to_owned(),
     )
     .exec_without_returning(db)
     .await?;
@@ -104,12 +107,8 @@ pub async fn record_failure(
 ) -> Result<SourceState, RepoError> {
     ensure_row(db, account, source, now).await?;
     let stale = match forget {
-        Forget::LastFailureBefore(t) => {
-            login_attempt::Column::LastFailureAt.lt(t.fixed_offset())
-        }
-        Forget::FirstFailureBefore(t) => {
-            login_attempt::Column::FirstFailureAt.lt(t.fixed_offset())
-        }
+        Forget::LastFailureBefore(t) => login_attempt::Column::LastFailureAt.lt(t.fixed_offset()),
+        Forget::FirstFailureBefore(t) => login_attempt::Column::FirstFailureAt.lt(t.fixed_offset()),
     };
     login_attempt::Entity::update_many()
         .col_expr(login_attempt::Column::Failures, Expr::value(0))

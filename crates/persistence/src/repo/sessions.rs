@@ -108,10 +108,7 @@ pub async fn list_live(
     Ok(rows
         .into_iter()
         .map(|m| LiveSession {
-            started_at: m
-                .started_at
-                .unwrap_or(m.created_at)
-                .with_timezone(&Utc),
+            started_at: m.started_at.unwrap_or(m.created_at).with_timezone(&Utc),
             last_used_at: m.created_at.with_timezone(&Utc),
             expires_at: m.expires_at.with_timezone(&Utc),
             id: m.family_id,
