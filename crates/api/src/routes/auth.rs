@@ -864,7 +864,7 @@ async fn login(
     .await?;
     txn.commit().await?;
     let token = device.token(&state.auth.device_secret);
-    let cookie = device_cookie(&state, &token).unwrap_or(HeaderValue::from_static(""));
+    let cookie = device_cookie(&state, &token).unwrap_or_else(|| HeaderValue::from_static(""));
     session.device_token = Some(token);
     tracing::info!(user_id = user.id.get(), role = %user.role, "login");
     Ok(([(SET_COOKIE, cookie)], Json(session)))
