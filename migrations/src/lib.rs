@@ -18,6 +18,7 @@ mod m20261126_000013_analytics;
 mod m20261126_000014_open_load_index;
 mod m20261201_000015_request_fingerprints_and_session_cutoffs;
 mod m20261201_000016_pending_registration;
+mod m20261202_000017_accounts;
 mod m20261202_000018_printing;
 mod m20261202_000020_officer_may_take;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_open_load_index::Migration),
             Box::new(m20261201_000015_request_fingerprints_and_session_cutoffs::Migration),
             Box::new(m20261201_000016_pending_registration::Migration),
+            Box::new(m20261202_000017_accounts::Migration),
             Box::new(m20261202_000018_printing::Migration),
             Box::new(m20261202_000020_officer_may_take::Migration),
         ]

@@ -12,7 +12,7 @@ use whistle_auth::token::{KeyRing, SigningKey};
 
 use crate::config::{Environment, Settings};
 use crate::error::ApiError;
-use crate::ratelimit::{FailureTracker, KeyedLimiter};
+use crate::ratelimit::KeyedLimiter;
 
 /// What authentication needs at run time.
 #[derive(Debug)]
@@ -20,12 +20,18 @@ pub struct AuthContext {
     pub keys: KeyRing,
     pub access_ttl_secs: i64,
     pub refresh_ttl_secs: i64,
-    pub lockout_threshold: i32,
-    pub lockout: chrono::Duration,
+    /// How failed logins slow further ones (counted in the database, `repo::logins`).
+    pub login_throttle: whistle_auth::throttle::LoginThrottle,
     pub ip_limiter: KeyedLimiter,
     pub account_limiter: KeyedLimiter,
-    pub unknown_accounts: FailureTracker,
     pub trust_forwarded_for: bool,
+    pub forwarded_for_hops: u32,
+    /// Signs known-device tokens (`whistle_auth::device`).
+    pub device_secret: [u8; 32],
+    /// Unix seconds of the last sweep of old login counts (one per hour per process).
+    pub login_sweep_at: std::sync::atomic::AtomicI64,
+    /// Whether the device cookie carries `Secure` (the public URL is https).
+    pub secure_cookies: bool,
     /// Derived from the signing key; makes anonymous reporters' tracking tokens reproducible for
     /// a retried intake (same Idempotency-Key → same token).
     pub tracking_secret: [u8; 32],
@@ -50,34 +56,52 @@ impl AuthContext {
             keys: KeyRing::new(&signing, &older, &auth.issuer, &auth.audience),
             access_ttl_secs: auth.access_ttl_secs.max(1),
             refresh_ttl_secs: auth.refresh_ttl_secs.max(1),
-            lockout_threshold: auth.lockout_threshold.max(1),
-            lockout: chrono::Duration::seconds(auth.lockout_secs.max(1)),
+            login_throttle: whistle_auth::throttle::LoginThrottle {
+                free_failures: auth.login_free_failures.max(1),
+                first_delay: Duration::from_secs(auth.login_first_delay_secs.max(1)),
+                max_delay: Duration::from_secs(auth.login_max_delay_secs.max(1)),
+                forget_after: Duration::from_secs(auth.login_forget_after_secs.max(1)),
+                account_limit: auth.account_failure_limit.max(1),
+                account_window: Duration::from_secs(auth.account_window_secs.max(1)),
+                account_block: Duration::from_secs(auth.account_block_secs.max(1)),
+                known_for: Duration::from_secs(auth.known_device_days.max(1) * 86_400),
+            },
             ip_limiter: KeyedLimiter::new(limits.auth_ip_burst, limits.auth_ip_per_minute),
             account_limiter: KeyedLimiter::new(
                 limits.auth_account_burst,
                 limits.auth_account_per_minute,
             ),
-            unknown_accounts: FailureTracker::new(
-                auth.lockout_threshold.max(1) as u32,
-                Duration::from_secs(auth.lockout_secs.max(1) as u64),
-            ),
             trust_forwarded_for: limits.trust_forwarded_for,
+            forwarded_for_hops: limits.forwarded_for_hops.max(1),
+            device_secret: signing.derive("whistle/known-device/v1"),
+            login_sweep_at: std::sync::atomic::AtomicI64::new(0),
+            secure_cookies: settings.server.public_base_url.starts_with("https://"),
             tracking_secret: signing.derive("whistle/case-tracking/v1"),
         })
     }
 
     /// Counts an authentication attempt from `ip` for `account`; 429 when over either limit.
+    /// For registration and its codes, keyed by phone; logins use [`AuthContext::throttle_address`]
+    /// and the per-source counts instead, since a limit per account name alone would let anyone
+    /// keep the account's owner out.
     pub fn throttle(&self, ip: &str, account: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let over = |wait: Duration| ApiError::TooManyRequests {
-            code: "rate_limited",
-            detail: "too many attempts; retry later".into(),
-            retry_after_secs: wait.as_secs().max(1),
-        };
-        self.ip_limiter.check(ip, now).map_err(over)?;
+        self.throttle_address(ip)?;
         self.account_limiter
-            .check(&format!("acct:{account}"), now)
-            .map_err(over)
+            .check(&format!("acct:{account}"), Instant::now())
+            .map_err(too_many)
+    }
+
+    /// Counts an authentication attempt from `ip`; 429 when the address sends too many.
+    pub fn throttle_address(&self, ip: &str) -> Result<(), ApiError> {
+        self.ip_limiter.check(ip, Instant::now()).map_err(too_many)
+    }
+}
+
+fn too_many(wait: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        code: "rate_limited",
+        detail: "too many attempts; retry later".into(),
+        retry_after_secs: wait.as_secs().max(1),
     }
 }
 

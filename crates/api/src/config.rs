@@ -127,10 +127,23 @@ pub struct AuthSettings {
     pub verification_keys: Secret<String>,
     /// Where a development signing key is kept between restarts.
     pub dev_key_file: String,
-    /// Consecutive failed passwords that lock an account…
-    pub lockout_threshold: i32,
-    /// …for this many seconds.
-    pub lockout_secs: i64,
+    /// Failed logins from one source (a client address, or a known device) before it must
+    /// wait between attempts. No account is ever locked for everybody.
+    pub login_free_failures: u32,
+    /// The first wait, in seconds; every further attempt from the source doubles it…
+    pub login_first_delay_secs: u64,
+    /// …up to this many seconds.
+    pub login_max_delay_secs: u64,
+    /// A source's failures are forgotten after this many seconds without one.
+    pub login_forget_after_secs: u64,
+    /// Failed logins to one account from sources that never logged in to it, within
+    /// `account_window_secs`, after which such sources wait `account_block_secs` (guessing from
+    /// many addresses at once). Known devices and addresses are never held back by this.
+    pub account_failure_limit: u32,
+    pub account_window_secs: u64,
+    pub account_block_secs: u64,
+    /// A device or address that logged in successfully stays known this many days.
+    pub known_device_days: u64,
     /// Log each registration code (phone masked) at info. For the demo, which sends no SMS
     /// (`--demo` turns it on); never in production: a code in the logs lets whoever reads them
     /// register the phone.
@@ -143,9 +156,13 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitSettings {
-    /// Take the client address from the first `X-Forwarded-For` entry. Only behind a proxy that
-    /// sets it; otherwise clients could choose their own address.
+    /// Take the client address from `X-Forwarded-For`. Only behind a proxy that sets it;
+    /// otherwise clients could choose their own address.
     pub trust_forwarded_for: bool,
+    /// How many proxies of our own append to `X-Forwarded-For`: the client address is the entry
+    /// this far from the right (1: the one our proxy appended). Entries further left were
+    /// written by the client and could name anybody's address.
+    pub forwarded_for_hops: u32,
     /// Login and registration attempts per client address: a burst, then a steady rate.
     pub auth_ip_burst: u32,
     pub auth_ip_per_minute: u32,
@@ -251,11 +268,18 @@ impl Settings {
             .set_default("auth.signing_key", "")?
             .set_default("auth.verification_keys", "")?
             .set_default("auth.dev_key_file", "data/jwt-signing.key")?
-            .set_default("auth.lockout_threshold", 5)?
-            .set_default("auth.lockout_secs", 900)?
+            .set_default("auth.login_free_failures", 5)?
+            .set_default("auth.login_first_delay_secs", 2)?
+            .set_default("auth.login_max_delay_secs", 900)?
+            .set_default("auth.login_forget_after_secs", 24 * 3600)?
+            .set_default("auth.account_failure_limit", 100)?
+            .set_default("auth.account_window_secs", 3600)?
+            .set_default("auth.account_block_secs", 900)?
+            .set_default("auth.known_device_days", 90)?
             .set_default("auth.log_verification_codes", false)?
             .set_default("auth.session_poll_ms", 1000)?
             .set_default("limits.trust_forwarded_for", false)?
+            .set_default("limits.forwarded_for_hops", 1)?
             .set_default("limits.auth_ip_burst", 30)?
             .set_default("limits.auth_ip_per_minute", 30)?
             .set_default("limits.auth_account_burst", 10)?

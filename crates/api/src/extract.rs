@@ -82,7 +82,48 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     Ok(Some(token.trim()))
 }
 
+/// The authenticated caller with its session: which login it is, and whether it may only change
+/// its password. The one extractor that accepts a token of an account whose password an admin
+/// reset; `POST /api/v1/me/password` uses it.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub principal: Principal,
+    /// The session (refresh-token family) of the token; `None` for tokens issued before tokens
+    /// named it.
+    pub session_id: Option<String>,
+    pub password_change_required: bool,
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts)? {
+            Some(token) => verify_session(state, token).await,
+            None => Err(ApiError::unauthorized(
+                "unauthenticated",
+                "this endpoint needs a bearer access token",
+            )),
+        }
+    }
+}
+
+/// A token that may only change its password is refused everywhere else with 403
+/// `password_change_required`, so a client knows to show the change form.
 async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let session = verify_session(state, token).await?;
+    if session.password_change_required {
+        tracing::info!(target: "whistle::audit", user_id = session.principal.user_id.get(), "token limited to changing the password");
+        return Err(ApiError::forbidden(
+            "password_change_required",
+            "the password was reset by an administrator: change it with POST /api/v1/me/password \
+             before anything else",
+        ));
+    }
+    Ok(session.principal)
+}
+
+async fn verify_session(state: &AppState, token: &str) -> Result<CurrentSession, ApiError> {
     let verified = state.auth.keys.verify_issued(token).map_err(|e| {
         tracing::info!(target: "whistle::audit", reason = %e, "access token refused");
         match e {
@@ -104,11 +145,15 @@ async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
         tracing::warn!(target: "whistle::audit", user_id = principal.user_id.get(), "access token of an ended session refused");
         return Err(ApiError::unauthorized(
             "invalid_token",
-            "this session has ended (account disabled, role or jurisdiction changed, or logged \
-             out everywhere); refresh or log in again",
+            "this session has ended (account disabled, role or jurisdiction changed, password \
+             changed or reset, or logged out everywhere); refresh or log in again",
         ));
     }
-    Ok(principal)
+    Ok(CurrentSession {
+        principal,
+        session_id: verified.session.session_id,
+        password_change_required: verified.session.password_change_required,
+    })
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -136,8 +181,10 @@ impl FromRequestParts<AppState> for MaybeUser {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when configured
-/// to trust the proxy in front.
+/// The client's address: the socket peer, or, when configured to trust the proxy in front, the
+/// `X-Forwarded-For` entry `limits.forwarded_for_hops` from the right — the address our own
+/// proxy saw. The entries before it are whatever the client sent, and taking the first one (as
+/// was done before) let any client pose as any address, a known one included.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
@@ -149,14 +196,12 @@ impl FromRequestParts<AppState> for ClientIp {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if state.auth.trust_forwarded_for
-            && let Some(first) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+            && let Some(seen) = forwarded_client(
+                parts.headers.get_all("x-forwarded-for"),
+                state.auth.forwarded_for_hops,
+            )
         {
-            return Ok(ClientIp(first.to_string()));
+            return Ok(ClientIp(seen.to_string()));
         }
         let peer = parts
             .extensions
@@ -164,5 +209,58 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ConnectInfo(addr)| addr.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned());
         Ok(ClientIp(peer))
+    }
+}
+
+/// The `X-Forwarded-For` entry `hops` from the right, over every such header in order (a proxy
+/// may add a header instead of extending one).
+fn forwarded_client(
+    values: axum::http::header::GetAll<'_, axum::http::HeaderValue>,
+    hops: u32,
+) -> Option<IpAddr> {
+    let entries: Vec<&str> = values
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let index = entries.len().checked_sub(hops.max(1) as usize)?;
+    entries[index].parse().ok()
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn client(values: &[&str], hops: u32) -> Option<String> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        forwarded_client(h.get_all("x-forwarded-for"), hops).map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn the_address_our_proxy_saw_wins_over_what_the_client_wrote() {
+        // The client wrote 10.1.1.1; our proxy appended the address it really came from.
+        assert_eq!(
+            client(&["10.1.1.1, 203.0.113.7"], 1).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            client(&["10.1.1.1", "203.0.113.7"], 1).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(client(&["203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
+        // Two proxies of ours: the second appended the first's address.
+        assert_eq!(
+            client(&["10.1.1.1, 203.0.113.7, 192.168.0.2"], 2).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(client(&["203.0.113.7"], 2), None);
+        assert_eq!(client(&["not-an-address"], 1), None);
+        assert_eq!(client(&[], 1), None);
     }
 }

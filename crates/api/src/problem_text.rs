@@ -802,6 +802,42 @@ pub const TEXTS: &[Text] = &[
         )],
     ),
     t(
+        "login_throttled",
+        "登录失败次数过多，请稍后再试",
+        "Too many failed logins; wait before trying again",
+        "该来源登录失败次数过多，请按 Retry-After 所示的秒数等待后再试",
+    ),
+    t(
+        "password_change_required",
+        "密码已被管理员重置，请先修改密码",
+        "Password reset by an administrator; change it first",
+        "您的密码已被管理员重置，请先通过 POST /api/v1/me/password 设置新密码",
+    ),
+    t(
+        "wrong_password",
+        "当前密码不正确",
+        "The current password is wrong",
+        "当前密码不正确",
+    ),
+    t(
+        "weak_password",
+        "密码强度不足",
+        "Password too weak",
+        "新密码强度不足，请使用更长、不常见的密码",
+    ),
+    t(
+        "password_unchanged",
+        "新密码不能与当前密码相同",
+        "The new password is the current one",
+        "新密码不能与当前密码相同",
+    ),
+    t(
+        "session_not_found",
+        "会话不存在或已结束",
+        "No such session",
+        "没有这个会话，或该会话已经结束",
+    ),
+    t(
         "category_needs_command_centre",
         "该类问题须由指挥中心受理",
         "This category is accepted by the command centre",

@@ -3,8 +3,8 @@
 //! by client address and by account name.
 //!
 //! State is per process. Behind a load balancer with N API processes a client gets at most N
-//! times the configured rate; account lockout (stored in the database) is what holds across
-//! processes.
+//! times the configured rate; the failed-login counts (`repo::logins`, in the database) are what
+//! hold across processes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -51,58 +51,6 @@ impl KeyedLimiter {
     }
 }
 
-/// Failed-login counting for account names that do not exist, so that they lock exactly like
-/// real accounts do and a lockout does not reveal which names are real.
-#[derive(Debug)]
-pub struct FailureTracker {
-    threshold: u32,
-    lock_for: Duration,
-    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
-}
-
-impl FailureTracker {
-    pub fn new(threshold: u32, lock_for: Duration) -> Self {
-        FailureTracker {
-            threshold: threshold.max(1),
-            lock_for,
-            state: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// When `key` is locked at `now`, for how much longer.
-    pub fn locked(&self, key: &str, now: Instant) -> Option<Duration> {
-        let map = match self.state.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.get(key)
-            .and_then(|(_, until)| *until)
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-    }
-
-    /// Counts a failure; returns the lock's length when this failure locked the key.
-    pub fn fail(&self, key: &str, now: Instant) -> Option<Duration> {
-        let mut map = match self.state.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if map.len() > PRUNE_ABOVE {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, None));
-        if entry.1.is_some_and(|u| u <= now) {
-            *entry = (0, None);
-        }
-        entry.0 += 1;
-        if entry.0 >= self.threshold {
-            *entry = (0, Some(now + self.lock_for));
-            return Some(self.lock_for);
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,19 +78,5 @@ mod tests {
             assert!(l.check("ip", later).is_ok());
         }
         assert!(l.check("ip", later).is_err());
-    }
-
-    #[test]
-    fn unknown_names_lock_like_real_ones() {
-        let f = FailureTracker::new(3, Duration::from_secs(60));
-        let t0 = Instant::now();
-        assert_eq!(f.fail("ghost", t0), None);
-        assert_eq!(f.fail("ghost", t0), None);
-        assert!(f.locked("ghost", t0).is_none());
-        assert_eq!(f.fail("ghost", t0), Some(Duration::from_secs(60)));
-        assert!(f.locked("ghost", t0 + Duration::from_secs(30)).is_some());
-        assert!(f.locked("ghost", t0 + Duration::from_secs(61)).is_none());
-        // After the lock, counting starts again.
-        assert_eq!(f.fail("ghost", t0 + Duration::from_secs(61)), None);
     }
 }

@@ -159,6 +159,23 @@ struct Claims {
     /// 10:00:00.300 and accept one issued at 10:00:00.900, which seconds cannot tell apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat_ms: Option<i64>,
+    /// The session (refresh-token family) the token was issued in, so that its owner's session
+    /// list can say which one is the caller's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// Set for an account whose password an admin reset: the token is good only for changing
+    /// the password.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pwc: bool,
+}
+
+/// What a session's access token says beside its principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionClaims {
+    /// The session (refresh-token family) it belongs to.
+    pub session_id: Option<String>,
+    /// The account must change its password before anything else.
+    pub password_change_required: bool,
 }
 
 /// A token that checked out: who it speaks for and when it was issued (Unix milliseconds), so
@@ -167,6 +184,7 @@ struct Claims {
 pub struct Verified {
     pub principal: Principal,
     pub issued_at_ms: i64,
+    pub session: SessionClaims,
 }
 
 /// An access token and when it stops working (Unix seconds).
@@ -245,6 +263,17 @@ impl KeyRing {
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<IssuedToken, TokenError> {
+        self.issue_for_session(principal, now_ms, ttl_secs, &SessionClaims::default())
+    }
+
+    /// As [`KeyRing::issue_at_millis`], naming the session and whether the password must change.
+    pub fn issue_for_session(
+        &self,
+        principal: &Principal,
+        now_ms: i64,
+        ttl_secs: i64,
+        session: &SessionClaims,
+    ) -> Result<IssuedToken, TokenError> {
         let now = now_ms.div_euclid(1000);
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|e| TokenError::Signing(e.to_string()))?;
@@ -264,6 +293,8 @@ impl KeyRing {
                 .map(|a| format!("{}:{}", a.level(), a.id()))
                 .collect(),
             iat_ms: Some(now_ms),
+            sid: session.session_id.clone(),
+            pwc: session.password_change_required,
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.signing_kid.clone());
@@ -304,9 +335,14 @@ impl KeyRing {
             }
         })?;
         let issued_at_ms = data.claims.iat_ms.unwrap_or(data.claims.iat * 1000);
+        let session = SessionClaims {
+            session_id: data.claims.sid.clone(),
+            password_change_required: data.claims.pwc,
+        };
         Ok(Verified {
             principal: principal_from(data.claims)?,
             issued_at_ms,
+            session,
         })
     }
 }
@@ -362,6 +398,24 @@ mod tests {
         assert_eq!(
             ring().verify_issued(&t.token).unwrap().issued_at_ms,
             secs * 1000
+        );
+    }
+
+    #[test]
+    fn session_claims_travel_in_the_token() {
+        let claims = SessionClaims {
+            session_id: Some("family-1".into()),
+            password_change_required: true,
+        };
+        let t = ring()
+            .issue_for_session(&officer(), now() * 1000, 900, &claims)
+            .unwrap();
+        assert_eq!(ring().verify_issued(&t.token).unwrap().session, claims);
+        // Tokens without them (issued before they existed) read as a plain session.
+        let t = ring().issue(&officer(), now(), 900).unwrap();
+        assert_eq!(
+            ring().verify_issued(&t.token).unwrap().session,
+            SessionClaims::default()
         );
     }
 

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_user))
         .routes(routes!(set_role))
         .routes(routes!(set_jurisdiction))
+        .routes(routes!(reset_password))
         .routes(routes!(list_audit))
 }
 
@@ -157,6 +158,24 @@ pub struct SetRoleRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetJurisdictionRequest {
     pub areas: Vec<AreaDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    /// A temporary password of the admin's choosing (the password policy applies); leave out
+    /// to have one generated.
+    pub temporary_password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetDto {
+    pub user_id: i64,
+    /// Give this to the account's owner: it logs in once, and only to change it.
+    pub temporary_password: String,
+    /// Always true: the next login may only change the password.
+    pub password_change_required: bool,
+    /// Refresh tokens revoked (every session of the account ended).
+    pub sessions_revoked: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -529,5 +548,93 @@ async fn list_audit(
             })
             .collect(),
         next_cursor: next.map(Cursor::encode),
+    }))
+}
+
+/// Reset an account's password (the owner forgot it, or it may be known to someone else).
+///
+/// The account gets a temporary password — the admin's choice, or a generated one shown once in
+/// the answer — and must change it at its next login: that login answers
+/// `password_change_required: true` and an access token that only `POST /api/v1/me/password`
+/// accepts (everything else is `403 password_change_required`). Every session of the account
+/// ends at once. Audited (`password_reset`, naming the admin). Admins change their own password
+/// with `POST /api/v1/me/password`.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password-reset", tag = "admin",
+    params(("id" = i64, Path, description = "The account")),
+    request_body = PasswordResetRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = PasswordResetDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "One's own account (`cannot_modify_self`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A chosen temporary password the policy refuses (`weak_password`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reset_password(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<PasswordResetRequest>,
+) -> Result<Json<PasswordResetDto>, ApiError> {
+    may_manage_users(&p)?;
+    let id = user_id(id)?;
+    if p.user_id == id {
+        return Err(ApiError::Conflict {
+            code: "cannot_modify_self",
+            detail: "admins change their own password with POST /api/v1/me/password".into(),
+        });
+    }
+    let user = load_user(&state.db, id).await?;
+    let phone = user.phone.as_ref().map(|ph| ph.as_str().to_owned());
+    let mut identity = vec![user.username.as_str()];
+    identity.extend(phone.as_deref());
+    let (temporary, chosen) = match &req.temporary_password {
+        Some(raw) => (
+            Password::new(raw, &identity)
+                .map_err(|e| crate::routes::auth::weak_field(e, "temporary_password"))?,
+            true,
+        ),
+        None => (
+            Password::temporary(&identity)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
+            false,
+        ),
+    };
+    let shown = temporary.expose().to_owned();
+    let hash = crate::routes::auth::hash_off_executor(temporary).await?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    users::set_password(&txn, id, hash, true)
+        .await
+        .map_err(ApiError::when_missing(ApiError::not_found(
+            "user_not_found",
+            format!("no user {id}"),
+        )))?;
+    let revoked = sessions::revoke_user(&txn, id, now).await?;
+    audit_change(
+        &txn,
+        AuditEvent::PasswordReset,
+        &p,
+        id,
+        &ip,
+        format!(
+            "temporary password {}; change required at next login; {revoked} refresh tokens revoked",
+            if chosen { "chosen by the admin" } else { "generated" }
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    state.cutoffs.note(id, now);
+    tracing::info!(
+        user_id = id.get(),
+        admin_id = p.user_id.get(),
+        "password reset by an admin"
+    );
+    Ok(Json(PasswordResetDto {
+        user_id: id.get(),
+        temporary_password: shown,
+        password_change_required: true,
+        sessions_revoked: revoked,
     }))
 }

@@ -3,16 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use chrono::Utc;
+use axum::http::header::{COOKIE, SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
+use whistle_auth::device::KnownDevice;
 use whistle_auth::password::{self, Password, PasswordError};
 use whistle_auth::refresh;
-use whistle_auth::token::keyed_digest;
+use whistle_auth::token::{SessionClaims, keyed_digest};
 use whistle_domain::ids::UserId;
 use whistle_domain::jurisdiction::{Area, Jurisdiction};
 use whistle_domain::notice::{Channel, Facts, Locale, Rendered, Template, render};
@@ -20,9 +22,11 @@ use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::logins::{self, ACCOUNT_WIDE, Forget};
 use whistle_persistence::repo::notifications::{self, NewNotification};
 use whistle_persistence::repo::registrations::{self, NewPendingRegistration};
-use whistle_persistence::repo::{sessions, users};
+use whistle_persistence::repo::sessions::{self, NewRefreshToken};
+use whistle_persistence::repo::users;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
@@ -149,50 +153,101 @@ pub struct SessionDto {
     /// Exchange at `/api/v1/auth/refresh` for a new pair; each refresh token works once.
     pub refresh_token: String,
     pub refresh_expires_in: i64,
+    /// Names this session in `GET /api/v1/me/sessions`.
+    pub session_id: String,
+    /// True after an admin reset the password: until it is changed with
+    /// `POST /api/v1/me/password`, every other endpoint answers this access token with
+    /// `403 password_change_required`.
+    pub password_change_required: bool,
+    /// Given at login: send it back with later logins as the `X-Whistle-Device` header (a
+    /// browser also gets it as the `whistle_device` cookie), so that failed logins from
+    /// elsewhere never hold this device back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     pub account: AccountDto,
 }
 
 // ---- helpers -------------------------------------------------------------------------------
 
-async fn hash_off_executor(p: Password) -> Result<String, ApiError> {
+pub(crate) async fn hash_off_executor(p: Password) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || password::hash(&p))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn verify_off_executor(p: Password, hash: String) -> Result<bool, ApiError> {
+pub(crate) async fn verify_off_executor(p: Password, hash: String) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || password::verify(&p, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
 fn weak(e: PasswordError) -> ApiError {
+    weak_field(e, "password")
+}
+
+/// A new password the policy refuses, naming the field it came in.
+pub(crate) fn weak_field(e: PasswordError, field: &str) -> ApiError {
     ApiError::Unprocessable {
         code: "weak_password",
         detail: e.to_string(),
-        field: Some("password".into()),
+        field: Some(field.into()),
     }
 }
 
-/// Stores a refresh token in `family` (a new family for a new login) and signs an access token.
-async fn open_session(
+/// Where a session comes from: a new login (no family yet) or an existing session going on
+/// (a refresh, a password change).
+pub(crate) struct SessionStart<'a> {
+    pub family: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<&'a str>,
+    pub ip: &'a str,
+    pub password_change_required: bool,
+}
+
+impl<'a> SessionStart<'a> {
+    /// A new login from the client that sent `headers`.
+    pub fn login(headers: &'a HeaderMap, ip: &'a str) -> Self {
+        SessionStart {
+            family: None,
+            started_at: None,
+            user_agent: user_agent(headers),
+            ip,
+            password_change_required: false,
+        }
+    }
+}
+
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
+/// Stores a refresh token in the session's family (a new family for a new login) and signs an
+/// access token naming it.
+pub(crate) async fn open_session(
     state: &AppState,
     txn: &DatabaseTransaction,
     user: &User,
     jurisdiction: Jurisdiction,
-    family: Option<String>,
+    start: SessionStart<'_>,
 ) -> Result<SessionDto, ApiError> {
     let now = Utc::now();
     let token = refresh::generate().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let family = start
+        .family
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let refresh_ttl = state.auth.refresh_ttl_secs;
     sessions::insert(
         txn,
-        user.id,
-        &family,
-        &token.hash,
-        now + chrono::Duration::seconds(refresh_ttl),
+        &NewRefreshToken {
+            user_id: user.id,
+            family_id: &family,
+            token_hash: &token.hash,
+            expires_at: now + chrono::Duration::seconds(refresh_ttl),
+            started_at: start.started_at.unwrap_or(now),
+            user_agent: start.user_agent,
+            client_ip: Some(start.ip),
+        },
     )
     .await?;
     let officer = users::officer_of_user(txn, user.id).await?;
@@ -204,10 +259,14 @@ async fn open_session(
     let access = state
         .auth
         .keys
-        .issue_at_millis(
+        .issue_for_session(
             &principal,
             now.timestamp_millis(),
             state.auth.access_ttl_secs,
+            &SessionClaims {
+                session_id: Some(family.clone()),
+                password_change_required: start.password_change_required,
+            },
         )
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(SessionDto {
@@ -216,6 +275,9 @@ async fn open_session(
         expires_in: state.auth.access_ttl_secs,
         refresh_token: token.plaintext,
         refresh_expires_in: refresh_ttl,
+        session_id: family,
+        password_change_required: start.password_change_required,
+        device_token: None,
         account: AccountDto::new(user, &jurisdiction, officer.as_ref()),
     })
 }
@@ -224,11 +286,78 @@ fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "wrong username or password")
 }
 
-fn locked(seconds: i64) -> ApiError {
+/// A source that must wait before its next attempt is looked at.
+fn throttled(wait: chrono::Duration) -> ApiError {
     ApiError::TooManyRequests {
-        code: "account_locked",
-        detail: "too many failed logins; the account is temporarily locked".into(),
-        retry_after_secs: seconds.max(1) as u64,
+        code: "login_throttled",
+        detail: "too many failed logins from here; wait before trying again (every attempt \
+                 meanwhile doubles the wait; a device that logged in to this account before is \
+                 not held back)"
+            .into(),
+        retry_after_secs: ((wait.num_milliseconds() + 999) / 1000).max(1) as u64,
+    }
+}
+
+/// The header and cookie a client sends its known-device token in.
+pub(crate) const DEVICE_HEADER: &str = "x-whistle-device";
+const DEVICE_COOKIE: &str = "whistle_device";
+
+/// The valid device tokens the request carries (header first, then cookies).
+fn presented_devices(headers: &HeaderMap, key: &[u8; 32]) -> Vec<KnownDevice> {
+    let from_header = headers
+        .get_all(DEVICE_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let from_cookies = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix("whistle_device="))
+        .map(str::to_owned);
+    from_header
+        .chain(from_cookies)
+        .take(8)
+        .filter_map(|t| KnownDevice::verify(key, &t))
+        .collect()
+}
+
+/// The cookie that carries the device token for browsers: sent only to the login endpoints,
+/// never readable by scripts.
+fn device_cookie(state: &AppState, token: &str) -> Option<HeaderValue> {
+    let secure = if state.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = state.auth.login_throttle.known_for.as_secs();
+    HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={token}; Path=/api/v1/auth; Max-Age={max_age}; HttpOnly; \
+         SameSite=Strict{secure}"
+    ))
+    .ok()
+}
+
+/// Forgets login counts nobody has touched for longer than any of them matters, at most once
+/// an hour per process. A failure here is logged, never the login's problem.
+async fn forget_old_counts(state: &AppState, now: DateTime<Utc>) {
+    use std::sync::atomic::Ordering;
+    let last = state.auth.login_sweep_at.load(Ordering::Relaxed);
+    if now.timestamp() - last < 3600
+        || state
+            .auth
+            .login_sweep_at
+            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let p = &state.auth.login_throttle;
+    let keep = p.known_for.max(p.forget_after).max(p.account_window);
+    let before = now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(90));
+    if let Err(e) = logins::forget_untouched(&state.db, before).await {
+        tracing::warn!(error = %e, "could not forget old login counts");
     }
 }
 
@@ -466,6 +595,7 @@ async fn register(
 async fn verify_registration(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<VerifyRegistrationRequest>,
 ) -> Result<(StatusCode, Json<SessionDto>), ApiError> {
     let account_key: String = req.phone.chars().take(64).collect();
@@ -506,12 +636,19 @@ async fn verify_registration(
         AuditEntry {
             actor: Some(user.id),
             subject: Some(user.id),
-            ip: Some(ip),
+            ip: Some(ip.clone()),
             ..Default::default()
         },
     )
     .await?;
-    let session = open_session(&state, &txn, &user, Jurisdiction::none(), None).await?;
+    let session = open_session(
+        &state,
+        &txn,
+        &user,
+        Jurisdiction::none(),
+        SessionStart::login(&headers, &ip),
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id.get(), "resident registered");
     Ok((StatusCode::CREATED, Json(session)))
@@ -519,21 +656,37 @@ async fn verify_registration(
 
 /// Log in with a username (or a resident's phone number) and password.
 ///
-/// Unknown accounts and wrong passwords get the same answer in the same time. After
-/// `auth.lockout_threshold` consecutive failures an account is locked for `auth.lockout_secs`.
+/// Unknown accounts and wrong passwords get the same answer in the same time. No account is
+/// ever locked for everybody: failures are counted per source — the client address, or the
+/// device when the request carries a device token of this account (`X-Whistle-Device` header or
+/// `whistle_device` cookie, handed out by every successful login). After
+/// `auth.login_free_failures` failures a source waits `auth.login_first_delay_secs`, and every
+/// further attempt from it doubles the wait (`429 login_throttled` with `Retry-After`). Past
+/// `auth.account_failure_limit` failures on the account within `auth.account_window_secs`
+/// (guessing from many addresses), sources that never logged in to the account wait too; a
+/// known device or an address that logged in before never does.
+///
+/// An account whose password an admin reset gets `password_change_required: true` and an
+/// access token that only `POST /api/v1/me/password` accepts.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    params(
+        ("X-Whistle-Device" = Option<String>, Header, description = "The device token an earlier login of this account returned"),
+    ),
     responses(
-        (status = 200, body = SessionDto),
+        (status = 200, body = SessionDto, headers(
+            ("set-cookie" = String, description = "`whistle_device`: the device token, for browsers (HttpOnly, only sent to /api/v1/auth)"),
+        )),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Password longer than any valid one", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited or account locked; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), or this source must wait after failed logins (`login_throttled`); see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<([(axum::http::HeaderName, HeaderValue); 1], Json<SessionDto>), ApiError> {
     let tried: String = req
         .username
         .trim()
@@ -541,16 +694,98 @@ async fn login(
         .chars()
         .take(64)
         .collect();
-    state.auth.throttle(&ip, &tried)?;
+    state.auth.throttle_address(&ip)?;
     let password = Password::for_login(&req.password).ok_or_else(|| ApiError::Unprocessable {
         code: "password_too_long",
         detail: format!("a password has at most {} characters", Password::MAX_CHARS),
         field: Some("password".into()),
     })?;
-    let found = match login_name(&req.username) {
-        Some(name) => users::find_by_username(&state.db, &name).await?,
+    let name = login_name(&req.username);
+    // Counted under the stored form of the name, so `+86 139…` and `139…` are one account;
+    // a name that cannot exist is counted as typed, exactly like a real one.
+    let account = name
+        .as_ref()
+        .map(|n| n.as_str().to_lowercase())
+        .unwrap_or_else(|| tried.clone());
+    let found = match &name {
+        Some(name) => users::find_by_username(&state.db, name).await?,
         None => None,
     };
+    let now = Utc::now();
+    forget_old_counts(&state, now).await;
+    let policy = state.auth.login_throttle.clone();
+    let device = found.as_ref().and_then(|f| {
+        presented_devices(&headers, &state.auth.device_secret)
+            .into_iter()
+            .find(|d| d.user_id == f.user.id)
+    });
+    let source = device
+        .as_ref()
+        .map(KnownDevice::source)
+        .unwrap_or_else(|| ip.clone());
+    let counts = logins::states(&state.db, &account, &[&source, &ip, ACCOUNT_WIDE]).await?;
+    let known_since = now - chrono::Duration::from_std(policy.known_for).unwrap_or_default();
+    let known = device.is_some()
+        || counts
+            .get(&ip)
+            .and_then(|c| c.succeeded_at)
+            .is_some_and(|at| at > known_since);
+    let forget_source = Forget::LastFailureBefore(
+        now - chrono::Duration::from_std(policy.forget_after).unwrap_or_default(),
+    );
+    let source_delay = |f: u32| {
+        policy
+            .source_delay(f)
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+    };
+    let entry = |subject, detail: Option<&str>| AuditEntry {
+        subject,
+        username: Some(tried.clone()),
+        ip: Some(ip.clone()),
+        detail: detail.map(str::to_owned),
+        ..Default::default()
+    };
+    let subject = found.as_ref().map(|f| f.user.id);
+
+    // This source must wait: the attempt is not looked at, and it counts, so a source that keeps
+    // trying waits longer and longer.
+    if counts
+        .get(&source)
+        .and_then(|c| c.blocked_until)
+        .is_some_and(|until| until > now)
+    {
+        let txn = state.db.begin().await?;
+        let after =
+            logins::record_failure(&txn, &account, &source, now, forget_source, source_delay)
+                .await?;
+        audit::record(
+            &txn,
+            AuditEvent::LoginThrottled,
+            entry(subject, Some("this source must wait")),
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(throttled(after.blocked_until.unwrap_or(now) - now));
+    }
+    // Many failures over the whole account: only sources that never logged in to it wait.
+    if !known
+        && let Some(until) = counts
+            .get(ACCOUNT_WIDE)
+            .and_then(|c| c.blocked_until)
+            .filter(|until| *until > now)
+    {
+        audit::record(
+            &state.db,
+            AuditEvent::LoginThrottled,
+            entry(
+                subject,
+                Some("many failures on the account; unknown sources wait"),
+            ),
+        )
+        .await?;
+        return Err(throttled(until - now));
+    }
+
     // Always one argon2 verification, against a dummy hash for unknown accounts, so that the
     // answer takes as long whether or not the account exists.
     let stored_hash = found
@@ -558,59 +793,44 @@ async fn login(
         .map(|f| f.password_hash.clone())
         .unwrap_or_else(|| password::dummy_hash().to_owned());
     let matches = verify_off_executor(password, stored_hash).await?;
-    let now = Utc::now();
-    let entry = |subject| AuditEntry {
-        subject,
-        username: Some(tried.clone()),
-        ip: Some(ip.clone()),
-        ..Default::default()
-    };
-
-    let Some(found) = found else {
-        let clock = std::time::Instant::now();
-        if let Some(wait) = state.auth.unknown_accounts.locked(&tried, clock) {
-            return Err(locked(wait.as_secs() as i64));
+    let found = match found {
+        Some(found) if matches => found,
+        _ => {
+            let txn = state.db.begin().await?;
+            logins::record_failure(&txn, &account, &source, now, forget_source, source_delay)
+                .await?;
+            // A known source's typing errors do not count against the account: they are not
+            // what the account-wide limit is for.
+            if !known {
+                let window = Forget::FirstFailureBefore(
+                    now - chrono::Duration::from_std(policy.account_window).unwrap_or_default(),
+                );
+                let whole =
+                    logins::record_failure(&txn, &account, ACCOUNT_WIDE, now, window, |f| {
+                        policy
+                            .account_block(f)
+                            .and_then(|d| chrono::Duration::from_std(d).ok())
+                    })
+                    .await?;
+                if whole.failures == policy.account_limit {
+                    audit::record(&txn, AuditEvent::AccountThrottled, entry(subject, None)).await?;
+                    tracing::warn!(
+                        account = %account,
+                        "many failed logins on one account: sources that never logged in to it wait"
+                    );
+                }
+            }
+            audit::record(&txn, AuditEvent::LoginFailed, entry(subject, None)).await?;
+            txn.commit().await?;
+            return Err(invalid_credentials());
         }
-        state.auth.unknown_accounts.fail(&tried, clock);
-        audit::record(&state.db, AuditEvent::LoginFailed, entry(None)).await?;
-        return Err(invalid_credentials());
     };
     let user = found.user;
-    if let Some(until) = found.locked_until.filter(|u| *u > now) {
-        audit::record(
-            &state.db,
-            AuditEvent::LoginWhileLocked,
-            entry(Some(user.id)),
-        )
-        .await?;
-        return Err(locked((until - now).num_seconds()));
-    }
-    if !matches {
-        let txn = state.db.begin().await?;
-        let locked_now = users::record_failed_login(
-            &txn,
-            user.id,
-            state.auth.lockout_threshold,
-            state.auth.lockout,
-            now,
-        )
-        .await?;
-        audit::record(&txn, AuditEvent::LoginFailed, entry(Some(user.id))).await?;
-        if locked_now.is_some() {
-            audit::record(&txn, AuditEvent::AccountLocked, entry(Some(user.id))).await?;
-            tracing::warn!(
-                user_id = user.id.get(),
-                "account locked after failed logins"
-            );
-        }
-        txn.commit().await?;
-        return Err(invalid_credentials());
-    }
     if user.disabled {
         audit::record(
             &state.db,
             AuditEvent::LoginWhileDisabled,
-            entry(Some(user.id)),
+            entry(Some(user.id), None),
         )
         .await?;
         return Err(ApiError::forbidden(
@@ -618,14 +838,36 @@ async fn login(
             "this account is disabled",
         ));
     }
+    let device = match device {
+        Some(d) => d,
+        None => {
+            KnownDevice::new(user.id).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
+        }
+    };
     let txn = state.db.begin().await?;
-    users::reset_failed_logins(&txn, user.id).await?;
+    logins::record_success(&txn, &account, &source, now).await?;
+    if source != ip {
+        logins::record_success(&txn, &account, &ip, now).await?;
+    }
     let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
-    audit::record(&txn, AuditEvent::LoginSucceeded, entry(Some(user.id))).await?;
-    let session = open_session(&state, &txn, &user, jurisdiction, None).await?;
+    audit::record(&txn, AuditEvent::LoginSucceeded, entry(Some(user.id), None)).await?;
+    let mut session = open_session(
+        &state,
+        &txn,
+        &user,
+        jurisdiction,
+        SessionStart {
+            password_change_required: found.must_change_password,
+            ..SessionStart::login(&headers, &ip)
+        },
+    )
+    .await?;
     txn.commit().await?;
+    let token = device.token(&state.auth.device_secret);
+    let cookie = device_cookie(&state, &token).unwrap_or_else(|| HeaderValue::from_static(""));
+    session.device_token = Some(token);
     tracing::info!(user_id = user.id.get(), role = %user.role, "login");
-    Ok(Json(session))
+    Ok(([(SET_COOKIE, cookie)], Json(session)))
 }
 
 /// Exchange a refresh token for a new access token and a new refresh token.
@@ -640,6 +882,7 @@ async fn login(
 async fn refresh_session(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<SessionDto>, ApiError> {
     if req.refresh_token.len() > 256 {
@@ -677,7 +920,8 @@ async fn refresh_session(
             "this refresh token was already used; log in again",
         ));
     }
-    let user = users::get_user(&txn, record.user_id).await?;
+    let found = users::credentials(&txn, record.user_id).await?;
+    let user = found.user;
     if user.disabled {
         sessions::revoke_family(&txn, &record.family_id, now).await?;
         txn.commit().await?;
@@ -685,7 +929,20 @@ async fn refresh_session(
     }
     // Role and jurisdiction are read afresh: changes made by an admin apply from here on.
     let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
-    let session = open_session(&state, &txn, &user, jurisdiction, Some(record.family_id)).await?;
+    let session = open_session(
+        &state,
+        &txn,
+        &user,
+        jurisdiction,
+        SessionStart {
+            family: Some(record.family_id),
+            started_at: record.started_at,
+            user_agent: user_agent(&headers),
+            ip: &ip,
+            password_change_required: found.must_change_password,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(Json(session))
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router per module, merged here with the OpenAPI document and the
 //! cross-cutting layers (request id, tracing, limits, timeouts, compression, problem bodies).
 
+pub mod account;
 pub mod admin;
 pub mod analytics;
 pub mod api_keys;
@@ -99,6 +100,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(categories::router())
         .merge(auth::router())
         .merge(sessions::router())
+        .merge(account::router())
         .merge(admin::router())
         .merge(cases::router())
         .merge(catalogue::router())
@@ -116,12 +118,51 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document (also served at `/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    document_password_change_required(&mut doc);
+    doc
+}
+
+/// An account whose password an admin reset holds a token every authenticated endpoint refuses
+/// with 403 `password_change_required` (see `extract::CurrentUser`): each operation that
+/// documents a 401 documents that 403 as well, where it had none.
+fn document_password_change_required(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            if responses.contains_key("401") && !responses.contains_key("403") {
+                let problem = ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build();
+                responses.insert(
+                    "403".to_owned(),
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description(
+                                "The password was reset by an administrator and must be changed \
+                                 first (`password_change_required`)",
+                            )
+                            .content(crate::error::PROBLEM_JSON, problem)
+                            .build(),
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The complete application: routes, docs, and layers.
 pub fn app(state: AppState) -> Router {
-    let (routes, openapi) = api_router().split_for_parts();
+    let (routes, mut openapi) = api_router().split_for_parts();
+    document_password_change_required(&mut openapi);
     let settings = state.settings.clone();
     let routes = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))

@@ -1,7 +1,5 @@
 //! Registration, login, refresh, logout, and the attacks on each.
 
-use std::time::Duration;
-
 use base64::Engine;
 use serde_json::{Value, json};
 use whistle_auth::Principal;
@@ -812,101 +810,26 @@ async fn forged_and_broken_access_tokens_are_401() {
 }
 
 #[tokio::test]
-async fn fifty_fast_wrong_passwords_lock_the_account() {
-    let app = TestApp::spawn_with(
-        true,
-        &[
-            ("WHISTLE__AUTH__LOCKOUT_SECS", "5"),
-            ("WHISTLE__LIMITS__AUTH_IP_BURST", "1000"),
-            ("WHISTLE__LIMITS__AUTH_ACCOUNT_BURST", "1000"),
-        ],
-    )
-    .await;
-    let mut statuses = Vec::new();
-    for i in 0..50 {
-        let res = app
-            .post(
-                "/api/v1/auth/login",
-                &json!({"username": "tianye", "password": format!("wrong-{i}")}),
-                None,
-            )
-            .await;
-        statuses.push(res.status().as_u16());
-        if res.status() == 429 {
-            let retry: u64 = res.headers()["retry-after"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!((1..=5).contains(&retry), "Retry-After {retry}");
-            assert_problem(res, 429, "account_locked").await;
+async fn unknown_accounts_are_slowed_like_real_ones() {
+    let app = TestApp::spawn().await;
+    let mut answers = Vec::new();
+    for name in ["ghost", "tianye"] {
+        for _ in 0..6 {
+            let res = app
+                .post(
+                    "/api/v1/auth/login",
+                    &json!({"username": name, "password": "whatever-1"}),
+                    None,
+                )
+                .await;
+            let status = res.status().as_u16();
+            let code = res.json::<Value>().await.unwrap()["code"].clone();
+            answers.push((status, code));
         }
     }
-    assert_eq!(&statuses[..5], &[401; 5]);
-    assert!(
-        statuses[5..].iter().all(|s| *s == 429 || *s == 401),
-        "{statuses:?}"
-    );
-    assert_eq!(statuses[5], 429);
-    // Even the right password is refused while locked (on a slow machine the 50 attempts may
-    // outlast one lock: make sure it holds right now)…
-    for i in 0..10 {
-        let res = app
-            .post(
-                "/api/v1/auth/login",
-                &json!({"username": "tianye", "password": format!("again-{i}")}),
-                None,
-            )
-            .await;
-        if res.status() == 429 {
-            break;
-        }
-    }
-    let res = app
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "tianye", "password": PW}),
-            None,
-        )
-        .await;
-    assert_problem(res, 429, "account_locked").await;
-    // …and works once the lock has passed.
-    tokio::time::sleep(Duration::from_millis(5100)).await;
-    app.login("tianye", PW).await;
-    let admin = app.token("admin").await;
-    let audit: Value = app
-        .get_as("/api/v1/admin/audit?limit=200", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let events: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert!(events.contains(&"account_locked"));
-    assert!(events.contains(&"login_failed"));
-    assert!(events.contains(&"login_while_locked"));
-    assert!(events.contains(&"login_succeeded"));
-}
-
-#[tokio::test]
-async fn unknown_accounts_lock_too() {
-    let app = TestApp::spawn_with(true, &[("WHISTLE__LIMITS__AUTH_ACCOUNT_BURST", "100")]).await;
-    let mut last = 0;
-    for _ in 0..6 {
-        let res = app
-            .post(
-                "/api/v1/auth/login",
-                &json!({"username": "ghost", "password": "whatever-1"}),
-                None,
-            )
-            .await;
-        last = res.status().as_u16();
-    }
-    assert_eq!(last, 429);
+    // Five free failures, then a wait, alike for a name that exists and one that does not.
+    assert_eq!(answers[..6], answers[6..]);
+    assert_eq!(answers[5], (429, json!("login_throttled")));
 }
 
 #[tokio::test]

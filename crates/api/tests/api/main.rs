@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod admin;
 mod analytics;
 mod attachments;

@@ -17,6 +17,7 @@ pub mod grid;
 pub mod inspection;
 pub mod inspection_photo;
 pub mod inspection_result;
+pub mod login_attempt;
 pub mod merchant;
 pub mod notice_queue;
 pub mod notification;

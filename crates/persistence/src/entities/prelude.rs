@@ -12,6 +12,7 @@ pub use super::grid::Entity as Grid;
 pub use super::inspection::Entity as Inspection;
 pub use super::inspection_photo::Entity as InspectionPhoto;
 pub use super::inspection_result::Entity as InspectionResult;
+pub use super::login_attempt::Entity as LoginAttempt;
 pub use super::merchant::Entity as Merchant;
 pub use super::officer::Entity as Officer;
 pub use super::open311_request::Entity as Open311Request;

@@ -13,6 +13,9 @@ pub struct Model {
     pub expires_at: DateTimeWithTimeZone,
     pub rotated_at: Option<DateTimeWithTimeZone>,
     pub revoked_at: Option<DateTimeWithTimeZone>,
+    pub started_at: Option<DateTimeWithTimeZone>,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,7 @@ pub struct Model {
     pub email: Option<String>,
     pub locale: String,
     pub sessions_valid_after: Option<DateTimeWithTimeZone>,
+    pub must_change_password: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

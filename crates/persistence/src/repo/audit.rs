@@ -28,6 +28,11 @@ pub enum AuditEvent {
     JurisdictionChanged,
     ApiKeyCreated,
     ApiKeyRevoked,
+    LoginThrottled,
+    AccountThrottled,
+    PasswordChanged,
+    PasswordReset,
+    SessionRevoked,
 }
 
 impl AuditEvent {
@@ -48,6 +53,11 @@ impl AuditEvent {
             AuditEvent::JurisdictionChanged => "jurisdiction_changed",
             AuditEvent::ApiKeyCreated => "api_key_created",
             AuditEvent::ApiKeyRevoked => "api_key_revoked",
+            AuditEvent::LoginThrottled => "login_throttled",
+            AuditEvent::AccountThrottled => "account_throttled",
+            AuditEvent::PasswordChanged => "password_changed",
+            AuditEvent::PasswordReset => "password_reset",
+            AuditEvent::SessionRevoked => "session_revoked",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod categories;
 pub mod community;
 pub mod geography;
+pub mod logins;
 pub mod merchants;
 pub mod notifications;
 pub mod open311;

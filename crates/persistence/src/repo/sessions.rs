@@ -18,6 +18,9 @@ pub struct RefreshRecord {
     /// Set once the token was exchanged for a new one; presenting it again is reuse.
     pub rotated_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the login that began the family happened (`None` for tokens stored before this
+    /// was kept: then the family's first row is as good as unknown).
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<refresh_token::Model> for RefreshRecord {
@@ -31,28 +34,128 @@ impl TryFrom<refresh_token::Model> for RefreshRecord {
             expires_at: m.expires_at.with_timezone(&Utc),
             rotated_at: m.rotated_at.map(|t| t.with_timezone(&Utc)),
             revoked_at: m.revoked_at.map(|t| t.with_timezone(&Utc)),
+            started_at: m.started_at.map(|t| t.with_timezone(&Utc)),
         })
     }
 }
 
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    user_id: UserId,
-    family_id: &str,
-    token_hash: &str,
-    expires_at: DateTime<Utc>,
-) -> Result<(), RepoError> {
+/// A refresh token to store: the first of a login's family, or the next one of a refresh.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken<'a> {
+    pub user_id: UserId,
+    pub family_id: &'a str,
+    pub token_hash: &'a str,
+    pub expires_at: DateTime<Utc>,
+    /// When the family's login happened.
+    pub started_at: DateTime<Utc>,
+    /// The client program (its `User-Agent`, clipped) and address that asked for the token.
+    pub user_agent: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: &NewRefreshToken<'_>) -> Result<(), RepoError> {
+    let clip = |s: &str, n: usize| -> String {
+        s.chars()
+            .take(n)
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect()
+    };
     refresh_token::ActiveModel {
-        user_id: Set(user_id.get()),
-        family_id: Set(family_id.to_owned()),
-        token_hash: Set(token_hash.to_owned()),
+        user_id: Set(new.user_id.get()),
+        family_id: Set(new.family_id.to_owned()),
+        token_hash: Set(new.token_hash.to_owned()),
         created_at: Set(Utc::now().fixed_offset()),
-        expires_at: Set(expires_at.fixed_offset()),
+        expires_at: Set(new.expires_at.fixed_offset()),
+        started_at: Set(Some(new.started_at.fixed_offset())),
+        user_agent: Set(new.user_agent.map(|u| clip(u, 200))),
+        client_ip: Set(new.client_ip.map(|i| clip(i, 64))),
         ..Default::default()
     }
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// A live session as its owner sees it: a login's family through its one live token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// The family id, which names the session.
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    /// When the live token was issued: the login, or the last refresh.
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+/// The account's sessions that can still be refreshed, most recently used first.
+pub async fn list_live(
+    db: &impl ConnectionTrait,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<LiveSession>, RepoError> {
+    use sea_orm::QueryOrder;
+    let rows = refresh_token::Entity::find()
+        .filter(refresh_token::Column::UserId.eq(user_id.get()))
+        .filter(refresh_token::Column::RotatedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now.fixed_offset()))
+        .order_by_desc(refresh_token::Column::CreatedAt)
+        .order_by_desc(refresh_token::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| LiveSession {
+            started_at: m.started_at.unwrap_or(m.created_at).with_timezone(&Utc),
+            last_used_at: m.created_at.with_timezone(&Utc),
+            expires_at: m.expires_at.with_timezone(&Utc),
+            id: m.family_id,
+            user_agent: m.user_agent,
+            client_ip: m.client_ip,
+        })
+        .collect())
+}
+
+/// Ends one session of an account: revokes its family's live tokens, only if the family is the
+/// account's. Returns how many tokens it revoked (0: no such live session of this account).
+pub async fn revoke_session(
+    db: &impl ConnectionTrait,
+    user_id: UserId,
+    family_id: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, RepoError> {
+    let res = refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(now.fixed_offset()),
+        )
+        .filter(refresh_token::Column::UserId.eq(user_id.get()))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Whether the account has a session with this id that can still be refreshed.
+pub async fn is_live(
+    db: &impl ConnectionTrait,
+    user_id: UserId,
+    family_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    use sea_orm::PaginatorTrait;
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::UserId.eq(user_id.get()))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RotatedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now.fixed_offset()))
+        .count(db)
+        .await?
+        > 0)
 }
 
 pub async fn find_by_hash(

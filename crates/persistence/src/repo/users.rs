@@ -1,7 +1,7 @@
 //! Accounts and officer records.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -63,12 +63,27 @@ pub struct NewOfficer {
     pub squad: Option<Name>,
 }
 
-/// A stored account with its password hash and lockout state, for login.
+/// A stored account with its password hash, for login and password changes.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: String,
-    pub locked_until: Option<DateTime<Utc>>,
+    /// An admin reset the password: it must be changed before anything else.
+    pub must_change_password: bool,
+}
+
+impl TryFrom<users::Model> for UserCredentials {
+    type Error = RepoError;
+
+    fn try_from(row: users::Model) -> Result<Self, RepoError> {
+        let password_hash = row.password_hash.clone();
+        let must_change_password = row.must_change_password;
+        Ok(UserCredentials {
+            user: row.try_into()?,
+            password_hash,
+            must_change_password,
+        })
+    }
 }
 
 /// Creates an account (and its officer record). Run it in a transaction when `officer` is given,
@@ -117,20 +132,24 @@ pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &Username,
 ) -> Result<Option<UserCredentials>, RepoError> {
-    let Some(row) = users::Entity::find()
+    users::Entity::find()
         .filter(users::Column::Username.eq(username.as_str()))
         .one(db)
         .await?
-    else {
-        return Ok(None);
-    };
-    let password_hash = row.password_hash.clone();
-    let locked_until = row.locked_until.map(|t| t.with_timezone(&Utc));
-    Ok(Some(UserCredentials {
-        user: row.try_into()?,
-        password_hash,
-        locked_until,
-    }))
+        .map(UserCredentials::try_from)
+        .transpose()
+}
+
+/// The account with this id and its password hash.
+pub async fn credentials(
+    db: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<UserCredentials, RepoError> {
+    users::Entity::find_by_id(id.get())
+        .one(db)
+        .await?
+        .ok_or(RepoError::NotFound("user"))?
+        .try_into()
 }
 
 pub async fn get_user(db: &impl ConnectionTrait, id: UserId) -> Result<User, RepoError> {
@@ -167,57 +186,27 @@ pub async fn officer_of_user(
         .transpose()
 }
 
-/// Counts a failed password for an existing account. At `threshold` consecutive failures the
-/// account is locked until `now + lock_for` and the count starts again; returns the lock's end
-/// when this failure locked it. Run in a transaction: the increment and the check are one step.
-pub async fn record_failed_login(
+/// Replaces an account's password hash and whether it must be changed at the next login (set by
+/// an admin's reset, cleared by the owner's change).
+pub async fn set_password(
     db: &impl ConnectionTrait,
     id: UserId,
-    threshold: i32,
-    lock_for: chrono::Duration,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, RepoError> {
-    users::Entity::update_many()
+    password_hash: String,
+    must_change: bool,
+) -> Result<(), RepoError> {
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(users::Column::MustChangePassword, Expr::value(must_change))
         .col_expr(
-            users::Column::FailedLogins,
-            Expr::col(users::Column::FailedLogins).add(1),
+            users::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
         )
         .filter(users::Column::Id.eq(id.get()))
         .exec(db)
         .await?;
-    let count: Option<i32> = users::Entity::find_by_id(id.get())
-        .select_only()
-        .column(users::Column::FailedLogins)
-        .into_tuple()
-        .one(db)
-        .await?;
-    if count.unwrap_or(0) < threshold {
-        return Ok(None);
+    if res.rows_affected == 0 {
+        return Err(RepoError::NotFound("user"));
     }
-    let until = now + lock_for;
-    users::Entity::update_many()
-        .col_expr(users::Column::FailedLogins, Expr::value(0))
-        .col_expr(
-            users::Column::LockedUntil,
-            Expr::value(until.fixed_offset()),
-        )
-        .filter(users::Column::Id.eq(id.get()))
-        .exec(db)
-        .await?;
-    Ok(Some(until))
-}
-
-/// A successful login clears the failure count and any expired lock.
-pub async fn reset_failed_logins(db: &impl ConnectionTrait, id: UserId) -> Result<(), RepoError> {
-    users::Entity::update_many()
-        .col_expr(users::Column::FailedLogins, Expr::value(0))
-        .col_expr(
-            users::Column::LockedUntil,
-            Expr::value(Option::<chrono::DateTime<chrono::FixedOffset>>::None),
-        )
-        .filter(users::Column::Id.eq(id.get()))
-        .exec(db)
-        .await?;
     Ok(())
 }
 

@@ -1,0 +1,305 @@
+//! The owner's own account: changing the password, and the sessions (logins) it has open.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use whistle_auth::password::Password;
+use whistle_domain::ids::UserId;
+use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::logins::{self, Forget};
+use whistle_persistence::repo::{sessions, users};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentSession};
+use crate::routes::auth::{
+    SessionDto, SessionStart, hash_off_executor, open_session, user_agent, verify_off_executor,
+    weak_field,
+};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(change_password))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password in use now (after an admin's reset: the temporary one).
+    pub current_password: String,
+    /// 8–128 characters mixing at least two of letters, digits, other characters; not
+    /// containing the username or phone number, and not the current password.
+    pub new_password: String,
+}
+
+/// A session of the caller's account: one login, kept alive by its refresh tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSessionDto {
+    /// Give to `DELETE /api/v1/me/sessions/{id}` to end it.
+    pub id: String,
+    /// When the login happened.
+    pub started_at: DateTime<Utc>,
+    /// When it last got tokens (the login or its last refresh).
+    pub last_used_at: DateTime<Utc>,
+    /// When it ends unless refreshed.
+    pub expires_at: DateTime<Utc>,
+    /// The program that last used it, as it named itself (`User-Agent`).
+    pub user_agent: Option<String>,
+    /// The address it was last used from.
+    pub client_ip: Option<String>,
+    /// Whether this is the session the request came with.
+    pub current: bool,
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::Unprocessable {
+        code: "wrong_password",
+        detail: "the current password is not right".into(),
+        field: Some("current_password".into()),
+    }
+}
+
+fn gone() -> ApiError {
+    ApiError::unauthorized("invalid_token", "the account is gone or disabled")
+}
+
+/// Change one's own password, giving the current one.
+///
+/// Every session of the account ends — its refresh tokens are revoked and access tokens issued
+/// until now are refused — because a password is changed when it may be known to someone else.
+/// The caller's own session goes on: the answer carries a fresh access and refresh token for it
+/// (same `session_id`), which replace the ones the client held. This is also how an account whose
+/// password an admin reset gets its full access back (the limited token is accepted here).
+///
+/// Wrong current passwords are counted like failed logins from the caller's session: after
+/// `auth.login_free_failures` of them it must wait (`429 login_throttled`).
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed; every other session ended; fresh tokens for this one", body = SessionDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wrong_password` (the current one), `weak_password` or `password_unchanged` (the new one)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn change_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<SessionDto>, ApiError> {
+    let uid = session.principal.user_id;
+    state.auth.throttle_address(&ip)?;
+    let found = users::credentials(&state.db, uid)
+        .await
+        .map_err(ApiError::when_missing(gone()))?;
+    if found.user.disabled {
+        return Err(gone());
+    }
+    let user = found.user;
+    let phone = user.phone.as_ref().map(|p| p.as_str().to_owned());
+    let mut identity = vec![user.username.as_str()];
+    identity.extend(phone.as_deref());
+    let new =
+        Password::new(&req.new_password, &identity).map_err(|e| weak_field(e, "new_password"))?;
+    if req.new_password == req.current_password {
+        return Err(ApiError::Unprocessable {
+            code: "password_unchanged",
+            detail: "the new password must differ from the current one".into(),
+            field: Some("new_password".into()),
+        });
+    }
+    let current = Password::for_login(&req.current_password).ok_or_else(wrong_password)?;
+
+    // Guessing the current password with a stolen access token is slowed like guessing at login.
+    let now = Utc::now();
+    let policy = state.auth.login_throttle.clone();
+    let account = user.username.as_str().to_lowercase();
+    let source = format!("pw:{}", uid.get());
+    let counts = logins::states(&state.db, &account, &[&source]).await?;
+    let forget = Forget::LastFailureBefore(
+        now - chrono::Duration::from_std(policy.forget_after).unwrap_or_default(),
+    );
+    let delay = |f: u32| {
+        policy
+            .source_delay(f)
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+    };
+    let must_wait = counts
+        .get(&source)
+        .and_then(|c| c.blocked_until)
+        .is_some_and(|until| until > now);
+    let matches = !must_wait && verify_off_executor(current, found.password_hash).await?;
+    if !matches {
+        let txn = state.db.begin().await?;
+        let after = logins::record_failure(&txn, &account, &source, now, forget, delay).await?;
+        audit::record(
+            &txn,
+            AuditEvent::LoginFailed,
+            AuditEntry {
+                actor: Some(uid),
+                subject: Some(uid),
+                ip: Some(ip.clone()),
+                detail: Some("wrong current password at a password change".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        return match after.blocked_until.filter(|_| must_wait) {
+            Some(until) => Err(ApiError::TooManyRequests {
+                code: "login_throttled",
+                detail: "too many wrong passwords; wait before trying again".into(),
+                retry_after_secs: ((until - now).num_milliseconds() / 1000 + 1).max(1) as u64,
+            }),
+            None => Err(wrong_password()),
+        };
+    }
+    let hash = hash_off_executor(new).await?;
+
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let started_at = match &session.session_id {
+        Some(sid) => sessions::list_live(&txn, uid, now)
+            .await?
+            .into_iter()
+            .find(|s| &s.id == sid)
+            .map(|s| s.started_at),
+        None => None,
+    };
+    users::set_password(&txn, uid, hash, false).await?;
+    let revoked = sessions::revoke_user(&txn, uid, now).await?;
+    logins::record_success(&txn, &account, &source, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::PasswordChanged,
+        AuditEntry {
+            actor: Some(uid),
+            subject: Some(uid),
+            ip: Some(ip.clone()),
+            detail: Some(format!(
+                "{}; other sessions ended ({revoked} refresh tokens revoked)",
+                if found.must_change_password {
+                    "after an admin's reset"
+                } else {
+                    "by the owner"
+                }
+            )),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let jurisdiction = users::jurisdiction_of(&txn, uid, user.role).await?;
+    let fresh = open_session(
+        &state,
+        &txn,
+        &user,
+        jurisdiction,
+        SessionStart {
+            family: session.session_id.clone(),
+            started_at,
+            user_agent: user_agent(&headers),
+            ip: &ip,
+            password_change_required: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.cutoffs.note(uid, now);
+    tracing::info!(user_id = uid.get(), revoked, "password changed");
+    Ok(Json(fresh))
+}
+
+fn full_session(session: &CurrentSession) -> Result<UserId, ApiError> {
+    if session.password_change_required {
+        return Err(ApiError::forbidden(
+            "password_change_required",
+            "the password was reset by an administrator: change it with POST /api/v1/me/password \
+             before anything else",
+        ));
+    }
+    Ok(session.principal.user_id)
+}
+
+/// The caller's sessions that can still be refreshed, most recently used first.
+///
+/// `current` marks the one the request's access token belongs to (tokens issued before
+/// sessions were named mark none).
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<AccountSessionDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The password must be changed first (`password_change_required`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Json<Vec<AccountSessionDto>>, ApiError> {
+    let uid = full_session(&session)?;
+    let live = sessions::list_live(&state.db, uid, Utc::now()).await?;
+    Ok(Json(
+        live.into_iter()
+            .map(|s| AccountSessionDto {
+                current: session.session_id.as_deref() == Some(s.id.as_str()),
+                id: s.id,
+                started_at: s.started_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+                user_agent: s.user_agent,
+                client_ip: s.client_ip,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of the caller's sessions (a phone left somewhere, a shared computer).
+///
+/// Its refresh token stops working at once. An access token it already holds runs out within
+/// its lifetime (`auth.access_ttl_secs`); `POST /api/v1/auth/logout-all` ends those at once too.
+/// A session that is not the caller's, or already ended, is a 404.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id from GET /api/v1/me/sessions")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The password must be changed first (`password_change_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No live session of the caller with this id (`session_not_found`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn end_session(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let uid = full_session(&session)?;
+    let not_found = || ApiError::not_found("session_not_found", "no such session of yours");
+    if id.len() > 64 {
+        return Err(not_found());
+    }
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    if !sessions::is_live(&txn, uid, &id, now).await? {
+        return Err(not_found());
+    }
+    let revoked = sessions::revoke_session(&txn, uid, &id, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::SessionRevoked,
+        AuditEntry {
+            actor: Some(uid),
+            subject: Some(uid),
+            ip: Some(ip),
+            detail: Some(format!("session {id} ({revoked} refresh tokens revoked)")),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
