@@ -17,6 +17,7 @@ pub mod screen;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use config::Settings;
 pub use startup::App;

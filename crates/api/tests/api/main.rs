@@ -22,4 +22,5 @@ mod open311;
 mod outage;
 mod places;
 mod schema;
+mod web;
 mod worklogs;
