@@ -3,7 +3,9 @@ import { defineConfig, devices } from "@playwright/test";
 // Browser tests of the phone page against a real `whistle-api --demo` on SQLite (started by
 // tests/e2e/server.ts), driven through Debian's Chromium: no browser is downloaded.
 export default defineConfig({
-  testDir: "tests/e2e",
+  // tests/perf (the slow-4G benchmark) runs only when named: npm run perf.
+  testDir: "tests",
+  testMatch: process.argv.some((a) => a.includes("tests/perf")) ? "perf/**/*.spec.ts" : "e2e/**/*.spec.ts",
   outputDir: "test-results",
   timeout: 60_000,
   expect: { timeout: 10_000 },

@@ -5,6 +5,8 @@ import { HttpError } from "../lib/retry";
 
 export function useCase(ref_: string, token: string) {
   const kase = ref<Schemas["CaseDto"]>();
+  /** The category's name in the page's language (the case carries its code). */
+  const categoryName = ref("");
   const timeline = ref<Schemas["EventDto"][]>([]);
   const afterPhotos = ref<string[]>([]);
   const reportPhotos = ref<string[]>([]);
@@ -18,6 +20,8 @@ export function useCase(ref_: string, token: string) {
     try {
       const c = await must(api.GET("/api/v1/cases/{id}", { params: { path: { id: ref_ }, header: headers } }));
       kase.value = c;
+      const categories = await must(api.GET("/api/v1/categories", {})).catch(() => []);
+      categoryName.value = categories.find((x) => x.code === c.category)?.name ?? c.category;
       timeline.value = await must(
         api.GET("/api/v1/cases/{id}/timeline", { params: { path: { id: c.id }, header: headers } }),
       );
@@ -46,5 +50,5 @@ export function useCase(ref_: string, token: string) {
     await load();
   }
 
-  return { kase, timeline, afterPhotos, reportPhotos, error, loading, load, feedback };
+  return { kase, categoryName, timeline, afterPhotos, reportPhotos, error, loading, load, feedback };
 }

@@ -87,7 +87,11 @@ test("2. the network drops on the first submit and comes back: exactly one case"
   expect(await casesMatching(request, dispatcher, text)).toHaveLength(1);
 });
 
-test("2b. offline on submit: saved, and sent by itself once back online", async ({ page, context, request }) => {
+test("2b. offline on submit: saved; the tab closed and opened again online sends it, once", async ({
+  page,
+  context,
+  request,
+}) => {
   await page.goto(`${base()}/report?community=320706001001`);
   await expect(page.getByTestId("place-message")).toHaveText(/已定位/);
   const text = unique("路灯不亮");
@@ -96,9 +100,12 @@ test("2b. offline on submit: saved, and sent by itself once back online", async 
   await page.getByTestId("submit").click();
   await expect(page.getByTestId("progress")).toHaveText("已保存，联网后自动提交");
   await shot(page, "4-offline");
-  // A closed tab loses nothing: the draft comes back from IndexedDB.
+  // A closed tab loses nothing: the draft (with its Idempotency-Key) is in IndexedDB.
+  await page.close();
   await context.setOffline(false);
-  await expect(page.getByTestId("done")).toBeVisible({ timeout: 20_000 });
+  const again = await context.newPage();
+  await again.goto(`${base()}/report?community=320706001001`);
+  await expect(again.getByTestId("done")).toBeVisible({ timeout: 20_000 });
   const dispatcher = await login(request, "dispatcher");
   expect(await casesMatching(request, dispatcher, text)).toHaveLength(1);
 });
@@ -184,6 +191,7 @@ test("5. the tracking page follows the case: accepted, then closed with the rati
   await page.getByTestId("open-track").click();
   await expect(page).toHaveURL(/\/report\/track\/[^/?]+\?case=HZ-/);
   await expect(page.getByTestId("track-status")).toContainText("已收到，等待受理");
+  await expect(page.getByTestId("track-category")).toContainText("生活垃圾乱堆放");
 
   const dispatcher = await login(request, "dispatcher");
   const { token: tianye, id: tianyeId } = await session(request, "tianye");
