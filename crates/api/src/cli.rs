@@ -44,6 +44,8 @@ pub enum Command {
     Migrate,
     /// Seed the demo city and exit.
     Demo,
+    /// Print the OpenAPI document (JSON) and exit; the web client's types are generated from it.
+    Openapi,
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -112,6 +114,7 @@ pub async fn run() -> ExitCode {
         Command::Serve => serve(settings, cli.demo).await,
         Command::Migrate => run_migrate(&settings).await,
         Command::Demo => seed_demo(&settings).await,
+        Command::Openapi => print_openapi(),
         Command::Admin(AdminCommand::CreateUser {
             username,
             role,
@@ -156,6 +159,14 @@ async fn serve(mut settings: Settings, with_demo: bool) -> anyhow::Result<()> {
     let app = App::build_with(settings, db).await?;
     println!("Whistle API on http://{} (docs: /docs)", app.local_addr());
     app.run_until_stopped().await.context("serving")?;
+    Ok(())
+}
+
+fn print_openapi() -> anyhow::Result<()> {
+    let doc = crate::routes::openapi()
+        .to_pretty_json()
+        .context("serialising the OpenAPI document")?;
+    println!("{doc}");
     Ok(())
 }
 

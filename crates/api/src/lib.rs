@@ -19,6 +19,7 @@ pub mod signed_link;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use config::Settings;
 pub use startup::App;

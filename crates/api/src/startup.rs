@@ -58,6 +58,13 @@ impl App {
     /// As `build`, with a database the caller already opened (and possibly seeded).
     pub async fn build_with(settings: Settings, db: DatabaseConnection) -> anyhow::Result<App> {
         let bind = format!("{}:{}", settings.server.host, settings.server.port);
+        if crate::web::is_loopback_base(&settings.server.public_base_url) {
+            tracing::warn!(
+                public_base_url = %settings.server.public_base_url,
+                "server.public_base_url is a loopback address: contact-card QR codes will not open \
+                 on residents' phones; set WHISTLE__SERVER__PUBLIC_BASE_URL to the public address"
+            );
+        }
         let state = AppState::new(db, settings)
             .await
             .context("preparing the application state")?;

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -18,9 +18,9 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::attachments::{self, Attachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
-use crate::authn::require;
+use crate::authn::{CaseCaller, TRACKING_HEADER, case_caller, require};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiPath, CurrentUser};
+use crate::extract::{ApiPath, MaybeUser};
 use crate::media_store::{self, StoredImage};
 use crate::state::AppState;
 
@@ -82,10 +82,14 @@ async fn load_case(state: &AppState, id: i64) -> Result<Case, ApiError> {
 /// Attach a photo to a case: the reporter's (`kind=report`) or the handling officer's
 /// after-photo (`kind=after`).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header,
+        description = "Instead of a login: the anonymous reporter's token of this case (kind=report only)")),
+    security((), ("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = AttachmentDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too many photos on the case", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
@@ -94,23 +98,34 @@ async fn load_case(state: &AppState, id: i64) -> Result<Case, ApiError> {
     ))]
 async fn upload(
     State(state): State<AppState>,
-    CurrentUser(p): CurrentUser,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentDto>), ApiError> {
     let case = load_case(&state, id).await?;
+    let caller = case_caller(&state, case.id, viewer, &headers).await?;
     let resource = Resource {
         area: Some(case.area),
         owner: case.reporter_id,
     };
-    require(&p, Action::ViewCase, &resource)?;
+    if let CaseCaller::Account(p) = &caller {
+        require(p, Action::ViewCase, &resource)?;
+    }
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let bytes = upload.take_file()?;
     let kind = upload.field("kind").unwrap_or("report").to_owned();
     // A reporter adds evidence; only the handling side adds after-photos.
-    match kind.as_str() {
-        "report" => require(&p, Action::CommentCase, &resource)?,
-        "after" => require(&p, Action::HandleCase, &resource)?,
+    match (kind.as_str(), &caller) {
+        ("report", CaseCaller::Account(p)) => require(p, Action::CommentCase, &resource)?,
+        ("after", CaseCaller::Account(p)) => require(p, Action::HandleCase, &resource)?,
+        ("report", CaseCaller::Reporter) => {}
+        ("after", CaseCaller::Reporter) => {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only the handling officer adds after-photos",
+            ));
+        }
         _ => {
             return Err(ApiError::Unprocessable {
                 code: "invalid_value",
@@ -119,6 +134,10 @@ async fn upload(
             });
         }
     }
+    let p = match &caller {
+        CaseCaller::Account(p) => Some(p),
+        CaseCaller::Reporter => None,
+    };
     if attachments::count_of_case(&state.db, case.id).await?
         >= state.settings.attachments.max_per_case
     {
@@ -132,7 +151,7 @@ async fn upload(
     }
     let image = media_store::store_image(&state, bytes).await?;
     let txn = state.db.begin().await?;
-    let stored = record_photo(&txn, &case, &image, &kind, Some(&p), Utc::now()).await?;
+    let stored = record_photo(&txn, &case, &image, &kind, p, Utc::now()).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
@@ -183,54 +202,78 @@ pub(crate) async fn record_photo(
 
 /// The photos of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/attachments", tag = "cases",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header)),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, body = Vec<AttachmentDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list(
     State(state): State<AppState>,
-    CurrentUser(p): CurrentUser,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<AttachmentDto>>, ApiError> {
     let case = load_case(&state, id).await?;
-    require(
-        &p,
-        Action::ViewCase,
-        &Resource {
-            area: Some(case.area),
-            owner: case.reporter_id,
-        },
-    )?;
+    if let CaseCaller::Account(p) = case_caller(&state, case.id, viewer, &headers).await? {
+        require(
+            &p,
+            Action::ViewCase,
+            &Resource {
+                area: Some(case.area),
+                owner: case.reporter_id,
+            },
+        )?;
+    }
     let list = attachments::of_case(&state.db, case.id).await?;
     Ok(Json(list.into_iter().map(AttachmentDto::from).collect()))
 }
 
 /// Download a photo (metadata already removed).
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path), ("X-Tracking-Token" = Option<String>, Header,
+        description = "Instead of a login: the tracking token of the photo's case")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn download(
     State(state): State<AppState>,
-    CurrentUser(p): CurrentUser,
+    MaybeUser(viewer): MaybeUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("attachment_not_found", "no such attachment");
+    if viewer.is_none() && !headers.contains_key(TRACKING_HEADER) {
+        return Err(ApiError::unauthorized(
+            "unauthenticated",
+            "log in or send the case's X-Tracking-Token",
+        ));
+    }
     let att = attachments::get(&state.db, id)
         .await
         .map_err(ApiError::when_missing(not_found()))?;
     let case = cases::get(&state.db, att.case_id).await?;
-    require(
-        &p,
-        Action::ViewCase,
-        &Resource {
-            area: Some(case.area),
-            owner: case.reporter_id,
-        },
-    )
-    .map_err(|_| not_found())?;
+    // Another case's token is answered like a missing photo.
+    match case_caller(&state, case.id, viewer, &headers)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound { .. } => not_found(),
+            other => other,
+        })? {
+        CaseCaller::Account(p) => require(
+            &p,
+            Action::ViewCase,
+            &Resource {
+                area: Some(case.area),
+                owner: case.reporter_id,
+            },
+        )
+        .map_err(|_| not_found())?,
+        CaseCaller::Reporter => {}
+    }
     media_store::image_response(&state, &att.sha256, &att.mime, "private, max-age=86400").await
 }

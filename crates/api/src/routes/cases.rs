@@ -223,7 +223,7 @@ pub struct EventDto {
 
 /// Now, to the microsecond: PostgreSQL keeps microseconds, and list cursors carry deadlines at
 /// that precision, so nothing stored may be finer.
-fn now_micros() -> DateTime<Utc> {
+pub(crate) fn now_micros() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(6)
 }
@@ -234,7 +234,7 @@ fn offset(state: &AppState) -> FixedOffset {
 }
 
 /// The deadline of `stage` starting `now`, on the city's calendar and the category's policy.
-fn deadline(
+pub(crate) fn deadline(
     state: &AppState,
     calendar: &WorkingCalendar,
     policy: &SlaPolicy,
@@ -249,7 +249,7 @@ fn deadline(
         .unwrap_or(now)
 }
 
-async fn policy(
+pub(crate) async fn policy(
     state: &AppState,
     case_cat: whistle_domain::ids::CategoryId,
     p: Priority,

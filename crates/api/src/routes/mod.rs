@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod categories;
 pub mod community;
+pub mod feedback;
 pub mod geography;
 pub mod health;
 pub mod merchants;
@@ -105,6 +106,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(catalogue::router())
         .merge(attachments::router())
+        .merge(feedback::router())
         .merge(community::router())
         .merge(merchants::router())
         .merge(worklogs::router())
@@ -166,6 +168,7 @@ pub fn app(state: AppState) -> Router {
     let settings = state.settings.clone();
     let routes = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("route_not_found", "no such endpoint") })
         .with_state(state);
 

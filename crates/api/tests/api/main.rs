@@ -25,5 +25,6 @@ mod outage;
 mod places;
 mod printing;
 mod schema;
+mod web;
 mod workflow;
 mod worklogs;

@@ -1,0 +1,59 @@
+// Starts `whistle-api --demo` on a fresh SQLite file and a free port for the browser tests;
+// the base URL goes to the tests in WHISTLE_E2E_URL.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => ok(port));
+    });
+    s.on("error", fail);
+  });
+}
+
+export default async function setup() {
+  const bin =
+    process.env.WHISTLE_API_BIN ??
+    resolve(__dirname, "../../../..", process.env.CARGO_TARGET_DIR ?? "target", "debug/whistle-api");
+  const dir = mkdtempSync(join(tmpdir(), "whistle-e2e-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, ["--demo"], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      WHISTLE__SERVER__PORT: String(port),
+      WHISTLE__SERVER__PUBLIC_BASE_URL: base,
+      WHISTLE__DATABASE__URL: `sqlite://${join(dir, "whistle.db")}`,
+      WHISTLE__ATTACHMENTS__DIR: join(dir, "attachments"),
+      WHISTLE__AUTH__DEV_KEY_FILE: join(dir, "jwt.key"),
+      WHISTLE__LOG__FILTER: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  for (let i = 0; i < 300; i++) {
+    if (exited) throw new Error(`${bin} exited before answering`);
+    try {
+      const res = await fetch(`${base}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.env.WHISTLE_E2E_URL = base;
+  return async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
