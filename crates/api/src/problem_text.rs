@@ -820,12 +820,6 @@ pub const TEXTS: &[Text] = &[
         "当前密码不正确",
     ),
     t(
-        "weak_password",
-        "密码强度不足",
-        "Password too weak",
-        "新密码强度不足，请使用更长、不常见的密码",
-    ),
-    t(
         "password_unchanged",
         "新密码不能与当前密码相同",
         "The new password is the current one",
@@ -867,11 +861,17 @@ pub const TEXTS: &[Text] = &[
         "Not a printable resource",
         "只能为责任书和社区联系卡生成打印链接",
     ),
-    t(
+    td(
         "glyph_missing",
         "字库缺少字符，无法打印",
         "The font lacks a character",
         "联系卡字库缺少部分字符，无法打印；请联系管理员",
+        &[(
+            "the card's font cannot draw {chars}; it would print as a box. Add the character \
+             to the embedded font (crates/api/assets/fonts/make_subset.py) or correct the text",
+            "联系卡字库无法显示 {chars}，打印出来会是方框。请把该字加入内置字库\
+             （crates/api/assets/fonts/make_subset.py），或更正文字",
+        )],
     ),
     t(
         "version_conflict",

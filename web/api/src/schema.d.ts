@@ -321,6 +321,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset an account's password (the owner forgot it, or it may be known to someone else).
+         * @description The account gets a temporary password — the admin's choice, or a generated one shown once in
+         *     the answer — and must change it at its next login: that login answers
+         *     `password_change_required: true` and an access token that only `POST /api/v1/me/password`
+         *     accepts (everything else is `403 password_change_required`). Every session of the account
+         *     ends at once. Audited (`password_reset`, naming the admin). Admins change their own password
+         *     with `POST /api/v1/me/password`.
+         */
+        post: operations["reset_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users/{id}/role": {
         parameters: {
             query?: never;
@@ -481,8 +506,18 @@ export interface paths {
         put?: never;
         /**
          * Log in with a username (or a resident's phone number) and password.
-         * @description Unknown accounts and wrong passwords get the same answer in the same time. After
-         *     `auth.lockout_threshold` consecutive failures an account is locked for `auth.lockout_secs`.
+         * @description Unknown accounts and wrong passwords get the same answer in the same time. No account is
+         *     ever locked for everybody: failures are counted per source — the client address, or the
+         *     device when the request carries a device token of this account (`X-Whistle-Device` header or
+         *     `whistle_device` cookie, handed out by every successful login). After
+         *     `auth.login_free_failures` failures a source waits `auth.login_first_delay_secs`, and every
+         *     further attempt from it doubles the wait (`429 login_throttled` with `Retry-After`). Past
+         *     `auth.account_failure_limit` failures on the account within `auth.account_window_secs`
+         *     (guessing from many addresses), sources that never logged in to the account wait too; a
+         *     known device or an address that logged in before never does.
+         *
+         *     An account whose password an admin reset gets `password_change_required: true` and an
+         *     access token that only `POST /api/v1/me/password` accepts.
          */
         post: operations["login"];
         delete?: never;
@@ -794,7 +829,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The printable contact card as PNG (1240×1760, A5 at about 213 dpi). */
+        /**
+         * The printable contact card as PNG (1240×1760, A5 at about 213 dpi). Access and
+         *     `glyph_missing` as for the SVG.
+         */
         get: operations["contact_card_png"];
         put?: never;
         post?: never;
@@ -813,7 +851,10 @@ export interface paths {
         };
         /**
          * The printable contact card as SVG (A5 proportions; text drawn as outlines, so it shows the
-         *     same without Chinese fonts), with a QR code to the community's reporting page.
+         *     same without Chinese fonts), with a QR code to the community's reporting page. Public, like
+         *     the card on the wall; a print link's `expires`/`signature`, if given, must hold. A name or
+         *     text with a character the card's font lacks is refused (422 `glyph_missing`, the characters
+         *     in the detail) rather than printed as a box.
          */
         get: operations["contact_card_svg"];
         put?: never;
@@ -973,6 +1014,76 @@ export interface paths {
         put: operations["put_settings"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change one's own password, giving the current one.
+         * @description Every session of the account ends — its refresh tokens are revoked and access tokens issued
+         *     until now are refused — because a password is changed when it may be known to someone else.
+         *     The caller's own session goes on: the answer carries a fresh access and refresh token for it
+         *     (same `session_id`), which replace the ones the client held. This is also how an account whose
+         *     password an admin reset gets its full access back (the limited token is accepted here).
+         *
+         *     Wrong current passwords are counted like failed logins from the caller's session: after
+         *     `auth.login_free_failures` of them it must wait (`429 login_throttled`).
+         */
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's sessions that can still be refreshed, most recently used first.
+         * @description `current` marks the one the request's access token belongs to (tokens issued before
+         *     sessions were named mark none).
+         */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of the caller's sessions (a phone left somewhere, a shared computer).
+         * @description Its refresh token stops working at once. An access token it already holds runs out within
+         *     its lifetime (`auth.access_ttl_secs`); `POST /api/v1/auth/logout-all` ends those at once too.
+         *     A session that is not the caller's, or already ended, is a 404.
+         */
+        delete: operations["end_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1343,7 +1454,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The pledge as a printable page (HTML with print styles; "print to PDF" in any browser). */
+        /**
+         * The pledge as a printable page (HTML with print styles; "print to PDF" in any browser).
+         *     Opens with a Bearer token, or without one through a signed link from
+         *     `POST /api/v1/print-links` (a browser cannot send the header when a link is clicked).
+         */
         get: operations["pledge_document"];
         put?: never;
         post?: never;
@@ -1382,6 +1497,27 @@ export interface paths {
         /** Upload the scanned signature page of a pledge (JPEG/PNG/WebP). */
         put: operations["put_signature"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/print-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed link to a printable resource the caller may read, valid for
+         *     `app.print_link_ttl_secs` (5 minutes by default). Tampering with the link answers 403
+         *     `signed_link_invalid`, an expired one 401 `signed_link_expired`.
+         */
+        post: operations["create_print_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1740,6 +1876,32 @@ export interface components {
             squad?: string | null;
             username: string;
         };
+        /** @description A session of the caller's account: one login, kept alive by its refresh tokens. */
+        AccountSessionDto: {
+            /** @description The address it was last used from. */
+            client_ip?: string | null;
+            /** @description Whether this is the session the request came with. */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @description When it ends unless refreshed.
+             */
+            expires_at: string;
+            /** @description Give to `DELETE /api/v1/me/sessions/{id}` to end it. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it last got tokens (the login or its last refresh).
+             */
+            last_used_at: string;
+            /**
+             * Format: date-time
+             * @description When the login happened.
+             */
+            started_at: string;
+            /** @description The program that last used it, as it named itself (`User-Agent`). */
+            user_agent?: string | null;
+        };
         /** @description An action on a case. */
         ActionRequest: {
             /**
@@ -1797,6 +1959,8 @@ export interface components {
             id: number;
             name_en: string;
             name_zh: string;
+            /** @description 小事一格解决: the officer stationed in a case's community may accept it himself. */
+            officer_may_take: boolean;
         };
         /** @description A key as stored: never the key itself. */
         ApiKeyDto: {
@@ -1867,6 +2031,12 @@ export interface components {
         };
         /** @description An extra question of a category. */
         AttributeDto: {
+            /**
+             * @description choice: the options with their words, in the order to show them. When defining a
+             *     question, send either `choices` (with labels) or bare `options`; a bare code is its own
+             *     label.
+             */
+            choices?: components["schemas"]["ChoiceDto"][] | null;
             /** @description The answer's key in `attributes`. */
             key: string;
             /** @description The question in the language asked for (only in answers). */
@@ -1885,7 +2055,7 @@ export interface components {
              * @description number: bounds.
              */
             min?: number | null;
-            /** @description choice: the option codes. */
+            /** @description choice: the option codes (the answer is one of them). */
             options?: string[] | null;
             required?: boolean;
             /** @description `text`, `number`, `boolean` or `choice`. */
@@ -1937,12 +2107,16 @@ export interface components {
         /** @description A case as the caller may see it. */
         CaseDto: {
             address?: string | null;
+            assignee?: components["schemas"]["OfficerRef"] | null;
             /** Format: int64 */
             assignee_id?: number | null;
             /** @description Answers to the category's extra questions. */
             attributes: Record<string, never>;
             case_type: string;
             category: string;
+            category_name_en: string;
+            /** @description The category's name, so that no second look-up is needed. */
+            category_name_zh: string;
             /** Format: date-time */
             closed_at?: string | null;
             community: components["schemas"]["AreaRef"];
@@ -1994,6 +2168,7 @@ export interface components {
             stage_due?: string | null;
             status: string;
             street: components["schemas"]["AreaRef"];
+            suggested_officer?: components["schemas"]["OfficerRef"] | null;
             /** Format: int64 */
             suggested_officer_id?: number | null;
             /**
@@ -2016,6 +2191,8 @@ export interface components {
             default_priority?: string | null;
             name_en?: string | null;
             name_zh?: string | null;
+            /** @description 小事一格解决 on or off for this category. */
+            officer_may_take?: boolean | null;
             /** Format: int32 */
             sort_order?: number | null;
         };
@@ -2035,6 +2212,24 @@ export interface components {
             name: string;
             name_en: string;
             name_zh: string;
+        };
+        ChangePasswordRequest: {
+            /** @description The password in use now (after an admin's reset: the temporary one). */
+            current_password: string;
+            /**
+             * @description 8–128 characters mixing at least two of letters, digits, other characters; not
+             *     containing the username or phone number, and not the current password.
+             */
+            new_password: string;
+        };
+        /** @description One option of a choice question. */
+        ChoiceDto: {
+            /** @description The answer's value, e.g. `night`. */
+            code: string;
+            /** @description The words in the language asked for (only in answers). */
+            label?: string | null;
+            label_en: string;
+            label_zh: string;
         };
         /** @description One class of the mix. Shares are fractions (0–1) rounded to 4 decimals; null without entries. */
         ClassMixDto: {
@@ -2227,6 +2422,11 @@ export interface components {
             action: string;
             /** Format: int64 */
             actor_id?: number | null;
+            /**
+             * @description Who took the step: staff see names, residents see staff by surname and office
+             *     ("田警官") and other residents masked ("张**"). Absent for anonymous reporters.
+             */
+            actor_name?: string | null;
             actor_role: string;
             /** Format: date-time */
             at: string;
@@ -2435,6 +2635,11 @@ export interface components {
              */
             grid_id?: number | null;
             name?: string | null;
+            /**
+             * @description Cells: the nearest address-book place within 300 m of the cell's centre, or else the
+             *     community the centre lies in; `null` outside every grid.
+             */
+            near?: string | null;
             /**
              * Format: int32
              * @description 1 = densest.
@@ -2673,6 +2878,13 @@ export interface components {
             default_priority: string;
             name_en: string;
             name_zh: string;
+            /**
+             * @description 小事一格解决: may the officer stationed in a case's community accept reports of this
+             *     category himself (dispatched to him in the same step)? Default `true`; switch it off
+             *     for matters the command centre must weigh first.
+             * @default true
+             */
+            officer_may_take: boolean;
             /** Format: int32 */
             sort_order?: number;
         };
@@ -2838,6 +3050,20 @@ export interface components {
             reworked: number;
             work: components["schemas"]["WorkloadMixDto"];
         };
+        /**
+         * @description An officer as the caller may see them: staff see the whole name, residents the surname and
+         *     office ("田警官").
+         */
+        OfficerRef: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /**
+             * @description Staff: the officer's phone. The case's reporter: the number printed on the community's
+             *     contact card (the stationing's contact phone). Others: absent.
+             */
+            phone?: string | null;
+        };
         /** @description Open a case for a failed item, in the same call. */
         OpenCaseRequest: {
             /** @description Category code, e.g. `noise` or `street_occupation`. */
@@ -2946,12 +3172,16 @@ export interface components {
         PageOf_CaseDto: {
             items: {
                 address?: string | null;
+                assignee?: components["schemas"]["OfficerRef"] | null;
                 /** Format: int64 */
                 assignee_id?: number | null;
                 /** @description Answers to the category's extra questions. */
                 attributes: Record<string, never>;
                 case_type: string;
                 category: string;
+                category_name_en: string;
+                /** @description The category's name, so that no second look-up is needed. */
+                category_name_zh: string;
                 /** Format: date-time */
                 closed_at?: string | null;
                 community: components["schemas"]["AreaRef"];
@@ -3003,6 +3233,7 @@ export interface components {
                 stage_due?: string | null;
                 status: string;
                 street: components["schemas"]["AreaRef"];
+                suggested_officer?: components["schemas"]["OfficerRef"] | null;
                 /** Format: int64 */
                 suggested_officer_id?: number | null;
                 /**
@@ -3163,6 +3394,26 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        PasswordResetDto: {
+            /** @description Always true: the next login may only change the password. */
+            password_change_required: boolean;
+            /**
+             * Format: int64
+             * @description Refresh tokens revoked (every session of the account ended).
+             */
+            sessions_revoked: number;
+            /** @description Give this to the account's owner: it logs in once, and only to change it. */
+            temporary_password: string;
+            /** Format: int64 */
+            user_id: number;
+        };
+        PasswordResetRequest: {
+            /**
+             * @description A temporary password of the admin's choosing (the password policy applies); leave out
+             *     to have one generated.
+             */
+            temporary_password?: string | null;
+        };
         /** @description Multipart form with the portrait. */
         PhotoForm: {
             /**
@@ -3220,6 +3471,8 @@ export interface components {
             items: components["schemas"]["PledgeItemDto"][];
             /** Format: int64 */
             merchant_id: number;
+            /** @description The pledge's printed number (责任书编号), e.g. `MQ-2026-000001`. */
+            number: string;
             /**
              * Format: int64
              * @description The signing officer's account.
@@ -3245,6 +3498,23 @@ export interface components {
             name_zh: string;
             /** @description What the merchant undertakes. */
             text: string;
+        };
+        PrintLinkDto: {
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * @description The path with `?expires=…&signature=…`, relative to the server: open it in a browser, no
+             *     login needed until `expires_at`. It opens this one resource only.
+             */
+            url: string;
+        };
+        PrintLinkRequest: {
+            /**
+             * @description The printable resource, one of `/api/v1/pledges/{id}/document`,
+             *     `/api/v1/communities/{id}/contact-card.svg` or `/api/v1/communities/{id}/contact-card.png`
+             *     (no query string).
+             */
+            path: string;
         };
         /** @description The body of every error response (RFC 9457). */
         Problem: {
@@ -3350,6 +3620,11 @@ export interface components {
             lat: number;
             /** Format: double */
             lon: number;
+            /**
+             * @description The nearest address-book place within 300 m of the mean point, or else the community
+             *     the point lies in.
+             */
+            near?: string | null;
             /** @description Case numbers, oldest first (at most 50). */
             numbers: string[];
             /**
@@ -3469,14 +3744,28 @@ export interface components {
             access_token: string;
             account: components["schemas"]["AccountDto"];
             /**
+             * @description Given at login: send it back with later logins as the `X-Whistle-Device` header (a
+             *     browser also gets it as the `whistle_device` cookie), so that failed logins from
+             *     elsewhere never hold this device back.
+             */
+            device_token?: string | null;
+            /**
              * Format: int64
              * @description Seconds until the access token expires.
              */
             expires_in: number;
+            /**
+             * @description True after an admin reset the password: until it is changed with
+             *     `POST /api/v1/me/password`, every other endpoint answers this access token with
+             *     `403 password_change_required`.
+             */
+            password_change_required: boolean;
             /** Format: int64 */
             refresh_expires_in: number;
             /** @description Exchange at `/api/v1/auth/refresh` for a new pair; each refresh token works once. */
             refresh_token: string;
+            /** @description Names this session in `GET /api/v1/me/sessions`. */
+            session_id: string;
             /** @description Always `Bearer`. */
             token_type: string;
         };
@@ -4542,6 +4831,74 @@ export interface operations {
             };
         };
     };
+    reset_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One's own account (`cannot_modify_self`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A chosen temporary password the policy refuses (`weak_password`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     set_role: {
         parameters: {
             query?: never;
@@ -5254,6 +5611,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5267,7 +5633,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The device token an earlier login of this account returned */
+                "X-Whistle-Device"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5279,6 +5648,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description `whistle_device`: the device token, for browsers (HttpOnly, only sent to /api/v1/auth) */
+                    "set-cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5312,7 +5683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited or account locked; see Retry-After */
+            /** @description Too many attempts from this address (`rate_limited`), or this source must wait after failed logins (`login_throttled`); see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5369,6 +5740,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     refresh_session: {
@@ -5394,6 +5774,15 @@ export interface operations {
             };
             /** @description Invalid, expired, revoked or reused refresh token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5547,6 +5936,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5589,7 +5987,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The point is outside the city */
+            /** @description The address-book entry named by place_id does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5598,6 +5996,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Invalid input, or the point is outside the city (outside_city) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5633,6 +6032,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5741,6 +6149,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6071,7 +6488,12 @@ export interface operations {
     };
     contact_card_png: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Unix seconds after which the link no longer works (from `POST /api/v1/print-links`). */
+                expires?: string;
+                /** @description Base64url HMAC of the path and `expires` (from `POST /api/v1/print-links`). */
+                signature?: string;
+            };
             header?: never;
             path: {
                 id: number;
@@ -6089,7 +6511,31 @@ export interface operations {
                     "image/png": unknown;
                 };
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6101,7 +6547,12 @@ export interface operations {
     };
     contact_card_svg: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Unix seconds after which the link no longer works (from `POST /api/v1/print-links`). */
+                expires?: string;
+                /** @description Base64url HMAC of the path and `expires` (from `POST /api/v1/print-links`). */
+                signature?: string;
+            };
             header?: never;
             path: {
                 id: number;
@@ -6119,7 +6570,31 @@ export interface operations {
                     "image/svg+xml": unknown;
                 };
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6426,6 +6901,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_settings: {
@@ -6446,6 +6930,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6484,7 +6977,158 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed; every other session ended; fresh tokens for this one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `wrong_password` (the current one), `weak_password` or `password_unchanged` (the new one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong current passwords; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountSessionDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id from GET /api/v1/me/sessions */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No live session of the caller with this id (`session_not_found`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6966,6 +7610,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7001,6 +7654,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     mark_read: {
@@ -7022,6 +7684,15 @@ export interface operations {
                 content?: never;
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password was reset by an administrator and must be changed first (`password_change_required`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7510,7 +8181,12 @@ export interface operations {
     };
     pledge_document: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Unix seconds after which the link no longer works (from `POST /api/v1/print-links`). */
+                expires?: string;
+                /** @description Base64url HMAC of the path and `expires` (from `POST /api/v1/print-links`). */
+                signature?: string;
+            };
             header?: never;
             path: {
                 id: number;
@@ -7526,6 +8202,22 @@ export interface operations {
                 };
                 content: {
                     "text/html": unknown;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             404: {
@@ -7682,6 +8374,61 @@ export interface operations {
                 };
             };
             /** @description Over the pixel limit (`image_too_large`) or not decodable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_print_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrintLinkRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintLinkDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;

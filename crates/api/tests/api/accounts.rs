@@ -309,7 +309,7 @@ async fn an_admin_reset_forces_a_change_at_the_next_login() {
     assert_problem(
         app.post(&reset, &json!({}), Some(&officer)).await,
         403,
-        "forbidden",
+        "role_not_permitted",
     )
     .await;
     let admin_id = app

@@ -144,7 +144,7 @@ async fn an_expired_print_link_is_refused() {
         "signed_link_expired",
     )
     .await;
-    assert!(body["detail"].as_str().unwrap().contains("expired"));
+    assert!(body["detail"].as_str().unwrap().contains("过期"), "{body}");
 }
 
 #[tokio::test]
