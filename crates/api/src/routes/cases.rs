@@ -1201,8 +1201,8 @@ async fn get_timeline(
     ))
 }
 
-fn required_note(req: &ActionRequest) -> Result<String, ApiError> {
-    let note = req.note.as_deref().unwrap_or_default();
+fn required_note(note: Option<&str>) -> Result<String, ApiError> {
+    let note = note.unwrap_or_default();
     Description::parse(note)
         .map(|d| d.as_str().to_owned())
         .map_err(|_| ApiError::Unprocessable {
@@ -1426,13 +1426,13 @@ async fn act(
             update.stage_due = Some(due(Stage::Resolve));
         }
         CaseActionKind::Return => {
-            note = Some(required_note(&req)?);
+            note = Some(required_note(req.note.as_deref())?);
             update.assignee = None;
             update.stage = Some(Stage::Dispatch);
             update.stage_due = Some(due(Stage::Dispatch));
         }
         CaseActionKind::Resolve => {
-            note = Some(required_note(&req)?);
+            note = Some(required_note(req.note.as_deref())?);
             update.stage = Some(Stage::Verify);
             update.stage_due = Some(due(Stage::Verify));
         }
@@ -1441,7 +1441,7 @@ async fn act(
             update.stage_due = None;
         }
         CaseActionKind::Rework => {
-            note = Some(required_note(&req)?);
+            note = Some(required_note(req.note.as_deref())?);
             update.stage = Some(Stage::Resolve);
             update.stage_due = Some(due(Stage::Resolve));
         }
@@ -1464,7 +1464,7 @@ async fn act(
             }
         }
         CaseActionKind::RequestExtension => {
-            note = Some(required_note(&req)?);
+            note = Some(required_note(req.note.as_deref())?);
             let hours = req
                 .extension_hours
                 .filter(|h| (1..=240).contains(h))
@@ -1505,35 +1505,16 @@ async fn act(
                     .or(Some(current));
             }
         }
-        CaseActionKind::Reopen => {
-            let window = chrono::Duration::days(state.settings.cases.reopen_days.max(0));
-            if case.closed_at.is_none_or(|c| now - c > window) {
-                return Err(ApiError::Conflict {
-                    code: "reopen_window_passed",
-                    detail: format!(
-                        "a case can be reopened within {} days of closing",
-                        window.num_days()
-                    ),
-                });
+        CaseActionKind::Reopen | CaseActionKind::Rate | CaseActionKind::Comment => {
+            let said = ReporterSays {
+                note: req.note.as_deref(),
+                rating: req.rating,
+            };
+            if let Some(n) =
+                reporter_step(&state, &case, kind, said, now, &mut update, &mut data).await?
+            {
+                note = Some(n);
             }
-            update.closed_at = None;
-            update.rating = None;
-            update.stage = Some(Stage::Dispatch);
-            update.stage_due = Some(due(Stage::Dispatch));
-        }
-        CaseActionKind::Rate => {
-            if case.rating.is_some() {
-                return Err(ApiError::Conflict {
-                    code: "already_rated",
-                    detail: "this case has been rated".into(),
-                });
-            }
-            let rating = Rating::new(req.rating.unwrap_or(0), req.note.as_deref())?;
-            data.insert("rating".into(), rating.score().into());
-            update.rating = Some(rating);
-        }
-        CaseActionKind::Comment => {
-            note = Some(required_note(&req)?);
         }
     }
 
@@ -1597,6 +1578,66 @@ async fn act(
     let updated = cases::get(&state.db, case.id).await?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
+}
+
+/// What a reporter sends with a step of his own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReporterSays<'a> {
+    pub note: Option<&'a str>,
+    pub rating: Option<i64>,
+}
+
+/// The reporter's own steps on his case (comment, rate once closed, reopen within the window)
+/// as they change it: one rule for the actions endpoint and the anonymous reporter's feedback
+/// endpoint. Fills `update` and the event's `data`; returns the note to record, when the step
+/// sets it.
+pub(crate) async fn reporter_step(
+    state: &AppState,
+    case: &Case,
+    kind: CaseActionKind,
+    said: ReporterSays<'_>,
+    now: DateTime<Utc>,
+    update: &mut CaseUpdate,
+    data: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<String>, ApiError> {
+    match kind {
+        CaseActionKind::Reopen => {
+            let window = chrono::Duration::days(state.settings.cases.reopen_days.max(0));
+            if case.closed_at.is_none_or(|c| now - c > window) {
+                return Err(ApiError::Conflict {
+                    code: "reopen_window_passed",
+                    detail: format!(
+                        "a case can be reopened within {} days of closing",
+                        window.num_days()
+                    ),
+                });
+            }
+            let calendar = state.reference.calendar(&state.db).await;
+            let sla = policy(state, case.category_id, case.priority).await?;
+            update.closed_at = None;
+            update.rating = None;
+            update.stage = Some(Stage::Dispatch);
+            update.stage_due = Some(deadline(state, &calendar, &sla, Stage::Dispatch, now));
+            Ok(None)
+        }
+        CaseActionKind::Rate => {
+            if case.rating.is_some() {
+                return Err(ApiError::Conflict {
+                    code: "already_rated",
+                    detail: "this case has been rated".into(),
+                });
+            }
+            let rating = Rating::new(said.rating.unwrap_or(0), said.note)?;
+            data.insert("rating".into(), rating.score().into());
+            update.rating = Some(rating);
+            Ok(None)
+        }
+        CaseActionKind::Comment => required_note(said.note).map(Some),
+        _ => Err(ApiError::Internal(anyhow::anyhow!(
+            "{} is not a reporter's step",
+            kind.as_str()
+        ))),
+    }
 }
 
 /// The policy's name for what an action does; accepting is taking the case when the stationed

@@ -8,15 +8,13 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::calendar::Stage;
-use whistle_domain::case::Rating;
 use whistle_domain::lifecycle::{CaseActionKind, transition};
 use whistle_persistence::repo::cases::{self, CaseEvent, CaseUpdate};
 
 use crate::authn::{CaseCaller, case_caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
-use crate::routes::cases::{deadline, now_micros, policy};
+use crate::routes::cases::{ReporterSays, now_micros, reporter_step};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -95,7 +93,7 @@ async fn feedback(
         });
     }
     let now = now_micros();
-    let note = req
+    let mut note = req
         .note
         .as_deref()
         .map(str::trim)
@@ -103,45 +101,12 @@ async fn feedback(
         .map(str::to_owned);
     let mut update = CaseUpdate::of(&case, to, now);
     let mut data = serde_json::Map::new();
-    match kind {
-        CaseActionKind::Comment => {
-            if note.is_none() {
-                return Err(ApiError::Unprocessable {
-                    code: "note_required",
-                    detail: "a comment needs its text in note".into(),
-                    field: Some("note".into()),
-                });
-            }
-        }
-        CaseActionKind::Rate => {
-            if case.rating.is_some() {
-                return Err(ApiError::Conflict {
-                    code: "already_rated",
-                    detail: "this case has been rated".into(),
-                });
-            }
-            let rating = Rating::new(req.rating.unwrap_or(0), note.as_deref())?;
-            data.insert("rating".into(), rating.score().into());
-            update.rating = Some(rating);
-        }
-        _ => {
-            let window = chrono::Duration::days(state.settings.cases.reopen_days.max(0));
-            if case.closed_at.is_none_or(|c| now - c > window) {
-                return Err(ApiError::Conflict {
-                    code: "reopen_window_passed",
-                    detail: format!(
-                        "a case can be reopened within {} days of closing",
-                        window.num_days()
-                    ),
-                });
-            }
-            let calendar = state.reference.calendar(&state.db).await;
-            let sla = policy(&state, case.category_id, case.priority).await?;
-            update.closed_at = None;
-            update.rating = None;
-            update.stage = Some(Stage::Dispatch);
-            update.stage_due = Some(deadline(&state, &calendar, &sla, Stage::Dispatch, now));
-        }
+    let said = ReporterSays {
+        note: req.note.as_deref(),
+        rating: req.rating,
+    };
+    if let Some(n) = reporter_step(&state, &case, kind, said, now, &mut update, &mut data).await? {
+        note = Some(n);
     }
     let txn = state.db.begin().await?;
     if !cases::update_if_version(&txn, case.id, req.version, &update).await? {
