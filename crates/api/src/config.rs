@@ -43,7 +43,73 @@ pub struct Settings {
     pub cases: CaseSettings,
     pub attachments: AttachmentSettings,
     pub open311: Open311Settings,
+    pub map: MapSettings,
     pub log: LogSettings,
+}
+
+/// The basemap under the web pages' maps. Without a tile URL the pages draw the grids' polygons
+/// on a plain background, which needs no tile server (and works offline and in tests).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MapSettings {
+    /// A slippy-map tile URL template with `{z}`, `{x}` and `{y}` (and optionally `{s}` for a
+    /// subdomain), e.g. Tianditu's `vec_w` WMTS tiles or Amap's
+    /// `https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}`. Empty: no tiles.
+    pub tile_url: String,
+    /// The coordinate system the tiles are drawn in: `wgs84` (Tianditu, OpenStreetMap) or
+    /// `gcj02` (Amap, Tencent). The pages shift what they draw onto GCJ-02 tiles and shift a
+    /// point picked on them back; Whistle stores WGS-84 either way.
+    pub tile_crs: TileCrs,
+    /// Subdomains `{s}` cycles through (e.g. `1234` for Amap, `01234567` for Tianditu).
+    pub tile_subdomains: String,
+    /// The attribution the tile provider's terms ask for, shown in the map's corner.
+    pub attribution: String,
+    /// The highest zoom level the tiles exist for.
+    pub max_zoom: u8,
+}
+
+/// The coordinate systems a basemap may be drawn in (Baidu's BD-09 tiles also use their own
+/// projection, which the pages' map does not speak).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TileCrs {
+    Wgs84,
+    Gcj02,
+}
+
+impl TileCrs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TileCrs::Wgs84 => "wgs84",
+            TileCrs::Gcj02 => "gcj02",
+        }
+    }
+}
+
+impl MapSettings {
+    /// Refuses a tile URL the pages could not use, so a typo fails at start-up, not on a phone.
+    pub fn check(&self) -> Result<(), String> {
+        let url = self.tile_url.trim();
+        if url.is_empty() {
+            return Ok(());
+        }
+        if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+            return Err(format!(
+                "map.tile_url must be an http(s) URL or a path on this server: {url}"
+            ));
+        }
+        for part in ["{z}", "{x}", "{y}"] {
+            if !url.contains(part) {
+                return Err(format!("map.tile_url must contain {part}: {url}"));
+            }
+        }
+        if url.contains("{s}") && self.tile_subdomains.trim().is_empty() {
+            return Err("map.tile_url uses {s}: set map.tile_subdomains".to_owned());
+        }
+        if !(1..=22).contains(&self.max_zoom) {
+            return Err(format!("map.max_zoom must be 1–22, not {}", self.max_zoom));
+        }
+        Ok(())
+    }
 }
 
 /// The Open311 GeoReport v2 interface under `/open311/v2`.
@@ -315,6 +381,11 @@ impl Settings {
                  (向城市管理局系统管理员申请)",
             )?
             .set_default("open311.changeset", "2026-11-26T00:00:00+08:00")?
+            .set_default("map.tile_url", "")?
+            .set_default("map.tile_crs", "wgs84")?
+            .set_default("map.tile_subdomains", "")?
+            .set_default("map.attribution", "")?
+            .set_default("map.max_zoom", 18)?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
             .add_source(config::File::from(file).required(false))
@@ -421,5 +492,48 @@ mod tests {
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
         assert_eq!(s.app.environment, Environment::Development);
         assert!(!format!("{:?}", s.database.db_settings()).contains("hunter2"));
+    }
+
+    #[test]
+    fn a_basemap_is_optional_and_checked_when_given() {
+        let s = Settings::load_from(no_file(), env(&[])).unwrap();
+        assert_eq!(s.map.tile_url, "");
+        assert_eq!(s.map.tile_crs, TileCrs::Wgs84);
+        assert!(s.map.check().is_ok());
+
+        let amap = Settings::load_from(
+            no_file(),
+            env(&[
+                (
+                    "WHISTLE__MAP__TILE_URL",
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
+                ),
+                ("WHISTLE__MAP__TILE_CRS", "gcj02"),
+                ("WHISTLE__MAP__TILE_SUBDOMAINS", "1234"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(amap.map.tile_crs, TileCrs::Gcj02);
+        assert!(amap.map.check().is_ok());
+
+        for (url, subdomains, wrong) in [
+            ("https://tiles.example/{z}/{x}.png", "", "{y}"),
+            ("ftp://tiles.example/{z}/{x}/{y}.png", "", "http"),
+            (
+                "https://t{s}.example/{z}/{x}/{y}.png",
+                "",
+                "tile_subdomains",
+            ),
+        ] {
+            let mut m = s.map.clone();
+            m.tile_url = url.to_owned();
+            m.tile_subdomains = subdomains.to_owned();
+            let err = m.check().unwrap_err();
+            assert!(err.contains(wrong), "{url}: {err}");
+        }
+        // Baidu's tiles are not a basemap the pages can draw on.
+        assert!(
+            Settings::load_from(no_file(), env(&[("WHISTLE__MAP__TILE_CRS", "bd09")])).is_err()
+        );
     }
 }

@@ -58,6 +58,10 @@ impl App {
     /// As `build`, with a database the caller already opened (and possibly seeded).
     pub async fn build_with(settings: Settings, db: DatabaseConnection) -> anyhow::Result<App> {
         let bind = format!("{}:{}", settings.server.host, settings.server.port);
+        settings
+            .map
+            .check()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         if crate::web::is_loopback_base(&settings.server.public_base_url) {
             tracing::warn!(
                 public_base_url = %settings.server.public_base_url,

@@ -1,5 +1,6 @@
 // The typed Whistle API client shared by the web front ends. Types come from the server's
-// OpenAPI document (src/schema.d.ts, generated); nothing here is written by hand but the glue.
+// OpenAPI document (src/schema.d.ts, generated); nothing here is written by hand but the glue,
+// the signed-in session (session.ts) and the map's coordinate shift (geo.ts).
 import createClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./schema";
 
@@ -9,9 +10,19 @@ export type Problem = Schemas["Problem"];
 
 export type ApiClient = Client<paths>;
 
-/** A client whose every request carries the page's language, so problem titles come back in it. */
-export function makeClient(lang: () => string, baseUrl = ""): ApiClient {
-  const client = createClient<paths>({ baseUrl });
+export { Session, type Account, type KeyValueStore, type StoredSession } from "./session";
+export { fromGcj02, outOfChina, projectGeometry, projectionFor, toGcj02, type Projection } from "./geo";
+
+/**
+ * A client whose every request carries the page's language, so problem titles come back in it;
+ * with a session's `fetch`, signed in.
+ */
+export function makeClient(
+  lang: () => string,
+  baseUrl = "",
+  send?: (request: Request) => Promise<Response>,
+): ApiClient {
+  const client = createClient<paths>({ baseUrl, ...(send ? { fetch: send } : {}) });
   client.use({
     onRequest({ request }) {
       request.headers.set("Accept-Language", lang());

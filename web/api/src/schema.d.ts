@@ -984,6 +984,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/map/basemap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The basemap for the web pages' maps: a tile URL and its coordinate system, or none. */
+        get: operations["basemap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -2080,6 +2097,24 @@ export interface components {
             /** Format: int64 */
             subject_id?: number | null;
             username?: string | null;
+        };
+        /** @description The basemap the web pages draw their maps on (configuration `[map]`). */
+        BasemapDto: {
+            attribution: string;
+            /**
+             * @description `wgs84` or `gcj02`: the system the tiles are drawn in. On `gcj02` tiles a page shifts
+             *     the WGS-84 points and polygons it draws, and shifts a picked point back before sending.
+             */
+            crs: string;
+            /** Format: int32 */
+            max_zoom: number;
+            /** @description Values of `{s}`. */
+            subdomains: string[];
+            /**
+             * @description Tile URL template with `{z}`, `{x}`, `{y}` (and `{s}`), or absent: no tiles, the pages
+             *     draw the grids on a plain background.
+             */
+            tile_url?: string | null;
         };
         /** @description The working calendar. */
         CalendarDto: {
@@ -6872,6 +6907,25 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    basemap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BasemapDto"];
                 };
             };
         };

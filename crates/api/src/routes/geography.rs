@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_community))
         .routes(routes!(list_grids))
         .routes(routes!(locate))
+        .routes(routes!(basemap))
 }
 
 // ---- wire types ----------------------------------------------------------------------------
@@ -402,4 +403,40 @@ async fn locate(
         },
         crs: crs.as_str().to_owned(),
     }))
+}
+
+/// The basemap the web pages draw their maps on (configuration `[map]`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasemapDto {
+    /// Tile URL template with `{z}`, `{x}`, `{y}` (and `{s}`), or absent: no tiles, the pages
+    /// draw the grids on a plain background.
+    pub tile_url: Option<String>,
+    /// `wgs84` or `gcj02`: the system the tiles are drawn in. On `gcj02` tiles a page shifts
+    /// the WGS-84 points and polygons it draws, and shifts a picked point back before sending.
+    pub crs: String,
+    /// Values of `{s}`.
+    pub subdomains: Vec<String>,
+    pub attribution: String,
+    pub max_zoom: u8,
+}
+
+/// The basemap for the web pages' maps: a tile URL and its coordinate system, or none.
+#[utoipa::path(get, path = "/api/v1/map/basemap", tag = "geography",
+    responses((status = 200, body = BasemapDto)))]
+async fn basemap(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let m = &state.settings.map;
+    let url = m.tile_url.trim();
+    let dto = BasemapDto {
+        tile_url: (!url.is_empty()).then(|| url.to_owned()),
+        crs: m.tile_crs.as_str().to_owned(),
+        subdomains: m.tile_subdomains.chars().map(String::from).collect(),
+        attribution: m.attribution.clone(),
+        max_zoom: m.max_zoom,
+    };
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(dto),
+    )
+        .into_response()
 }

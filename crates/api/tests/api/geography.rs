@@ -259,3 +259,47 @@ async fn bad_list_parameters() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_basemap_is_none_by_default_and_what_the_bureau_configured_otherwise() {
+    let plain = TestApp::spawn().await;
+    let none = plain.get_json("/api/v1/map/basemap").await;
+    assert_eq!(none["tile_url"], Value::Null);
+    assert_eq!(none["crs"], "wgs84");
+
+    let amap_url = "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}";
+    let amap = TestApp::spawn_with(
+        false,
+        &[
+            ("WHISTLE__MAP__TILE_URL", amap_url),
+            ("WHISTLE__MAP__TILE_CRS", "gcj02"),
+            ("WHISTLE__MAP__TILE_SUBDOMAINS", "1234"),
+            ("WHISTLE__MAP__ATTRIBUTION", "© 高德地图"),
+        ],
+    )
+    .await
+    .checking_schemas()
+    .await;
+    let res = amap.get("/api/v1/map/basemap").await;
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["tile_url"], amap_url);
+    assert_eq!(b["crs"], "gcj02");
+    assert_eq!(b["subdomains"], serde_json::json!(["1", "2", "3", "4"]));
+    assert_eq!(b["attribution"], "© 高德地图");
+}
+
+#[tokio::test]
+async fn a_tile_url_the_pages_could_not_use_stops_the_start() {
+    let settings = crate::helpers::settings_for(
+        "sqlite::memory:",
+        &[(
+            "WHISTLE__MAP__TILE_URL",
+            "https://tiles.example/{z}/{x}.png",
+        )],
+    );
+    let err = whistle_api::startup::App::build(settings)
+        .await
+        .expect_err("a tile URL without {y} is refused");
+    assert!(format!("{err:#}").contains("map.tile_url"), "{err:#}");
+}

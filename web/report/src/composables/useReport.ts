@@ -1,7 +1,7 @@
 // The report being written and its submission: the draft lives in IndexedDB from the first
 // change, the Idempotency-Key is the draft's, and a failed network is waited out.
 import { computed, reactive, ref, toRaw, watch } from "vue";
-import { api, messageOf, must, uploadPhoto, type Schemas } from "../lib/api";
+import { accountApi, api, messageOf, must, session, uploadPhoto, type CaseAuth, type Schemas } from "../lib/api";
 import {
   clearDraft,
   loadDraft,
@@ -128,6 +128,15 @@ export function useReport(communityCode: string | undefined) {
   }
 
   async function createCase(): Promise<void> {
+    // A report started signed in goes on as that account; if the session has ended meanwhile,
+    // it is sent anonymously under a new key (the account's key would find nothing of it).
+    const asAccount = draft.accountId !== undefined && session.current?.account.id === draft.accountId;
+    if (draft.accountId !== undefined && !asAccount) {
+      draft.accountId = undefined;
+      draft.idempotencyKey = newDraft().idempotencyKey;
+      await persistNow();
+    }
+    const client = asAccount ? accountApi : api;
     const body: Schemas["NewCaseRequest"] = {
       category: draft.category ?? "",
       description: draft.description.trim(),
@@ -135,13 +144,14 @@ export function useReport(communityCode: string | undefined) {
       attributes: { ...draft.attributes } as unknown as Schemas["NewCaseRequest"]["attributes"],
       ...(draft.point ? { lat: draft.point.lat, lon: draft.point.lon, crs: "wgs84" } : {}),
       ...(draft.placeId !== undefined ? { place_id: draft.placeId, address: draft.placeName } : {}),
-      ...(draft.reporterName.trim() ? { reporter_name: draft.reporterName.trim() } : {}),
-      ...(draft.reporterPhone.trim() ? { reporter_phone: draft.reporterPhone.trim() } : {}),
+      // Signed in, the account is the contact.
+      ...(!asAccount && draft.reporterName.trim() ? { reporter_name: draft.reporterName.trim() } : {}),
+      ...(!asAccount && draft.reporterPhone.trim() ? { reporter_phone: draft.reporterPhone.trim() } : {}),
     };
     const dto = await withRetry(
       () =>
         must(
-          api.POST("/api/v1/cases", {
+          client.POST("/api/v1/cases", {
             body,
             params: { header: { "Idempotency-Key": draft.idempotencyKey } },
           }),
@@ -159,13 +169,17 @@ export function useReport(communityCode: string | undefined) {
 
   async function uploadPhotos(): Promise<void> {
     const id = draft.caseId;
-    const token = draft.trackingToken;
-    if (id === undefined || !token) return;
+    const auth: CaseAuth | undefined = draft.trackingToken
+      ? { token: draft.trackingToken }
+      : draft.accountId !== undefined
+        ? { account: true }
+        : undefined;
+    if (id === undefined || !auth) return;
     while (draft.photos.length > 0) {
       const photo = draft.photos[0];
       if (!photo) break;
       progress.value = t("submit.photos", { n: 1, total: draft.photos.length });
-      await withRetry(() => uploadPhoto(id, token, storedToBlob(photo)), { onRetry });
+      await withRetry(() => uploadPhoto(id, auth, storedToBlob(photo)), { onRetry });
       draft.photos.shift();
       await persistNow();
     }
@@ -177,6 +191,7 @@ export function useReport(communityCode: string | undefined) {
     progress.value = t("submit.sending");
     if (draft.state === "editing") {
       draft.state = "submitting";
+      draft.accountId = session.current?.account.id;
       await persistNow();
     }
     try {

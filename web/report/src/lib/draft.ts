@@ -30,6 +30,9 @@ export interface Draft {
   placeName?: string;
   photos: StoredPhoto[];
   state: DraftState;
+  /** The account the report is sent as (set when submitting starts, so every retry sends the
+   *  same Idempotency-Key under the same account); absent: anonymous. */
+  accountId?: number;
   /** Once the case exists: what the photo uploads and the tracking page need. */
   caseId?: number;
   caseNumber?: string;
