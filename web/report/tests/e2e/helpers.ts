@@ -1,6 +1,7 @@
 // Shared steps of the browser tests: the demo server's API as the staff see it, a phone photo
 // with EXIF made on the spot, and the QR of the community card decoded.
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { readFileSync } from "node:fs";
+import { expect, type APIRequestContext, type BrowserContext, type Page } from "@playwright/test";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
 
@@ -129,5 +130,39 @@ export async function shot(page: Page, name: string) {
 export async function fillReport(page: Page, category: RegExp, description: string) {
   await page.getByTestId("category").click();
   await page.getByRole("button", { name: category }).click();
+  await expect(page.locator(".van-action-sheet")).toBeHidden();
   await page.getByTestId("description").locator("textarea").fill(description);
+}
+
+/** The registration code the demo server logged for this phone (it sends no SMS). */
+export async function loggedCode(phone: string): Promise<string> {
+  const log = process.env.WHISTLE_E2E_LOG;
+  if (!log) throw new Error("WHISTLE_E2E_LOG is not set (tests/e2e/server.ts starts the server)");
+  const masked = `${phone.slice(0, 3)}****${phone.slice(7)}`;
+  for (let i = 0; i < 50; i++) {
+    const codes = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { message?: string; phone?: string; code?: string })
+      .filter((e) => e.message?.startsWith("registration code") && e.phone === masked && e.code);
+    if (codes.length) return codes[codes.length - 1]!.code!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no registration code logged for ${masked}`);
+}
+
+/** The host of the test basemap (tests/e2e/server.ts configures it); the tests answer it. */
+export const TILE_HOST = /^https:\/\/t[0-3]\.tiles\.whistle\.test\//;
+
+/** Answers every tile of the test basemap with a plain 256×256 PNG; returns the URLs asked. */
+export async function serveTiles(context: BrowserContext): Promise<string[]> {
+  const asked: string[] = [];
+  const png = new PNG({ width: 256, height: 256 });
+  for (let i = 0; i < png.data.length; i += 4) png.data.set([232, 238, 226, 255], i);
+  const body = PNG.sync.write(png);
+  await context.route(TILE_HOST, (route) => {
+    asked.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: "image/png", body });
+  });
+  return asked;
 }

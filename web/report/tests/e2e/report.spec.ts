@@ -1,14 +1,17 @@
-// The issue's six scenarios, as a resident in 文昌社区 does them on a 360×640 phone.
+// The issue's scenarios, as a resident in 文昌社区 does them on a 360×640 phone.
 import { expect, test } from "@playwright/test";
 import {
   act,
   base,
   casesMatching,
   fillReport,
+  INSIDE,
+  loggedCode,
   login,
   OUTSIDE,
   phonePhoto,
   qrUrl,
+  serveTiles,
   session,
   shot,
 } from "./helpers";
@@ -252,4 +255,118 @@ test("6. an English phone: the same flow in English, the server's refusal in Eng
   await page.getByTestId("open-track").click();
   await expect(page.getByTestId("track-status")).toContainText("Received");
   await context.close();
+});
+
+test("7. a resident signs in on the page: the report goes to the account and shows in 我的举报", async ({
+  page,
+  request,
+}) => {
+  await page.goto(`${base()}/report?community=320706001001`);
+  await page.getByTestId("open-login").click();
+  await page.getByTestId("login-phone").locator("input").fill("13800001234");
+  await page.getByTestId("login-password").locator("input").fill("wrong-password-1");
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("account-message")).not.toBeEmpty();
+  await page.getByTestId("login-password").locator("input").fill("whistle-demo-2026");
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("who")).toBeVisible();
+  // Signed in, the report needs no name or phone: the account is the contact.
+  await expect(page.getByTestId("as-account")).toBeVisible();
+  await expect(page.getByTestId("phone")).toHaveCount(0);
+  await expect(page.getByTestId("place-message")).toHaveText(/已定位/);
+  const text = unique("小区北门有人摆摊占道");
+  await fillReport(page, /游商占道经营/, text);
+  await shot(page, "10-signed-in-report");
+  await page.getByTestId("submit").click();
+  await expect(page.getByTestId("done")).toBeVisible();
+  const number = (await page.getByTestId("case-number").textContent())!.trim();
+  await expect(page.getByTestId("track-link")).toHaveCount(0);
+  await expect(page.getByTestId("account-cases")).toContainText(number);
+  await shot(page, "11-mine");
+
+  // The account's own API sees the same case; the anonymous-reporter fields stay empty.
+  const resident = await login(request, "13800001234");
+  const own = await request.get(`${base()}/api/v1/cases?q=${encodeURIComponent(text)}`, {
+    headers: { Authorization: `Bearer ${resident}` },
+  });
+  const items = ((await own.json()) as { items: { id: number; number: string; tracking_token?: string | null }[] })
+    .items;
+  expect(items.map((c) => c.number)).toEqual([number]);
+
+  // A reload keeps the session; the case opens from the list with its timeline.
+  await page.reload();
+  await page.getByTestId("account-cases").getByText(number).click();
+  await expect(page).toHaveURL(new RegExp(`/report/case/${items[0]!.id}$`));
+  await expect(page.getByTestId("track-status")).toContainText("已收到，等待受理");
+  await expect(page.getByTestId("timeline")).toBeVisible();
+  await shot(page, "12-own-case");
+  await page.getByTestId("back-to-mine").click();
+  await expect(page.getByTestId("account-cases")).toContainText(number);
+
+  // Signing out forgets the account's list on this phone.
+  await page.goto(`${base()}/report?community=320706001001`);
+  await page.getByTestId("logout").click();
+  await expect(page.getByTestId("open-login")).toBeVisible();
+  await expect(page.getByTestId("account-cases")).toHaveCount(0);
+  await page.goto(`${base()}/report/case/${items[0]!.id}`);
+  await expect(page.getByTestId("track-status")).toHaveCount(0);
+});
+
+test("7b. a new resident registers with the SMS code and is signed in", async ({ page }) => {
+  const phone = `139${String(Date.now()).slice(-8)}`;
+  await page.goto(`${base()}/report?community=320706001001`);
+  await page.getByTestId("open-login").click();
+  await page.getByRole("tab", { name: "注册" }).click();
+  await page.getByTestId("reg-phone").locator("input").fill(phone);
+  await page.getByTestId("reg-name").locator("input").fill("李女士");
+  await page.getByTestId("reg-password").locator("input").fill("short");
+  await page.getByTestId("reg-send").click();
+  // The server's refusal shows at the password.
+  await expect(page.getByTestId("reg-password")).toContainText(/密码/);
+  await page.getByTestId("reg-password").locator("input").fill("lake-Breeze-2026");
+  await page.getByTestId("reg-send").click();
+  await expect(page.getByTestId("reg-code")).toBeVisible();
+  const code = await loggedCode(phone);
+  const wrong = code === "000000" ? "111111" : "000000";
+  await page.getByTestId("reg-code").locator("input").fill(wrong);
+  await page.getByTestId("reg-verify").click();
+  await expect(page.getByTestId("account-message")).not.toBeEmpty();
+  await page.getByTestId("reg-code").locator("input").fill(code);
+  await page.getByTestId("reg-verify").click();
+  await expect(page.getByTestId("who")).toContainText("李女士");
+  await expect(page.getByTestId("mine")).toContainText("还没有");
+});
+
+test("8. a GCJ-02 basemap: tiles from the configured host, the pin where the phone is, the case where it was put", async ({
+  page,
+  context,
+  request,
+}) => {
+  const tiles = await serveTiles(context);
+  await page.goto(`${base()}/report?community=320706001001`);
+  await expect(page.getByTestId("place-message")).toHaveText(/已定位/);
+  await expect(page.getByTestId("map")).toHaveAttribute("data-crs", "gcj02");
+  await expect(page.locator(".leaflet-control-attribution")).toContainText("测试底图");
+  await expect.poll(() => tiles.length).toBeGreaterThan(0);
+  expect(new Set(tiles.map((u) => new URL(u).host)).size).toBeGreaterThan(1);
+  // A tap just below the pin's tip: the page turns the map's GCJ-02 point back into WGS-84,
+  // so the case lands a few metres from the phone, not the ~500 m the projection shifts.
+  const map = page.getByTestId("map");
+  const box = (await map.boundingBox())!;
+  const pin = (await page.locator(".leaflet-marker-icon.pin").boundingBox())!;
+  await map.tap({ position: { x: pin.x + pin.width / 2 - box.x, y: pin.y + pin.height + 3 - box.y } });
+  const text = unique("路口井盖缺失");
+  await fillReport(page, /公共设施损坏/, text);
+  await shot(page, "13-gcj02-map");
+  await page.getByTestId("submit").click();
+  await expect(page.getByTestId("done")).toBeVisible();
+  const dispatcher = await login(request, "dispatcher");
+  const kase = (await casesMatching(request, dispatcher, text))[0]!;
+  const full = await request.get(`${base()}/api/v1/cases/${kase.id}`, {
+    headers: { Authorization: `Bearer ${dispatcher}` },
+  });
+  const { lat, lon } = (await full.json()) as { lat: number; lon: number };
+  expect(Math.abs(lat - INSIDE.latitude)).toBeLessThan(2e-4);
+  expect(Math.abs(lon - INSIDE.longitude)).toBeLessThan(2e-4);
+  expect(lat).not.toBe(INSIDE.latitude);
 });

@@ -1,10 +1,14 @@
 // Starts `whistle-api --demo` on a fresh SQLite file and a free port for the browser tests;
-// the base URL goes to the tests in WHISTLE_E2E_URL.
+// the base URL goes to the tests in WHISTLE_E2E_URL, the server's JSON log (where the demo
+// writes registration codes, as it sends no SMS) to WHISTLE_E2E_LOG. The basemap is a GCJ-02
+// tile service on a host that only the tests answer (TILE_HOST), so every flow runs with the
+// projection a production map in China needs.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -21,10 +25,12 @@ function freePort(): Promise<number> {
 export default async function setup() {
   const bin =
     process.env.WHISTLE_API_BIN ??
-    resolve(__dirname, "../../../..", process.env.CARGO_TARGET_DIR ?? "target", "debug/whistle-api");
+    resolve(dirname(fileURLToPath(import.meta.url)), "../../../..", process.env.CARGO_TARGET_DIR ?? "target", "debug/whistle-api");
   const dir = mkdtempSync(join(tmpdir(), "whistle-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const log = join(dir, "server.log");
+  const logFile = createWriteStream(log);
   const child = spawn(bin, ["--demo"], {
     cwd: dir,
     env: {
@@ -34,9 +40,19 @@ export default async function setup() {
       WHISTLE__DATABASE__URL: `sqlite://${join(dir, "whistle.db")}`,
       WHISTLE__ATTACHMENTS__DIR: join(dir, "attachments"),
       WHISTLE__AUTH__DEV_KEY_FILE: join(dir, "jwt.key"),
-      WHISTLE__LOG__FILTER: "warn",
+      WHISTLE__LOG__FILTER: "warn,whistle_api::routes::auth=info",
+      WHISTLE__LOG__FORMAT: "json",
+      WHISTLE__MAP__TILE_URL: "https://t{s}.tiles.whistle.test/{z}/{x}/{y}.png",
+      WHISTLE__MAP__TILE_CRS: "gcj02",
+      WHISTLE__MAP__TILE_SUBDOMAINS: "0123",
+      WHISTLE__MAP__ATTRIBUTION: "测试底图",
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    logFile.write(chunk);
+    // Anything above info is for the person running the tests too.
+    if (/"level":"(WARN|ERROR)"/.test(chunk.toString())) process.stderr.write(chunk);
   });
   let exited = false;
   child.on("exit", () => (exited = true));
@@ -51,9 +67,11 @@ export default async function setup() {
     await new Promise((r) => setTimeout(r, 200));
   }
   process.env.WHISTLE_E2E_URL = base;
+  process.env.WHISTLE_E2E_LOG = log;
   return async () => {
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
+    logFile.end();
     rmSync(dir, { recursive: true, force: true });
   };
 }
