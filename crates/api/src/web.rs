@@ -1,8 +1,10 @@
-//! The resident's phone page (扫码吹哨), built from `web/report` into `web/dist/report` and
-//! compiled into the binary, so `whistle-api` alone serves it under `/report`.
+//! The web front ends, built from `web/` and compiled into the binary, so `whistle-api` alone
+//! serves them: the resident's phone page (扫码吹哨, `web/dist/report`) under `/report` and the
+//! staff console (管理后台, `web/dist/console`) under `/console`.
 //!
-//! Only the page's own paths fall back to `index.html` (the page routes on the client, e.g.
-//! `/report/track/<token>`); every other unknown path keeps the API's problem+json 404.
+//! Only each page's own paths fall back to its `index.html` (the pages route on the client, e.g.
+//! `/report/track/<token>`, `/console/cases/12`); every other unknown path keeps the API's
+//! problem+json 404.
 
 use axum::Router;
 use axum::body::Body;
@@ -18,6 +20,10 @@ use crate::error::ApiError;
 #[folder = "../../web/dist/report/"]
 struct ReportPage;
 
+#[derive(RustEmbed)]
+#[folder = "../../web/dist/console/"]
+struct Console;
+
 /// Hashed file names never change content: cache them for a year.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `index.html` names the current hashes: always revalidate it.
@@ -25,24 +31,27 @@ const NO_CACHE: &str = "no-cache";
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/report", get(index))
-        .route("/report/", get(index))
-        .route("/report/{*path}", get(file_or_index))
+        .route("/report", get(index::<ReportPage>))
+        .route("/report/", get(index::<ReportPage>))
+        .route("/report/{*path}", get(file_or_index::<ReportPage>))
+        .route("/console", get(index::<Console>))
+        .route("/console/", get(index::<Console>))
+        .route("/console/{*path}", get(file_or_index::<Console>))
 }
 
-async fn index() -> Response {
-    serve("index.html", NO_CACHE).unwrap_or_else(|| missing().into_response())
+async fn index<E: RustEmbed>() -> Response {
+    serve::<E>("index.html", NO_CACHE).unwrap_or_else(|| missing().into_response())
 }
 
-async fn file_or_index(Path(path): Path<String>) -> Response {
-    if let Some(res) = serve(&path, cache_for(&path)) {
+async fn file_or_index<E: RustEmbed>(Path(path): Path<String>) -> Response {
+    if let Some(res) = serve::<E>(&path, cache_for(&path)) {
         return res;
     }
     // A missing asset is a real 404 (a stale page asking for an old hash must not get HTML).
     if path.starts_with("assets/") || path.rsplit('/').next().is_some_and(|f| f.contains('.')) {
         return ApiError::not_found("route_not_found", "no such file").into_response();
     }
-    index().await
+    index::<E>().await
 }
 
 fn cache_for(path: &str) -> &'static str {
@@ -53,8 +62,8 @@ fn cache_for(path: &str) -> &'static str {
     }
 }
 
-fn serve(path: &str, cache: &'static str) -> Option<Response> {
-    let file = ReportPage::get(path)?;
+fn serve<E: RustEmbed>(path: &str, cache: &'static str) -> Option<Response> {
+    let file = E::get(path)?;
     let mime = file.metadata.mimetype().to_owned();
     let mut res = (StatusCode::OK, Body::from(file.data.into_owned())).into_response();
     let headers = res.headers_mut();
@@ -70,7 +79,7 @@ fn serve(path: &str, cache: &'static str) -> Option<Response> {
 }
 
 fn missing() -> ApiError {
-    ApiError::not_found("route_not_found", "the phone page is not built")
+    ApiError::not_found("route_not_found", "the page is not built")
 }
 
 /// Whether the public base URL points at this machine only: a contact card printed with it

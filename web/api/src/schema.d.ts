@@ -2141,6 +2141,13 @@ export interface components {
         };
         /** @description A case as the caller may see it. */
         CaseDto: {
+            /**
+             * @description What the caller may do to the case now (`POST /api/v1/cases/{id}/actions`): the actions
+             *     its status allows that the caller's role, jurisdiction and assignment permit, for menus
+             *     and buttons. The action itself is checked again when it is sent. Empty for a reader by
+             *     tracking token.
+             */
+            actions: string[];
             address?: string | null;
             assignee?: components["schemas"]["OfficerRef"] | null;
             /** Format: int64 */
@@ -3206,6 +3213,13 @@ export interface components {
          */
         PageOf_CaseDto: {
             items: {
+                /**
+                 * @description What the caller may do to the case now (`POST /api/v1/cases/{id}/actions`): the actions
+                 *     its status allows that the caller's role, jurisdiction and assignment permit, for menus
+                 *     and buttons. The action itself is checked again when it is sent. Empty for a reader by
+                 *     tracking token.
+                 */
+                actions: string[];
                 address?: string | null;
                 assignee?: components["schemas"]["OfficerRef"] | null;
                 /** Format: int64 */
@@ -6641,12 +6655,13 @@ export interface operations {
     };
     community_stationings: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: the whole history, newest first; default: who is stationed today. */
+                history?: boolean;
+            };
             header?: never;
             path: {
                 id: number;
-                /** @description `true`: the whole history, newest first; default: who is stationed today. */
-                history: boolean | null;
             };
             cookie?: never;
         };
@@ -7194,17 +7209,17 @@ export interface operations {
     };
     list_merchants: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                community: number | null;
-                grid: number | null;
+            query?: {
+                community?: number;
+                grid?: number;
                 /** @description Part of the name, or a whole licence number. */
-                q: string | null;
-                business_type: string | null;
-                cursor: string | null;
-                limit: number | null;
+                q?: string;
+                business_type?: string;
+                cursor?: string;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -7285,16 +7300,16 @@ export interface operations {
     };
     repeat_offenders: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                community: number | null;
-                grid: number | null;
+            query?: {
+                community?: number;
+                grid?: number;
                 /** @description Look back this many days (1–366, default 90). */
-                days: number | null;
+                days?: number;
                 /** @description At least this many failed inspections (default 2). */
-                min_failures: number | null;
+                min_failures?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -7413,12 +7428,13 @@ export interface operations {
     };
     compliance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many of the latest inspections (1–100, default 10). */
+                last?: number;
+            };
             header?: never;
             path: {
                 id: number;
-                /** @description How many of the latest inspections (1–100, default 10). */
-                last: number | null;
             };
             cookie?: never;
         };
@@ -7452,12 +7468,13 @@ export interface operations {
     };
     merchant_inspections: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many of the latest inspections (1–100, default 10). */
+                last?: number;
+            };
             header?: never;
             path: {
                 id: number;
-                /** @description How many of the latest inspections (1–100, default 10). */
-                last: number | null;
             };
             cookie?: never;
         };
@@ -7891,11 +7908,11 @@ export interface operations {
     };
     list_organisations: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                community: number | null;
+            query?: {
+                community?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -8168,12 +8185,12 @@ export interface operations {
     };
     expiring_pledges: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Pledges whose validity ends within this many days from today (1–365, default 30). */
-                within_days: number | null;
+                within_days?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;

@@ -151,6 +151,11 @@ pub struct CaseDto {
     /// The command centre may reject this one as a duplicate of one of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub possible_duplicates: Option<Vec<DuplicateDto>>,
+    /// What the caller may do to the case now (`POST /api/v1/cases/{id}/actions`): the actions
+    /// its status allows that the caller's role, jurisdiction and assignment permit, for menus
+    /// and buttons. The action itself is checked again when it is sent. Empty for a reader by
+    /// tracking token.
+    pub actions: Vec<String>,
 }
 
 /// An officer as the caller may see them: staff see the whole name, residents the surname and
@@ -518,6 +523,14 @@ async fn to_dto_with(
         place_id: case.location.place().map(PlaceId::get),
         tracking_token: tracking,
         possible_duplicates: None,
+        actions: viewer
+            .map(|p| {
+                actions_for(p, case)
+                    .into_iter()
+                    .map(|a| a.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

@@ -333,6 +333,7 @@ async fn end_stationing(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StationingQuery {
     /// `true`: the whole history, newest first; default: who is stationed today.
     pub history: Option<bool>,
@@ -763,6 +764,7 @@ async fn create_organisation(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrganisationQuery {
     pub community: Option<i64>,
 }

@@ -314,6 +314,7 @@ async fn get_merchant(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MerchantQuery {
     pub community: Option<i64>,
     pub grid: Option<i64>,
@@ -702,6 +703,7 @@ async fn revoke_pledge(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExpiringQuery {
     /// Pledges whose validity ends within this many days from today (1–365, default 30).
     pub within_days: Option<u32>,
@@ -1256,6 +1258,7 @@ async fn inspect(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LastQuery {
     /// How many of the latest inspections (1–100, default 10).
     pub last: Option<u64>,
@@ -1485,6 +1488,7 @@ async fn compliance(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OffenderQuery {
     pub community: Option<i64>,
     pub grid: Option<i64>,

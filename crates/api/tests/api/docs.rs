@@ -184,3 +184,26 @@ async fn docs_render_from_local_assets_only() {
     let init = app.get("/docs/swagger-initializer.js").await;
     assert!(init.text().await.unwrap().contains("/openapi.json"));
 }
+
+/// A parameter documented as `in: path` must be a placeholder of its path: generated clients
+/// otherwise put query parameters into the URL's path and never send them.
+#[tokio::test]
+async fn path_parameters_are_the_paths_placeholders() {
+    let app = TestApp::spawn_with(false, &[]).await;
+    let doc = app.get_json("/openapi.json").await;
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" && !path.contains(&format!("{{{name}}}")) {
+                    wrong.push(format!("{method} {path}: {name}"));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "query parameters documented as path parameters: {wrong:#?}"
+    );
+}

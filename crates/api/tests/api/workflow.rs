@@ -414,3 +414,66 @@ async fn choices_have_words_and_bad_input_names_the_right_field() {
     let res = app.post("/api/v1/cases", &far, Some(&zhang)).await;
     assert_problem(res, 422, "outside_city").await;
 }
+
+/// Each answer lists what the caller may do now, so a console shows only those buttons: the
+/// status, the role, the jurisdiction and the assignment all count.
+#[tokio::test]
+async fn a_case_lists_the_moves_its_reader_may_make_now() {
+    let app = TestApp::spawn().await.checking_schemas().await;
+    let zhang = app.token(ZHANG).await;
+    let tianye = app.token("tianye").await;
+    let dispatcher = app.token("dispatcher").await;
+    let gulou = app.token("officer.gulou").await;
+    let case = created(
+        app.post("/api/v1/cases", &noise_at_the_gate(), Some(&zhang))
+            .await,
+    )
+    .await;
+    let id = case["id"].as_i64().unwrap();
+    let moves = |v: &Value| -> Vec<String> {
+        v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let path = format!("/api/v1/cases/{id}");
+    let seen = ok(app.get_as(&path, &dispatcher).await).await;
+    assert_eq!(moves(&seen), ["accept", "reject", "comment"]);
+    // The stationed officer may take it (accept), not reject it.
+    let seen = ok(app.get_as(&path, &tianye).await).await;
+    assert_eq!(moves(&seen), ["accept", "comment"]);
+    // The reporter may only remark on it while it is open.
+    let seen = ok(app.get_as(&path, &zhang).await).await;
+    assert_eq!(moves(&seen), ["comment"]);
+
+    let taken = ok(act(
+        &app,
+        &tianye,
+        id,
+        json!({"action": "accept", "version": seen["version"]}),
+    )
+    .await)
+    .await;
+    assert_eq!(taken["status"], "dispatched");
+    let seen = ok(app.get_as(&path, &tianye).await).await;
+    assert_eq!(
+        moves(&seen),
+        ["sign", "return", "request_extension", "comment"]
+    );
+    // Another officer's case: the command centre may escalate it, the district's leader may
+    // also decide an extension; neither may sign.
+    let seen = ok(app.get_as(&path, &dispatcher).await).await;
+    assert_eq!(moves(&seen), ["escalate", "comment"]);
+    let leader = app.token("leader.haizhou1").await;
+    let seen = ok(app.get_as(&path, &leader).await).await;
+    let theirs = moves(&seen);
+    assert!(!theirs.contains(&"sign".to_owned()), "{theirs:?}");
+    assert!(
+        theirs.contains(&"decide_extension".to_owned()),
+        "{theirs:?}"
+    );
+    // An officer of another district does not see the case at all.
+    assert_problem(app.get_as(&path, &gulou).await, 404, "case_not_found").await;
+}
