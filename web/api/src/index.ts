@@ -12,6 +12,8 @@ export type ApiClient = Client<paths>;
 
 export { Session, type Account, type KeyValueStore, type StoredSession } from "./session";
 export { fromGcj02, outOfChina, projectGeometry, projectionFor, toGcj02, type Projection } from "./geo";
+export { createMap, type Basemap } from "./basemap";
+export { interpolate, lookup, type Params } from "./i18n";
 
 /**
  * A client whose every request carries the page's language, so problem titles come back in it;

@@ -8,12 +8,10 @@ export type Role = "officer" | "leader" | "dispatcher" | "admin" | "partner" | "
 declare module "vue-router" {
   interface RouteMeta {
     roles?: Role[];
-    menu?: "menu.queue" | "menu.cases";
+    menu?: "menu.queue" | "menu.logs" | "menu.merchants" | "menu.cases" | "menu.dashboard" | "menu.calendar";
     public?: boolean;
   }
 }
-
-const STAFF: Role[] = ["officer", "leader", "dispatcher", "admin", "partner"];
 
 export const routes: RouteRecordRaw[] = [
   { path: "/login", component: () => import("./pages/LoginPage.vue"), meta: { public: true } },
@@ -28,19 +26,50 @@ export const routes: RouteRecordRaw[] = [
         meta: { roles: ["officer", "leader", "partner"], menu: "menu.queue" },
       },
       {
+        path: "logs",
+        component: () => import("./pages/WorkLogsPage.vue"),
+        meta: { roles: ["officer", "leader"], menu: "menu.logs" },
+      },
+      {
+        path: "merchants",
+        component: () => import("./pages/MerchantsPage.vue"),
+        meta: { roles: ["officer", "leader"], menu: "menu.merchants" },
+      },
+      {
+        path: "merchants/:id(\\d+)",
+        component: () => import("./pages/MerchantPage.vue"),
+        meta: { roles: ["officer", "leader", "dispatcher"] },
+      },
+      {
         path: "cases",
         component: () => import("./pages/CasesPage.vue"),
-        meta: { roles: ["dispatcher", "leader", "admin"], menu: "menu.cases" },
+        meta: { roles: ["dispatcher", "leader"], menu: "menu.cases" },
       },
-      { path: "cases/:id(\\d+)", component: () => import("./pages/CasePage.vue"), meta: { roles: STAFF } },
+      {
+        path: "dashboard",
+        component: () => import("./pages/DashboardPage.vue"),
+        meta: { roles: ["leader", "dispatcher", "admin"], menu: "menu.dashboard" },
+      },
+      {
+        path: "calendar",
+        component: () => import("./pages/CalendarPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.calendar" },
+      },
+      {
+        path: "cases/:id(\\d+)",
+        component: () => import("./pages/CasePage.vue"),
+        meta: { roles: ["officer", "leader", "dispatcher", "partner"] },
+      },
       { path: ":rest(.*)*", component: () => import("./pages/NotFoundPage.vue") },
     ],
   },
 ];
 
-/** Where a role starts: its queue or the command centre's list. */
+/** Where a role starts: the officer's queue, the command centre's list, the admin's pages. */
 export function home(role: Role | undefined): string {
-  return role === "dispatcher" || role === "admin" ? "/cases" : "/queue";
+  if (role === "dispatcher") return "/cases";
+  if (role === "admin") return "/calendar";
+  return "/queue";
 }
 
 export const router = createRouter({ history: createWebHistory("/console/"), routes });

@@ -1,6 +1,7 @@
 // The console's language: Chinese by default, English by the toggle (or a browser that asks for
 // it). Requests send it as Accept-Language, so the server's refusals come back in it too.
 import { computed, ref } from "vue";
+import { interpolate, lookup, type Params } from "@whistle/api";
 import zh from "./zh-CN.json";
 import en from "./en.json";
 
@@ -38,12 +39,11 @@ export function setLang(l: Lang) {
 
 export type MessageKey = keyof Messages;
 
-export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  const text = catalogues[lang.value][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? ""));
+export function t(key: MessageKey, params: Params = {}): string {
+  return interpolate(lookup(catalogues[lang.value], key, key), params);
 }
 
 /** For keys made at run time (a status, an action, a role): the fallback when unknown. */
 export function tOr(key: string, fallback: string): string {
-  return (catalogues[lang.value] as Record<string, string>)[key] ?? fallback;
+  return lookup(catalogues[lang.value], key, fallback);
 }

@@ -4,6 +4,7 @@ import { ref } from "vue";
 import { Locale } from "vant";
 import enUS from "vant/es/locale/lang/en-US";
 import zhCN from "vant/es/locale/lang/zh-CN";
+import { interpolate, lookup, type Params } from "@whistle/api";
 import zh from "./zh-CN.json";
 import en from "./en.json";
 
@@ -45,13 +46,11 @@ export function setLang(l: Lang) {
 
 export type MessageKey = keyof Messages;
 
-export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  const text = catalogues[lang.value][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? ""));
+export function t(key: MessageKey, params: Params = {}): string {
+  return interpolate(lookup(catalogues[lang.value], key, key), params);
 }
 
 /** For keys built at run time (a status, an action): the key itself when unknown. */
 export function tOr(key: string, fallback: string): string {
-  const m = catalogues[lang.value] as Record<string, string>;
-  return m[key] ?? fallback;
+  return lookup(catalogues[lang.value], key, fallback);
 }
