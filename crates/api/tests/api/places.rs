@@ -168,6 +168,17 @@ async fn a_report_with_an_address_only_is_routed_by_the_address_book() {
     assert_eq!(hotline["community"]["name"], "鼓楼社区");
     assert_eq!(hotline["place_id"], market["id"]);
     assert_eq!(hotline["address"], Value::Null);
+    // The caller is the reporter staff see, not the dispatcher who typed the call in.
+    assert_eq!(hotline["reporter_name"], "王女士");
+    assert_eq!(hotline["reporter_phone"], "13900002222");
+    let again = app
+        .get_as(&format!("/api/v1/cases/{}", hotline["id"]), &dispatcher)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(again["reporter_name"], "王女士");
+    assert_eq!(again["reporter_phone"], "13900002222");
 
     // Coordinates win over the address: the address is only kept as words.
     let (lat, lon) = wenchang_south_gate();

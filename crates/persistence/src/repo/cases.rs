@@ -32,9 +32,12 @@ impl TryFrom<cases::Model> for Case {
         let bad = |e| corrupt("cases", m.id)(e);
         let user = |id: Option<i64>| id.map(UserId::new).transpose();
         let reporter_id = user(m.reporter_id).map_err(bad)?;
+        // A hotline entry is written by the dispatcher's account with the caller's name and
+        // phone: the caller is the one who reported it.
+        let caller = m.reporter_name.is_some() || m.reporter_phone.is_some();
         let reporter = match reporter_id {
-            Some(id) => Reporter::Account(id),
-            None => Reporter::Anonymous {
+            Some(id) if !caller => Reporter::Account(id),
+            _ => Reporter::Anonymous {
                 name: m
                     .reporter_name
                     .as_deref()

@@ -15,11 +15,11 @@ async function signIn(page: Page, username: string) {
   await expect(page.getByTestId("who")).toBeVisible();
 }
 
-async function report(request: import("@playwright/test").APIRequestContext, text: string) {
+async function report(request: import("@playwright/test").APIRequestContext, text: string, at = GATE) {
   const resident = await login(request, "13800001234");
   const res = await request.post(`${base()}/api/v1/cases`, {
     headers: { Authorization: `Bearer ${resident}` },
-    data: { category: "noise", description: text, lat: GATE.lat, lon: GATE.lon, attributes: { period: "evening" } },
+    data: { category: "noise", description: text, lat: at.lat, lon: at.lon, attributes: { period: "evening" } },
   });
   expect(res.status(), await res.text()).toBe(201);
   return (await res.json()) as { id: number; number: string };
@@ -420,4 +420,39 @@ test("10. a merchant at the south gate registers and signs the 门前四包 pled
   ).json()) as { merchant_id: number; category: string };
   expect(kase.category).toBe("shop_encroachment");
   expect(kase.merchant_id).toBeGreaterThan(0);
+});
+
+test("11. a 12345 call entered by address: the address book places it, the category's question is asked, nearby open cases are named", async ({
+  page,
+  request,
+}) => {
+  // An open noise case at the south gate already: the new one should name it.
+  const places = (await (
+    await request.get(`${base()}/api/v1/places?q=${encodeURIComponent("文昌社区南门")}`)
+  ).json()) as { name: string; lat: number; lon: number }[];
+  const gate = places.find((p) => p.name === "文昌社区南门")!;
+  const earlier = await report(request, unique("南门噪声（先前的举报）"), gate);
+  await signIn(page, "dispatcher");
+  await page.getByTestId("hotline-new").click();
+  await page.getByTestId("caller-name").fill("赵女士");
+  await page.getByTestId("caller-phone").fill("13700001111");
+  await page.getByTestId("hotline-submit").click();
+  await expect(page.getByTestId("hotline")).toContainText("请选择类别");
+  await page.getByTestId("place").click();
+  await page.getByTestId("place").locator("input").fill("文昌社区南门");
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "文昌社区南门" }).first().click();
+  await page.getByTestId("hotline-category").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "噪声扰民" }).click();
+  await page.getByTestId("attr-period").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "夜间" }).click();
+  const text = unique("来电反映南门商户夜间高音喇叭");
+  await page.getByTestId("caller-description").fill(text);
+  await page.getByTestId("hotline-submit").click();
+  await expect(page.getByTestId("hotline-created")).toContainText(/HZ-\d{8}-\d{6}/);
+  await expect(page.getByTestId("hotline-duplicates")).toContainText(earlier.number);
+  await page.getByTestId("hotline-open").click();
+  await expect(page.getByTestId("case-status")).toHaveText("待受理");
+  await expect(page.locator(".el-descriptions")).toContainText("12345 热线");
+  await expect(page.locator(".el-descriptions")).toContainText("赵女士");
+  await expect(page.locator(".el-descriptions")).toContainText("文昌社区");
 });

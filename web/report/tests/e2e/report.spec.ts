@@ -351,10 +351,22 @@ test("8. a GCJ-02 basemap: tiles from the configured host, the pin where the pho
   expect(new Set(tiles.map((u) => new URL(u).host)).size).toBeGreaterThan(1);
   // A tap just below the pin's tip: the page turns the map's GCJ-02 point back into WGS-84,
   // so the case lands a few metres from the phone, not the ~500 m the projection shifts.
-  const map = page.getByTestId("map");
-  const box = (await map.boundingBox())!;
-  const pin = (await page.locator(".leaflet-marker-icon.pin").boundingBox())!;
-  await map.tap({ position: { x: pin.x + pin.width / 2 - box.x, y: pin.y + pin.height + 3 - box.y } });
+  // Once the map is on screen and has stopped moving (a slow machine may still be panning).
+  await page.getByTestId("map").scrollIntoViewIfNeeded();
+  const pinBox = async () => (await page.locator(".leaflet-marker-icon.pin").boundingBox())!;
+  let pin = await pinBox();
+  await expect
+    .poll(
+      async () => {
+        const now = await pinBox();
+        const still = Math.abs(now.x - pin.x) < 0.5 && Math.abs(now.y - pin.y) < 0.5;
+        pin = now;
+        return still;
+      },
+      { intervals: [300] },
+    )
+    .toBe(true);
+  await page.touchscreen.tap(pin.x + pin.width / 2, pin.y + pin.height + 3);
   const text = unique("路口井盖缺失");
   await fillReport(page, /公共设施损坏/, text);
   await shot(page, "13-gcj02-map");
