@@ -8,7 +8,15 @@ export type Role = "officer" | "leader" | "dispatcher" | "admin" | "partner" | "
 declare module "vue-router" {
   interface RouteMeta {
     roles?: Role[];
-    menu?: "menu.queue" | "menu.logs" | "menu.merchants" | "menu.cases" | "menu.dashboard" | "menu.calendar";
+    menu?:
+      | "menu.queue"
+      | "menu.logs"
+      | "menu.merchants"
+      | "menu.cases"
+      | "menu.dashboard"
+      | "menu.calendar"
+      | "menu.accounts"
+      | "menu.outbox";
     public?: boolean;
   }
 }
@@ -49,6 +57,16 @@ export const routes: RouteRecordRaw[] = [
         path: "dashboard",
         component: () => import("./pages/DashboardPage.vue"),
         meta: { roles: ["leader", "dispatcher", "admin"], menu: "menu.dashboard" },
+      },
+      {
+        path: "accounts",
+        component: () => import("./pages/AccountsPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.accounts" },
+      },
+      {
+        path: "outbox",
+        component: () => import("./pages/OutboxPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.outbox" },
       },
       {
         path: "calendar",

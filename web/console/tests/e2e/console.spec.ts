@@ -456,3 +456,65 @@ test("11. a 12345 call entered by address: the address book places it, the categ
   await expect(page.locator(".el-descriptions")).toContainText("赵女士");
   await expect(page.locator(".el-descriptions")).toContainText("文昌社区");
 });
+
+test("12. an admin opens an officer's account for 鼓楼社区, resets its password, disables it; the server follows each step", async ({
+  page,
+  request,
+}) => {
+  const username = `officer.new.${Date.now().toString(36)}`;
+  const password = "Gulou-patrol-2026";
+  await signIn(page, "admin");
+  await expect(page).toHaveURL(/\/console\/calendar$/);
+  await page.getByTestId("menu").getByText("账号管理").click();
+  await page.getByTestId("account-new").click();
+  await page.getByTestId("a-username").fill(username);
+  await page.getByTestId("a-name").fill("周新");
+  await page.getByTestId("a-password").fill("short");
+  await page.getByTestId("a-badge").fill(`HZ${Date.now() % 100000}`);
+  await page.getByTestId("a-areas").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "鼓楼社区" }).click();
+  await page.keyboard.press("Escape");
+  await page.getByTestId("a-save").click();
+  // Too weak a password: the server's reason, at the field.
+  await expect(page.locator(".el-dialog .el-form-item.is-error")).toContainText(/密码|password/i);
+  await page.getByTestId("a-password").fill(password);
+  await page.getByTestId("a-save").click();
+  const row = page.getByTestId("accounts").locator("tr", { hasText: username });
+  await expect(row).toContainText("鼓楼社区");
+  await expect(row).toContainText("正常");
+  const ok = await request.post(`${base()}/api/v1/auth/login`, { data: { username, password } });
+  expect(ok.status()).toBe(200);
+
+  await row.getByTestId("reset").click();
+  await expect(page.getByTestId("temporary-password")).not.toBeEmpty();
+  const temporaryShown = (await page.getByTestId("temporary-password").textContent())!.trim();
+  await page.keyboard.press("Escape");
+  await row.getByTestId("disable").click();
+  await expect(row).toContainText("已停用");
+  // The reset ended the old password, and a disabled account cannot log in at all.
+  for (const pw of [password, temporaryShown]) {
+    const refused = await request.post(`${base()}/api/v1/auth/login`, { data: { username, password: pw } });
+    expect(refused.status()).toBeGreaterThanOrEqual(400);
+  }
+  await shot(page, "console-10-accounts");
+});
+
+test("13. the outbox: what waits to be sent and what failed, by state", async ({ page, request }) => {
+  // A registration queues an SMS with the code.
+  const phone = `137${String(Date.now()).slice(-8)}`;
+  const res = await request.post(`${base()}/api/v1/auth/register`, {
+    data: { phone, password: "lake-Breeze-2026", display_name: "钱先生" },
+  });
+  expect(res.status()).toBe(202);
+  await signIn(page, "admin");
+  await page.getByTestId("menu").getByText("消息发送").click();
+  await expect(page).toHaveURL(/\/console\/outbox$/);
+  await expect(page.getByTestId("outbox-state")).toContainText("发送失败");
+  await page.getByTestId("outbox-state").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "待发送" }).click();
+  const sms = page.getByTestId("outbox").locator("tr", { hasText: phone });
+  await expect(sms).toContainText("短信");
+  await expect(sms).toContainText("待发送");
+  // Only a dead letter can be sent again.
+  await expect(sms.getByTestId("retry")).toHaveCount(0);
+});
