@@ -14,6 +14,7 @@ declare module "vue-router" {
       | "menu.merchants"
       | "menu.cases"
       | "menu.dashboard"
+      | "menu.sources"
       | "menu.calendar"
       | "menu.accounts"
       | "menu.outbox";
@@ -57,6 +58,11 @@ export const routes: RouteRecordRaw[] = [
         path: "dashboard",
         component: () => import("./pages/DashboardPage.vue"),
         meta: { roles: ["leader", "dispatcher", "admin"], menu: "menu.dashboard" },
+      },
+      {
+        path: "sources",
+        component: () => import("./pages/SourcesPage.vue"),
+        meta: { roles: ["leader", "dispatcher"], menu: "menu.sources" },
       },
       {
         path: "accounts",

@@ -518,3 +518,23 @@ test("13. the outbox: what waits to be sent and what failed, by state", async ({
   // Only a dead letter can be sent again.
   await expect(sms.getByTestId("retry")).toHaveCount(0);
 });
+
+test("14. 问题溯源: a spot reported again and again shows on the map and in the list, with the officers' load", async ({
+  page,
+  request,
+}) => {
+  const spot = { lat: 34.5872, lon: 119.1431 };
+  const numbers: string[] = [];
+  for (let i = 0; i < 3; i++) numbers.push((await report(request, unique("同一路口反复噪声"), spot)).number);
+  await signIn(page, "leader.haizhou1");
+  await page.getByTestId("menu").getByText("问题溯源").click();
+  await expect(page).toHaveURL(/\/console\/sources$/);
+  await expect(page.getByTestId("hotspot-map").locator("path.leaflet-interactive")).not.toHaveCount(0);
+  const row = page.getByTestId("repeat-locations").locator("tr", { hasText: numbers[2]! });
+  await expect(row).toBeVisible();
+  expect(Number(await row.locator("td").nth(2).innerText())).toBeGreaterThanOrEqual(3);
+  await expect(page.getByTestId("workload")).toContainText("田野");
+  await shot(page, "console-11-sources");
+  await row.getByRole("link", { name: numbers[2]! }).click();
+  await expect(page.getByTestId("cases")).toContainText(numbers[2]!);
+});
