@@ -17,7 +17,9 @@ declare module "vue-router" {
       | "menu.sources"
       | "menu.calendar"
       | "menu.accounts"
-      | "menu.outbox";
+      | "menu.outbox"
+      | "menu.places"
+      | "menu.keys";
     public?: boolean;
   }
 }
@@ -73,6 +75,16 @@ export const routes: RouteRecordRaw[] = [
         path: "outbox",
         component: () => import("./pages/OutboxPage.vue"),
         meta: { roles: ["admin"], menu: "menu.outbox" },
+      },
+      {
+        path: "places",
+        component: () => import("./pages/AddressBookPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.places" },
+      },
+      {
+        path: "api-keys",
+        component: () => import("./pages/ApiKeysPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.keys" },
       },
       {
         path: "calendar",

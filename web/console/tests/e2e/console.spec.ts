@@ -220,6 +220,8 @@ test("6. the leader's dashboard: the rates with their change, the trend, the tab
   page,
   request,
 }) => {
+  // The case reported first, so that 文昌社区 has a row whatever ran before.
+  const kase = await report(request, unique("看板验证案件"));
   await signIn(page, "leader.haizhou1");
   await page.getByTestId("menu").getByText("数据看板").click();
   await expect(page).toHaveURL(/\/console\/dashboard/);
@@ -230,9 +232,9 @@ test("6. the leader's dashboard: the rates with their change, the trend, the tab
   const closedBefore = Number(await wenchang.locator("td").nth(2).innerText());
   const countsBefore = await page.getByTestId("card-counts").innerText();
 
-  const kase = await report(request, unique("看板验证案件"));
   await closeOnTime(request, kase.id);
   await page.reload();
+  // Closed: open goes down by one.
   await expect(page.getByTestId("card-counts")).not.toHaveText(countsBefore);
   await expect(wenchang.locator("td").nth(2)).toHaveText(String(closedBefore + 1));
   await expect(page.getByTestId("card-on_time_close_rate").getByTestId("card-value")).toHaveText(/^\d+\.\d%$/);
@@ -537,4 +539,58 @@ test("14. 问题溯源: a spot reported again and again shows on the map and in 
   await shot(page, "console-11-sources");
   await row.getByRole("link", { name: numbers[2]! }).click();
   await expect(page.getByTestId("cases")).toContainText(numbers[2]!);
+});
+
+test("15. the address book from a CSV file: a bad row named by its line, a refused batch too, then imported and found", async ({
+  page,
+}) => {
+  const name = unique("文昌路菜场东门");
+  await signIn(page, "admin");
+  await page.getByTestId("menu").getByText("地址库").click();
+  const bad = `名称,类型,纬度,经度\n${name},landmark,34.5868,119.1425\n文昌路20号,address,north,119.15\n`;
+  await page.getByTestId("places-file").setInputFiles({ name: "places.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
+  await expect(page.getByTestId("places-row-error")).toContainText("第 3 行");
+  await expect(page.getByTestId("places-upload")).toHaveCount(0);
+  // A point outside the city: the server refuses the batch and the page names the line.
+  const outside = `名称,类型,纬度,经度\n${name},landmark,34.5868,119.1425\n北京某地,landmark,39.9042,116.4074\n`;
+  await page.getByTestId("places-file").setInputFiles({ name: "places.csv", mimeType: "text/csv", buffer: Buffer.from(outside) });
+  await page.getByTestId("places-upload").click();
+  await expect(page.getByTestId("places-error")).toContainText("第 3 行");
+  const good = `\uFEFF名称,类型,纬度,经度\n"${name}",landmark,34.5868,119.1425\n`;
+  await page.getByTestId("places-file").setInputFiles({ name: "places.csv", mimeType: "text/csv", buffer: Buffer.from(good) });
+  await page.getByTestId("places-upload").click();
+  await expect(page.getByTestId("places-done")).toContainText("新增 1 个");
+  await page.getByTestId("places-q").fill(name);
+  await page.getByTestId("places-q").press("Enter");
+  await expect(page.getByTestId("places-found")).toContainText(name);
+});
+
+test("16. Open311 keys: issued once to hand over, accepted by the Open311 interface, refused once revoked", async ({
+  page,
+  request,
+}) => {
+  await signIn(page, "admin");
+  await page.getByTestId("menu").getByText("接口密钥").click();
+  const client = unique("街道微信小程序");
+  await page.getByTestId("key-name").fill(client);
+  await page.getByTestId("key-issue").click();
+  const key = (await page.getByTestId("key-value").innerText()).trim();
+  expect(key.length).toBeGreaterThan(16);
+  const row = page.getByTestId("keys").locator("tr", { hasText: client });
+  await expect(row).toContainText("正常");
+  const post = () =>
+    request.post(`${base()}/open311/v2/requests.json`, {
+      form: {
+        api_key: key,
+        service_code: "noise",
+        lat: String(GATE.lat),
+        long: String(GATE.lon),
+        description: unique("Open311 客户端上报"),
+        "attribute[period]": "evening",
+      },
+    });
+  expect((await post()).status()).toBe(200);
+  await row.getByTestId("key-revoke").click();
+  await expect(row).toContainText("已吊销");
+  expect((await post()).status()).toBeGreaterThanOrEqual(400);
 });
