@@ -29,7 +29,7 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
 }
 
-test("1. 田野's day: a report appears in his queue without a reload; he takes it, asks for time, the leader approves, he resolves with an after-photo", async ({
+test("1. 田野's day: a report appears in his queue without a reload; he takes it, asks for time, the leader approves, he resolves with an after-photo; closed, the reporter's rating arrives", async ({
   page,
   browser,
   request,
@@ -85,6 +85,18 @@ test("1. 田野's day: a report appears in his queue without a reload; he takes 
   await expect(page.getByTestId("case-status")).toHaveText("待核查");
   await expect(page.getByTestId("photos").locator('[data-kind="after"]')).toHaveCount(1);
   await expect(page.getByTestId("timeline")).toContainText("已责令商户停止使用高音喇叭");
+  // The leader verifies and closes; the reporter rates; the officer sees the rating arrive.
+  await closeAfterResolve(request, kase.id);
+  const resident = await login(request, "13800001234");
+  const rated = await request.post(`${base()}/api/v1/cases/${kase.id}/actions`, {
+    headers: { Authorization: `Bearer ${resident}` },
+    data: { action: "rate", rating: 5, note: "处理及时，谢谢田警官" },
+  });
+  expect(rated.status(), await rated.text()).toBe(200);
+  await page.reload();
+  await expect(page.getByTestId("case-status")).toHaveText("已结案");
+  await expect(page.getByTestId("case-rating")).toContainText("5");
+  await expect(page.getByTestId("timeline")).toContainText("评价");
   await shot(page, "console-2-case");
 });
 
@@ -112,7 +124,13 @@ test("2. the command centre's list: filters in the URL, dispatch to an officer w
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(kase.number);
   await shot(page, "console-3-cases");
-  await rows.first().getByText(kase.number).click();
+  // The same list as points over the grids; the point opens the case.
+  await page.getByTestId("view").getByText("地图").click();
+  const point = page.getByTestId("cases-map").locator(`path.case-${kase.id}`);
+  await expect(point).toHaveCount(1);
+  await expect(page.getByTestId("cases-map").locator("path.case-point")).toHaveCount(1);
+  await point.click();
+  await expect(page.getByTestId("case-number")).toHaveText(kase.number);
   await page.getByTestId("action-dispatch").click();
   await page.getByTestId("assignee").click();
   await expect(page.locator(".el-select-dropdown__item", { hasText: "田野" })).toContainText("在办");
@@ -195,6 +213,21 @@ test("5. the officer's pages on a 390×844 phone: no sideways scrolling, the act
   await shot(page, "console-5-phone-case");
   await context.close();
 });
+
+/** The leader verifies and closes a resolved case through the API. */
+async function closeAfterResolve(request: import("@playwright/test").APIRequestContext, id: number) {
+  const leader = await login(request, "leader.haizhou1");
+  for (const action of ["verify", "close"]) {
+    const cur = (await (
+      await request.get(`${base()}/api/v1/cases/${id}`, { headers: { Authorization: `Bearer ${leader}` } })
+    ).json()) as { version: number };
+    const res = await request.post(`${base()}/api/v1/cases/${id}/actions`, {
+      headers: { Authorization: `Bearer ${leader}` },
+      data: { action, version: cur.version },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+  }
+}
 
 /** Takes a case from report to an on-time close through the API, as 田野 and the leader would. */
 async function closeOnTime(request: import("@playwright/test").APIRequestContext, id: number) {
