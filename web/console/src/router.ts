@@ -19,7 +19,8 @@ declare module "vue-router" {
       | "menu.accounts"
       | "menu.outbox"
       | "menu.places"
-      | "menu.keys";
+      | "menu.keys"
+      | "menu.sla";
     public?: boolean;
   }
 }
@@ -85,6 +86,11 @@ export const routes: RouteRecordRaw[] = [
         path: "api-keys",
         component: () => import("./pages/ApiKeysPage.vue"),
         meta: { roles: ["admin"], menu: "menu.keys" },
+      },
+      {
+        path: "sla",
+        component: () => import("./pages/SlaPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.sla" },
       },
       {
         path: "calendar",

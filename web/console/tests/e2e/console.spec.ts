@@ -627,3 +627,39 @@ test("16. Open311 keys: issued once to hand over, accepted by the Open311 interf
   await expect(row).toContainText("已吊销");
   expect((await post()).status()).toBeGreaterThanOrEqual(400);
 });
+
+test("17. an admin changes a category's time limit: a limit the server cannot read is named at its cell, a good one is stored", async ({
+  page,
+  request,
+}) => {
+  const admin = await login(request, "admin");
+  const auth = { Authorization: `Bearer ${admin}` };
+  const sla = async () =>
+    (await (await request.get(`${base()}/api/v1/admin/categories/noise/sla`, { headers: auth })).json()) as {
+      priority: string;
+      accept: string;
+      dispatch: string;
+      sign: string;
+      resolve: string;
+      verify: string;
+    }[];
+  const original = (await sla()).find((r) => r.priority === "high")!;
+  try {
+    await signIn(page, "admin");
+    await page.getByTestId("menu").getByText("处置时限").click();
+    await expect(page).toHaveURL(/\/console\/sla$/);
+    await expect(page.getByTestId("sla-category")).toContainText("噪声扰民");
+    const accept = page.getByTestId("sla-high-accept");
+    await expect(accept).toHaveValue(original.accept);
+    await accept.fill("3x");
+    await page.getByTestId("sla-save-high").click();
+    await expect(page.locator('[data-priority="high"] .err')).toContainText("3wd");
+    await accept.fill("3wh");
+    await page.getByTestId("sla-save-high").click();
+    await expect(page.getByTestId("sla-saved")).toBeVisible();
+    expect((await sla()).find((r) => r.priority === "high")!.accept).toBe("3wh");
+  } finally {
+    const { priority, ...limits } = original;
+    await request.put(`${base()}/api/v1/admin/categories/noise/sla/${priority}`, { headers: auth, data: limits });
+  }
+});
