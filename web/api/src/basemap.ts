@@ -3,10 +3,31 @@
 // Leaflet and the tile provider, and the projection for what is drawn on it (GCJ-02 tiles get
 // everything shifted; see geo.ts). Leaflet is passed in, so this package does not bundle it.
 import type * as Leaflet from "leaflet";
-import type { components } from "./schema";
+import type { Client } from "openapi-fetch";
+import type { components, paths } from "./schema";
+import { must } from "./errors";
 import { projectionFor, type Projection } from "./geo";
 
 export type Basemap = components["schemas"]["BasemapDto"];
+
+const asked = new WeakMap<object, Promise<Basemap | undefined>>();
+
+/**
+ * The basemap configured on the server (`[map]`), asked for once per page load and client.
+ * Without a tile URL, or when the question fails, maps draw the grids on a plain background
+ * (and a failed question is asked again next time).
+ */
+export function loadBasemap(client: Client<paths>): Promise<Basemap | undefined> {
+  let answer = asked.get(client);
+  if (!answer) {
+    answer = must(client.GET("/api/v1/map/basemap", {})).catch(() => {
+      asked.delete(client);
+      return undefined;
+    });
+    asked.set(client, answer);
+  }
+  return answer;
+}
 
 export function createMap(
   L: typeof Leaflet,

@@ -12,7 +12,8 @@ export type ApiClient = Client<paths>;
 
 export { Session, type Account, type KeyValueStore, type StoredSession } from "./session";
 export { fromGcj02, outOfChina, projectGeometry, projectionFor, toGcj02, type Projection } from "./geo";
-export { createMap, type Basemap } from "./basemap";
+export { createMap, loadBasemap, type Basemap } from "./basemap";
+export { ApiError, errorOf, must, type ProblemBody } from "./errors";
 export { interpolate, lookup, type Params } from "./i18n";
 
 /**

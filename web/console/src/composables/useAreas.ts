@@ -1,7 +1,7 @@
 // The city's districts, streets and communities, read once per page, for naming a jurisdiction
 // and for choosing one: officers and partners act in communities, leaders in streets or districts.
 import { computed, onMounted, ref } from "vue";
-import { api, must, type Schemas } from "../lib/api";
+import { api, must, signedIn, type Schemas } from "../lib/api";
 
 export type Area = Schemas["AreaDto"];
 
@@ -28,6 +28,13 @@ export function useAreas() {
     communities.value.forEach((c) => m.set(`community:${c.id}`, c.name));
     return m;
   });
+  /** The communities of the signed-in account's jurisdiction (all of them for a city-wide role). */
+  const own = computed(() => {
+    const mine = new Set(
+      (signedIn.value?.account.jurisdiction ?? []).filter((a) => a.level === "community").map((a) => a.id),
+    );
+    return mine.size ? communities.value.filter((c) => mine.has(c.id)) : communities.value;
+  });
   const nameOf = (a: Area) => names.value.get(`${a.level}:${a.id}`) ?? `${a.level} ${a.id}`;
 
   /** What a role's jurisdiction is made of, as options `level:id`. */
@@ -44,7 +51,7 @@ export function useAreas() {
     return [];
   }
 
-  return { districts, streets, communities, nameOf, choicesFor };
+  return { districts, streets, communities, own, nameOf, choicesFor };
 }
 
 export const toValue = (a: Area) => `${a.level}:${a.id}`;

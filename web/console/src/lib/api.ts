@@ -3,9 +3,10 @@
 // the request again, so a form being filled survives an expired token. Refusals become
 // `ApiError`, whose `field` says where the form shows them.
 import { shallowRef } from "vue";
-import { makeClient, Session, type Schemas, type StoredSession } from "@whistle/api";
+import { ApiError, errorOf, makeClient, must, Session, type Schemas, type StoredSession } from "@whistle/api";
 import { lang } from "../i18n";
 
+export { ApiError, must };
 export type { Schemas };
 export type CaseDto = Schemas["CaseDto"];
 
@@ -22,39 +23,6 @@ window.addEventListener("storage", (e) => {
   if (e.key === KEY) signedIn.value = session.current;
 });
 
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  field?: string | null;
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: Problem | undefined,
-  ) {
-    super(problem?.title ?? problem?.detail ?? `HTTP ${status}`);
-  }
-  get code(): string | undefined {
-    return this.problem?.code;
-  }
-  get field(): string | undefined {
-    return this.problem?.field ?? undefined;
-  }
-}
-
-type Answer<T> = { data?: T; error?: unknown; response: Response };
-
-/** The answer's body, or an `ApiError` with the server's problem (in the console's language). */
-export async function must<T>(call: Promise<Answer<T>>): Promise<T> {
-  const { data, error, response } = await call;
-  if (!response.ok || data === undefined) throw new ApiError(response.status, error as Problem | undefined);
-  return data;
-}
-
 /** What to tell the user about a failure: the server's title and detail, or the network's. */
 export function messageOf(e: unknown, network: string): string {
   if (e instanceof ApiError) {
@@ -68,7 +36,7 @@ export function messageOf(e: unknown, network: string): string {
 /** A file through the session (an <img> cannot send the bearer token): an object URL. */
 export async function blobUrl(url: string): Promise<string> {
   const res = await session.fetch(new Request(url, { headers: { "Accept-Language": language() } }));
-  if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => undefined)) as Problem | undefined);
+  if (!res.ok) throw await errorOf(res);
   return URL.createObjectURL(await res.blob());
 }
 
@@ -84,5 +52,5 @@ export async function uploadCasePhoto(caseId: number, file: Blob, kind: "report"
       headers: { "Accept-Language": language() },
     }),
   );
-  if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => undefined)) as Problem | undefined);
+  if (!res.ok) throw await errorOf(res);
 }

@@ -1,10 +1,11 @@
 // Files the API makes (CSV exports) fetched through the session, then saved by the browser.
-import { ApiError, session, type Problem } from "./api";
+import { errorOf } from "@whistle/api";
+import { session } from "./api";
 import { lang } from "../i18n";
 
 export async function download(url: string, filename: string): Promise<void> {
   const res = await session.fetch(new Request(url, { headers: { "Accept-Language": lang.value } }));
-  if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => undefined)) as Problem | undefined);
+  if (!res.ok) throw await errorOf(res);
   const href = URL.createObjectURL(await res.blob());
   const a = document.createElement("a");
   a.href = href;

@@ -3,9 +3,11 @@
 // anonymous (a report without an account, the tracking token's requests); `accountApi` sends
 // the signed-in resident's session and refreshes it when it runs out.
 import { shallowRef } from "vue";
-import { makeClient, Session, type Schemas, type StoredSession } from "@whistle/api";
+import { errorOf, makeClient, must, Session, type Schemas, type StoredSession } from "@whistle/api";
 import { lang } from "../i18n";
 import { HttpError } from "./retry";
+
+export { must };
 
 export type { Schemas };
 const language = () => (lang.value === "en" ? "en" : "zh-CN");
@@ -23,31 +25,10 @@ window.addEventListener("storage", (e) => {
 /** How a request about one case is authorised: its tracking token, or the resident's account. */
 export type CaseAuth = { token: string } | { account: true };
 
-type Answer<T> = { data?: T; error?: unknown; response: Response };
-
-/** The answer's body, or an HttpError carrying the problem (its title in the page's language). */
-export async function must<T>(call: Promise<Answer<T>>): Promise<T> {
-  const { data, error, response } = await call;
-  if (!response.ok || data === undefined) {
-    throw new HttpError(response.status, (error ?? undefined) as HttpError["problem"]);
-  }
-  return data;
-}
-
 function headers(extra: Record<string, string> = {}): Headers {
   const h = new Headers(extra);
   h.set("Accept-Language", lang.value === "en" ? "en" : "zh-CN");
   return h;
-}
-
-async function problemOf(res: Response): Promise<HttpError> {
-  let body: HttpError["problem"];
-  try {
-    body = (await res.json()) as HttpError["problem"];
-  } catch {
-    body = undefined;
-  }
-  return new HttpError(res.status, body);
 }
 
 /** A request sent with the case's tracking token, or through the session. */
@@ -68,14 +49,14 @@ export async function uploadPhoto(
   form.append("file", photo, "photo.jpg");
   form.append("kind", "report");
   const res = await sendFor(auth, `/api/v1/cases/${caseId}/attachments`, { method: "POST", body: form });
-  if (!res.ok) throw await problemOf(res);
+  if (!res.ok) throw await errorOf(res);
   return (await res.json()) as Schemas["AttachmentDto"];
 }
 
 /** A photo of a case as an object URL (an <img> can send neither the token nor the session). */
 export async function photoUrl(url: string, auth: CaseAuth): Promise<string> {
   const res = await sendFor(auth, url);
-  if (!res.ok) throw await problemOf(res);
+  if (!res.ok) throw await errorOf(res);
   return URL.createObjectURL(await res.blob());
 }
 

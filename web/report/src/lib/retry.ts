@@ -2,14 +2,11 @@
 // again with growing pauses (1 s, 2 s, 4 s … at most 30 s), and at once when the phone says it is
 // back online. Everything else is an answer to show.
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: { title?: string; detail?: string; code?: string; field?: string } | undefined,
-  ) {
-    super(problem?.title ?? `HTTP ${status}`);
-  }
-}
+import { ApiError } from "@whistle/api";
+
+/** A refusal from the API (the shared `ApiError`: status and problem+json body). */
+export const HttpError = ApiError;
+export type HttpError = ApiError;
 
 const RETRY_STATUS = new Set([408, 502, 503, 504]);
 
