@@ -657,6 +657,18 @@ pub const TEXTS: &[Text] = &[
         "该队员不负责本案所在的社区",
     ),
     t(
+        "assignee_outside_new_area",
+        "已派遣的案件不能移出本社区",
+        "Assignee outside the new area",
+        "案件已派遣给本社区的队员；如需改到其他社区，请先退单再定位",
+    ),
+    t(
+        "case_finished",
+        "案件已办结",
+        "Case finished",
+        "案件已结案或不予立案，位置不能再修改",
+    ),
+    t(
         "not_author",
         "不是记录人",
         "Not the author",

@@ -293,6 +293,12 @@ fn rule(role: Role, action: Action) -> Rule {
     }
 }
 
+/// May `role` do `action` anywhere at all (in its jurisdiction, or to what it owns)? For
+/// listings that serve an action, such as the officers a stationing or a dispatch can name.
+pub fn may_somewhere(role: Role, action: Action) -> bool {
+    rule(role, action) != Rule::Never
+}
+
 /// May `principal` do `action` to `resource`?
 pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> Decision {
     let own = resource.owner == Some(principal.user_id);

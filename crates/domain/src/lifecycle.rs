@@ -120,6 +120,15 @@ pub fn transition(
     })
 }
 
+/// Timeline entries that record a change which is not a step of the lifecycle: the status stays.
+pub mod entries {
+    /// Another report was rejected as a duplicate of this case (合并); `data.duplicate` names it.
+    pub const MERGED: &str = "merge";
+    /// The case was placed on the map (it stood at an address-book entry until then);
+    /// `data` holds the previous and the new point and community.
+    pub const LOCATED: &str = "locate";
+}
+
 /// The actions the status allows, in a stable order (for error messages and clients' menus).
 pub fn allowed_actions(from: CaseStatus) -> Vec<CaseActionKind> {
     CaseActionKind::ALL

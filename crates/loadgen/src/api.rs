@@ -233,7 +233,7 @@ fn postgres_cpu_secs() -> f64 {
 
 // ---- the database ----------------------------------------------------------------------------
 
-async fn exec(db: &impl ConnectionTrait, sql: &str) -> anyhow::Result<u64> {
+pub(crate) async fn exec(db: &impl ConnectionTrait, sql: &str) -> anyhow::Result<u64> {
     Ok(db
         .execute_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
         .await
@@ -251,7 +251,7 @@ async fn ids(db: &DatabaseConnection, sql: &str) -> anyhow::Result<Vec<i64>> {
         .collect()
 }
 
-async fn one_id(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
+pub(crate) async fn one_id(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
     ids(db, sql)
         .await?
         .first()
@@ -264,7 +264,7 @@ async fn one_id(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
 /// days ahead), the rest closed or (one in twenty) rejected. Every category, grid, priority and
 /// source; assigned to the officer stationed in the community where there is one. Each case has
 /// its report event, and those past `reported` a second event.
-async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
+pub(crate) async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
     let open_from = n - n / 20;
     let sql = format!(
         "INSERT INTO cases (number, category_id, case_type, priority, source, status, description,
@@ -359,9 +359,9 @@ async fn seed_cases(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
 // ---- the server ------------------------------------------------------------------------------
 
 /// A `whistle-api` child process, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: PathBuf,
 }
 
@@ -379,7 +379,12 @@ impl Server {
 }
 
 fn api_binary(args: &Args) -> anyhow::Result<PathBuf> {
-    let bin = match &args.api_bin {
+    binary_beside(args.api_bin.as_ref())
+}
+
+/// The `whistle-api` binary: the one given, else the one cargo built beside this tool.
+pub(crate) fn binary_beside(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    let bin = match given {
         Some(b) => b.clone(),
         None => std::env::current_exe()?
             .parent()
@@ -396,7 +401,7 @@ fn api_binary(args: &Args) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-async fn start_server(
+pub(crate) async fn start_server(
     bin: &Path,
     database_url: &str,
     demo: bool,

@@ -2,6 +2,7 @@
 
 mod api;
 mod notifier;
+mod pages;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ enum Command {
     Api(api::Args),
     /// The notifier: SLA sweep cost with many open cases, and delivery throughput.
     Notifier(notifier::Args),
+    /// The staff console's pages in Chromium: queue, case and dashboard ready times.
+    Pages(pages::Args),
 }
 
 #[tokio::main]
@@ -36,6 +39,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Api(args) => api::run(args).await,
         Command::Notifier(args) => notifier::run(args).await,
+        Command::Pages(args) => pages::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -82,7 +82,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every category in display order, retired ones included, with their questions. */
+        get: operations["admin_categories"];
         put?: never;
         /** Add a category. */
         post: operations["create_category"];
@@ -737,6 +738,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{id}/location": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Place a case on the map (定位): for a report that came with an address only and stands at
+         *     its address-book entry, the command centre (or a leader of the area) clicks where the
+         *     problem is. The case is routed again from the new point (grid, community, suggested
+         *     officer); its status, stage and deadline stay. Allowed while the case is open and before an
+         *     officer is dispatched to it, or after, as long as the point stays in the same community (409
+         *     `assignee_outside_new_area` otherwise: return the case first). A leader may only move a case
+         *     within his own area.
+         */
+        put: operations["relocate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{id}/timeline": {
         parameters: {
             query?: never;
@@ -1270,6 +1296,26 @@ export interface paths {
         put?: never;
         /** Marks one of the caller's notifications read (again is harmless). */
         post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/officers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The bureau's enabled officers by badge number (names and badges only; no phone numbers), for
+         *     those who station or dispatch them: leaders and the command centre.
+         */
+        get: operations["officer_directory"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2405,6 +2451,15 @@ export interface components {
             /** @description The case number, e.g. `HZ-20261125-000123`. */
             service_request_id: string;
         };
+        /** @description An enabled officer, for choosing whom to station or dispatch. */
+        DirectoryOfficerDto: {
+            badge_number: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            squad?: string | null;
+            stationed_in?: components["schemas"]["AreaRef"] | null;
+        };
         /** @description The discovery document. */
         DiscoveryDoc: {
             /** @description When the document (and the service list) last changed; sortable. */
@@ -2815,6 +2870,19 @@ export interface components {
             street: components["schemas"]["AreaRef"];
             /** @description The point converted to WGS-84, as Whistle stores it. */
             wgs84: components["schemas"]["LatLon"];
+        };
+        LocationRequest: {
+            /** @description `wgs84` (default) or `gcj02` (the point as read off an Amap-style basemap). */
+            crs?: string | null;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /**
+             * Format: int32
+             * @description The case's `version` as last read (or send `If-Match`).
+             */
+            version?: number | null;
         };
         LoginRequest: {
             password: string;
@@ -4266,6 +4334,41 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategoryDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5950,6 +6053,12 @@ export interface operations {
                 created_to?: string;
                 /** @description Text in the description or the case number. */
                 q?: string;
+                /**
+                 * @description Open cases waiting for the command centre or a leader: `extension_request` (an
+                 *     undecided 延期申请), `escalated` (上报/督办), `placed_by_address` (no point yet: the case
+                 *     stands at its address-book entry until placed with `PUT /api/v1/cases/{id}/location`).
+                 */
+                attention?: string;
                 /** @description `urgency` (earliest deadline first, the default) or `newest`. */
                 sort?: string;
                 limit?: number;
@@ -6369,6 +6478,76 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    relocate: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string | null;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseDto"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description case_finished, assignee_outside_new_area or a stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale If-Match */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_coordinate, outside_city, version_required */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7773,6 +7952,54 @@ export interface operations {
             };
             /** @description Not one of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    officer_directory: {
+        parameters: {
+            query?: {
+                /** @description Text in the officer's name or badge number. */
+                q?: string;
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryOfficerDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

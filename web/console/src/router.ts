@@ -20,7 +20,9 @@ declare module "vue-router" {
       | "menu.outbox"
       | "menu.places"
       | "menu.keys"
-      | "menu.sla";
+      | "menu.sla"
+      | "menu.categories"
+      | "menu.stationings";
     public?: boolean;
   }
 }
@@ -68,6 +70,11 @@ export const routes: RouteRecordRaw[] = [
         meta: { roles: ["leader", "dispatcher"], menu: "menu.sources" },
       },
       {
+        path: "stationings",
+        component: () => import("./pages/StationingsPage.vue"),
+        meta: { roles: ["leader"], menu: "menu.stationings" },
+      },
+      {
         path: "accounts",
         component: () => import("./pages/AccountsPage.vue"),
         meta: { roles: ["admin"], menu: "menu.accounts" },
@@ -86,6 +93,11 @@ export const routes: RouteRecordRaw[] = [
         path: "api-keys",
         component: () => import("./pages/ApiKeysPage.vue"),
         meta: { roles: ["admin"], menu: "menu.keys" },
+      },
+      {
+        path: "categories",
+        component: () => import("./pages/CategoriesPage.vue"),
+        meta: { roles: ["admin"], menu: "menu.categories" },
       },
       {
         path: "sla",

@@ -25,15 +25,15 @@ use whistle_domain::case::{
 };
 use whistle_domain::ids::{CaseId, MerchantId, PlaceId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
-use whistle_domain::lifecycle::{CaseActionKind, transition};
+use whistle_domain::lifecycle::{CaseActionKind, entries, transition};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
-    self, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, Idempotency, NewCase,
-    Visibility,
+    self, Attention, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, Idempotency,
+    NewCase, Relocation, Visibility,
 };
 use whistle_persistence::repo::{open311, users};
 
@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_case))
         .routes(routes!(get_timeline))
         .routes(routes!(act))
+        .routes(routes!(relocate))
 }
 
 const TRACKING_HEADER: &str = "x-tracking-token";
@@ -1142,7 +1143,15 @@ async fn get_case(
         }
     };
     authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
-    let dto = to_dto(&state, &case, viewer.as_ref(), None).await?;
+    let mut dto = to_dto(&state, &case, viewer.as_ref(), None).await?;
+    // Whoever may reject the case now sees what it may duplicate (合并).
+    if dto
+        .actions
+        .iter()
+        .any(|a| a == CaseActionKind::Reject.as_str())
+    {
+        dto.possible_duplicates = Some(possible_duplicates(&state, &case).await?);
+    }
     Ok(with_etag(StatusCode::OK, dto))
 }
 
@@ -1226,6 +1235,11 @@ fn required_note(note: Option<&str>) -> Result<String, ApiError> {
 }
 
 fn expected_version(req: &ActionRequest, headers: &HeaderMap) -> Result<(i32, bool), ApiError> {
+    version_from(req.version, headers)
+}
+
+/// The version a change expects: `If-Match` when sent (true), else the body's `version`.
+fn version_from(body: Option<i32>, headers: &HeaderMap) -> Result<(i32, bool), ApiError> {
     if let Some(raw) = headers.get(header::IF_MATCH) {
         let v = raw
             .to_str()
@@ -1237,8 +1251,7 @@ fn expected_version(req: &ActionRequest, headers: &HeaderMap) -> Result<(i32, bo
             })?;
         return Ok((v, true));
     }
-    req.version
-        .map(|v| (v, false))
+    body.map(|v| (v, false))
         .ok_or_else(|| ApiError::Unprocessable {
             code: "version_required",
             detail: "send the case's version (or If-Match) so that concurrent changes are detected"
@@ -1333,6 +1346,8 @@ async fn act(
     // 小事一格解决: the stationed officer accepting a report takes it; the dispatch to him is a
     // second step of the same action, recorded as its own event.
     let mut then_dispatch: Option<serde_json::Map<String, serde_json::Value>> = None;
+    // A duplicate rejected into another case (合并): that case's timeline records it too.
+    let mut merged_into: Option<Case> = None;
     match kind {
         CaseActionKind::Accept if p.role == Role::Officer => {
             let category = state
@@ -1392,6 +1407,7 @@ async fn act(
                         field: Some("duplicate_of".into()),
                     })?;
                 data.insert("duplicate_of".into(), original.number.as_str().into());
+                merged_into = Some(original);
             }
             data.insert("reason".into(), reason.into());
             update.stage = None;
@@ -1581,12 +1597,188 @@ async fn act(
     for e in &events {
         cases::append_event(&txn, e).await?;
     }
+    if let Some(original) = &merged_into {
+        let mut d = serde_json::Map::new();
+        d.insert("duplicate".into(), case.number.as_str().into());
+        cases::append_event(
+            &txn,
+            &CaseEvent {
+                id: 0,
+                case_id: original.id,
+                at: now,
+                actor_id: Some(p.user_id),
+                actor_role: p.role.as_str().to_owned(),
+                action: entries::MERGED.to_owned(),
+                from_status: Some(original.status),
+                to_status: original.status,
+                note: None,
+                data: Some(serde_json::Value::Object(d)),
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     tracing::info!(
         case_id = case.id.get(),
         action = kind.as_str(),
         user_id = p.user_id.get(),
         "case action"
+    );
+    let updated = cases::get(&state.db, case.id).await?;
+    let dto = to_dto(&state, &updated, Some(&p), None).await?;
+    Ok(with_etag(StatusCode::OK, dto))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LocationRequest {
+    pub lat: f64,
+    pub lon: f64,
+    /// `wgs84` (default) or `gcj02` (the point as read off an Amap-style basemap).
+    pub crs: Option<String>,
+    /// The case's `version` as last read (or send `If-Match`).
+    pub version: Option<i32>,
+}
+
+/// Place a case on the map (定位): for a report that came with an address only and stands at
+/// its address-book entry, the command centre (or a leader of the area) clicks where the
+/// problem is. The case is routed again from the new point (grid, community, suggested
+/// officer); its status, stage and deadline stay. Allowed while the case is open and before an
+/// officer is dispatched to it, or after, as long as the point stays in the same community (409
+/// `assignee_outside_new_area` otherwise: return the case first). A leader may only move a case
+/// within his own area.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/location", tag = "cases",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+    request_body = LocationRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = CaseDto),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "case_finished, assignee_outside_new_area or a stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_coordinate, outside_city, version_required", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn relocate(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<LocationRequest>,
+) -> Result<Response, ApiError> {
+    let case = load(&state, id).await?;
+    let from = Resource {
+        area: Some(case.area),
+        owner: case.reporter_id,
+    };
+    require(&p, Action::ViewCase, &from).map_err(as_missing_case)?;
+    require(&p, Action::DispatchCase, &from)?;
+    let (version, via_if_match) = version_from(req.version, &headers)?;
+    if matches!(case.status, CaseStatus::Closed | CaseStatus::Rejected) {
+        return Err(ApiError::Conflict {
+            code: "case_finished",
+            detail: format!(
+                "the case is {}; its place can no longer change",
+                case.status
+            ),
+        });
+    }
+    let crs: Crs = req
+        .crs
+        .as_deref()
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let point =
+        Coordinate::from_crs(crs, req.lat, req.lon).map_err(|e| ApiError::Unprocessable {
+            code: "invalid_coordinate",
+            detail: e.to_string(),
+            field: Some(e.field.to_owned()),
+        })?;
+    let hit = state
+        .grids()
+        .locate(point)
+        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
+            code: "outside_city",
+            detail: "the point is not inside any grid of the city".into(),
+            field: Some("lat".into()),
+        })?;
+    let place = state.reference.grid(&state.db, hit.grid_id).await?;
+    let area = AreaPath {
+        district: place.community.district.id,
+        street: place.community.street.id,
+        community: hit.community_id,
+    };
+    require(
+        &p,
+        Action::DispatchCase,
+        &Resource {
+            area: Some(area),
+            owner: case.reporter_id,
+        },
+    )?;
+    if case.assignee.is_some() && area.community != case.area.community {
+        return Err(ApiError::Conflict {
+            code: "assignee_outside_new_area",
+            detail: "the case is dispatched to an officer of its present community; have it \
+                     returned before moving it to another community"
+                .into(),
+        });
+    }
+    if version != case.version {
+        return Err(stale(via_if_match, case.version));
+    }
+    let now = now_micros();
+    let today = now.with_timezone(&offset(&state)).date_naive();
+    let suggested = if area.community == case.area.community {
+        case.suggested_officer
+    } else {
+        cases::suggest_officer(&state.db, area.community, today).await?
+    };
+    let old = case.location.point();
+    let mut data = serde_json::Map::new();
+    data.insert("from".into(), serde_json::json!([old.lat(), old.lon()]));
+    data.insert("to".into(), serde_json::json!([point.lat(), point.lon()]));
+    if let Some(place) = case.location.place() {
+        data.insert("place_id".into(), place.get().into());
+    }
+    if area.community != case.area.community {
+        data.insert("from_community".into(), case.area.community.get().into());
+        data.insert("to_community".into(), area.community.get().into());
+    }
+    let to = Relocation {
+        point,
+        grid: hit.grid_id,
+        area,
+        suggested_officer: suggested,
+        now,
+    };
+    let txn = state.db.begin().await?;
+    if !cases::relocate_if_version(&txn, case.id, version, &to).await? {
+        drop(txn);
+        let current = cases::get(&state.db, case.id).await?.version;
+        return Err(stale(via_if_match, current));
+    }
+    cases::append_event(
+        &txn,
+        &CaseEvent {
+            id: 0,
+            case_id: case.id,
+            at: now,
+            actor_id: Some(p.user_id),
+            actor_role: p.role.as_str().to_owned(),
+            action: entries::LOCATED.to_owned(),
+            from_status: Some(case.status),
+            to_status: case.status,
+            note: None,
+            data: Some(serde_json::Value::Object(data)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        case_id = case.id.get(),
+        user_id = p.user_id.get(),
+        community_id = area.community.get(),
+        "case placed on the map"
     );
     let updated = cases::get(&state.db, case.id).await?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
@@ -1739,6 +1931,10 @@ pub struct CaseQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Text in the description or the case number.
     pub q: Option<String>,
+    /// Open cases waiting for the command centre or a leader: `extension_request` (an
+    /// undecided 延期申请), `escalated` (上报/督办), `placed_by_address` (no point yet: the case
+    /// stands at its address-book entry until placed with `PUT /api/v1/cases/{id}/location`).
+    pub attention: Option<String>,
     /// `urgency` (earliest deadline first, the default) or `newest`.
     pub sort: Option<String>,
     pub limit: Option<u64>,
@@ -1860,6 +2056,17 @@ fn filter_from(q: &CaseQuery, p: &Principal) -> Result<CaseFilter, ApiError> {
         created_to: q.created_to,
         text: q.q.as_deref().map(|t| t.trim().chars().take(100).collect()),
         exclude_rejected: false,
+        attention: match q.attention.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                Attention::parse(raw).ok_or_else(|| ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: "attention must be extension_request, escalated or placed_by_address"
+                        .into(),
+                    field: Some("attention".into()),
+                })?,
+            ),
+        },
     })
 }
 

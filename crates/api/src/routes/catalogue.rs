@@ -27,12 +27,20 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_category))
+        .routes(routes!(create_category, admin_categories))
         .routes(routes!(update_category))
         .routes(routes!(set_attributes))
         .routes(routes!(get_sla))
         .routes(routes!(set_sla))
         .routes(routes!(get_calendar, set_calendar))
+}
+
+/// A value refused under the request's own field name, so a form shows it at that field.
+fn field<T>(
+    name: &'static str,
+    parsed: Result<T, whistle_domain::ValueError>,
+) -> Result<T, whistle_domain::ValueError> {
+    parsed.map_err(|e| whistle_domain::ValueError { field: name, ..e })
 }
 
 fn may(p: &whistle_auth::Principal) -> Result<(), ApiError> {
@@ -160,6 +168,22 @@ async fn category(state: &AppState, code: &str) -> Result<Category, ApiError> {
         .ok_or_else(|| category_not_found(code))
 }
 
+/// Every category in display order, retired ones included, with their questions.
+#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<AdminCategoryDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn admin_categories(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+) -> Result<Json<Vec<AdminCategoryDto>>, ApiError> {
+    may(&p)?;
+    let list = categories::list_categories(&state.db, true).await?;
+    Ok(Json(list.into_iter().map(AdminCategoryDto::from).collect()))
+}
+
 /// Add a category.
 #[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin", request_body = NewCategoryRequest,
     security(("bearer" = [])),
@@ -177,7 +201,10 @@ async fn create_category(
     may(&p)?;
     let new = NewCategory {
         code: Code::parse(&req.code)?,
-        name: BilingualName::new(Name::parse(&req.name_zh)?, Name::parse(&req.name_en)?),
+        name: BilingualName::new(
+            field("name_zh", Name::parse(&req.name_zh))?,
+            field("name_en", Name::parse(&req.name_en))?,
+        ),
         case_type: req.case_type.parse()?,
         default_priority: req.default_priority.parse()?,
         sort_order: req.sort_order,
@@ -216,8 +243,14 @@ async fn update_category(
     let name = match (&req.name_zh, &req.name_en) {
         (None, None) => None,
         (zh, en) => Some(BilingualName::new(
-            Name::parse(zh.as_deref().unwrap_or(current.name.zh().as_str()))?,
-            Name::parse(en.as_deref().unwrap_or(current.name.en().as_str()))?,
+            field(
+                "name_zh",
+                Name::parse(zh.as_deref().unwrap_or(current.name.zh().as_str())),
+            )?,
+            field(
+                "name_en",
+                Name::parse(en.as_deref().unwrap_or(current.name.en().as_str())),
+            )?,
         )),
     };
     let change = CategoryChange {
@@ -318,12 +351,14 @@ async fn set_sla(
     may(&p)?;
     let c = category(&state, &code).await?;
     let priority: Priority = priority.parse()?;
+    // A limit that cannot be read is named by its stage, the request's own field.
+    let limit = |name: &'static str, raw: &str| field(name, TimeLimit::parse(raw));
     let policy = SlaPolicy::new([
-        TimeLimit::parse(&req.accept)?,
-        TimeLimit::parse(&req.dispatch)?,
-        TimeLimit::parse(&req.sign)?,
-        TimeLimit::parse(&req.resolve)?,
-        TimeLimit::parse(&req.verify)?,
+        limit("accept", &req.accept)?,
+        limit("dispatch", &req.dispatch)?,
+        limit("sign", &req.sign)?,
+        limit("resolve", &req.resolve)?,
+        limit("verify", &req.verify)?,
     ]);
     let txn = state.db.begin().await?;
     sla::set_policy(&txn, c.id, priority, &policy).await?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
-use whistle_auth::policy::{Action, Resource};
+use whistle_auth::policy::{Action, Resource, may_somewhere};
 use whistle_domain::ids::{CommunityId, UserId};
 use whistle_domain::jurisdiction::{Area, AreaPath, Jurisdiction};
 use whistle_domain::people::{PhoneNumber, Role};
@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_stationing))
         .routes(routes!(community_stationings))
         .routes(routes!(officer_stationings))
+        .routes(routes!(officer_directory))
         .routes(routes!(contact_card))
         .routes(routes!(contact_card_svg))
         .routes(routes!(contact_card_png))
@@ -166,6 +167,88 @@ async fn stationing_dtos(
         .collect())
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfficerQuery {
+    /// Text in the officer's name or badge number.
+    pub q: Option<String>,
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<u64>,
+}
+
+/// An enabled officer, for choosing whom to station or dispatch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryOfficerDto {
+    pub id: i64,
+    pub name: String,
+    pub badge_number: String,
+    pub squad: Option<String>,
+    /// The community he is stationed in today, if any.
+    pub stationed_in: Option<AreaRef>,
+}
+
+/// The bureau's enabled officers by badge number (names and badges only; no phone numbers), for
+/// those who station or dispatch them: leaders and the command centre.
+#[utoipa::path(get, path = "/api/v1/officers", tag = "community",
+    params(OfficerQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<DirectoryOfficerDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn officer_directory(
+    State(state): State<AppState>,
+    CurrentUser(p): CurrentUser,
+    ApiQuery(q): ApiQuery<OfficerQuery>,
+) -> Result<Json<Vec<DirectoryOfficerDto>>, ApiError> {
+    if !(may_somewhere(p.role, Action::ManageStationing)
+        || may_somewhere(p.role, Action::DispatchCase))
+    {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "only those who station or dispatch officers may list them",
+        ));
+    }
+    let limit = match q.limit {
+        None => 50,
+        Some(n @ 1..=200) => n,
+        Some(_) => {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "limit must be 1 to 200".into(),
+                field: Some("limit".into()),
+            });
+        }
+    };
+    let text: Option<String> = q.q.as_deref().map(|t| t.trim().chars().take(50).collect());
+    let found =
+        community::officer_directory(&state.db, text.as_deref(), local_today(&state), limit)
+            .await?;
+    let mut out = Vec::with_capacity(found.len());
+    let mut names: std::collections::HashMap<CommunityId, AreaRef> = Default::default();
+    for o in found {
+        let stationed_in = match o.stationed_in {
+            Some(c) => {
+                if !names.contains_key(&c) {
+                    let place = load_community(&state, c.get()).await?;
+                    names.insert(c, AreaRef::from(&place.community));
+                }
+                names.get(&c).cloned()
+            }
+            None => None,
+        };
+        out.push(DirectoryOfficerDto {
+            id: o.user_id.get(),
+            name: o.name,
+            badge_number: o.badge_number,
+            squad: o.squad,
+            stationed_in,
+        });
+    }
+    Ok(Json(out))
+}
+
 /// Station an officer in a community (派驻). An officer serves one community at a time:
 /// periods of one officer may not overlap (409 `stationing_overlaps`). The community is added to
 /// the officer's jurisdiction if it is not already covered, so the officer can handle its cases.
@@ -215,7 +298,13 @@ async fn create_stationing(
         .contact_phone
         .as_deref()
         .filter(|s| !s.trim().is_empty())
-        .map(PhoneNumber::parse)
+        .map(|s| {
+            // Named as the request names it, so the form shows it at its field.
+            PhoneNumber::parse(s).map_err(|e| whistle_domain::ValueError {
+                field: "contact_phone",
+                ..e
+            })
+        })
         .transpose()?
         .map(|p| p.as_str().to_owned());
     let new = NewStationing {

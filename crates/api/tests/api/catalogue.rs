@@ -62,6 +62,14 @@ async fn sla_policies_set_the_deadlines_of_new_cases() {
         )
         .await;
     }
+    // A limit the server cannot read is named by its stage.
+    let body = assert_problem(
+        app.put("/api/v1/admin/categories/noise/sla/high", &json!({"accept": "1h", "dispatch": "1h", "sign": "1h", "resolve": "4 hours", "verify": "24h"}), &admin).await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    assert_eq!(body["field"], "resolve");
     assert_problem(
         app.put("/api/v1/admin/categories/noise/sla/whenever", &json!({"accept": "1h", "dispatch": "1h", "sign": "1h", "resolve": "4h", "verify": "24h"}), &admin).await,
         422,
@@ -157,6 +165,16 @@ async fn categories_are_added_and_retired() {
         )
         .await;
     assert_problem(again, 409, "category_exists").await;
+    // A name left empty is refused at its own field.
+    let res = app
+        .post(
+            "/api/v1/admin/categories",
+            &json!({"code": "night_stall", "name_zh": "夜市摊点", "name_en": " ", "case_type": "complaint", "default_priority": "normal"}),
+            Some(&admin),
+        )
+        .await;
+    let body = assert_problem(res, 422, "invalid_value").await;
+    assert_eq!(body["field"], "name_en");
     let listed: Value = app.get_json("/api/v1/categories").await;
     assert!(
         listed
@@ -191,6 +209,24 @@ async fn categories_are_added_and_retired() {
         )
         .await;
     assert_problem(res, 422, "unknown_category").await;
+    // The administrators' list keeps the retired category, marked as such, to reactivate it.
+    let res = app.get_as("/api/v1/admin/categories", &admin).await;
+    assert_eq!(res.status(), 200);
+    let all: Value = res.json().await.unwrap();
+    let retired = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "night_market")
+        .unwrap_or_else(|| panic!("the retired category is listed: {all}"));
+    assert_eq!(retired["active"], false);
+    assert_eq!(retired["name_en"], "Night market on the road");
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "noise" && c["active"] == true)
+    );
     let res = app
         .put(
             "/api/v1/admin/categories/night_market",
@@ -208,6 +244,12 @@ async fn categories_are_added_and_retired() {
         )
         .await;
     assert_problem(res, 403, "role_not_permitted").await;
+    assert_problem(
+        app.get_as("/api/v1/admin/categories", &tianye).await,
+        403,
+        "role_not_permitted",
+    )
+    .await;
 }
 
 #[tokio::test]

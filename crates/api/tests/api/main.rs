@@ -11,6 +11,7 @@ mod auth;
 mod cases;
 mod catalogue;
 mod cli;
+mod command_centre;
 mod community;
 mod docs;
 mod errors;

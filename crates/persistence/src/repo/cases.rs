@@ -534,6 +534,55 @@ pub async fn update_if_version(
     Ok(updated)
 }
 
+/// Where a case is moved when someone places it on the map: the point, the grid it falls in,
+/// the area above that grid and the officer routing now suggests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relocation {
+    pub point: Coordinate,
+    pub grid: GridId,
+    pub area: AreaPath,
+    pub suggested_officer: Option<UserId>,
+    pub now: DateTime<Utc>,
+}
+
+/// Moves the case to `to` only if it is still at `expected_version` (`Ok(false)` otherwise,
+/// nothing written). The case no longer stands at an address-book entry: `place_id` is cleared.
+pub async fn relocate_if_version(
+    db: &impl ConnectionTrait,
+    id: CaseId,
+    expected_version: i32,
+    to: &Relocation,
+) -> Result<bool, RepoError> {
+    let res = cases::Entity::update_many()
+        .col_expr(cases::Column::Lat, Expr::value(to.point.lat()))
+        .col_expr(cases::Column::Lon, Expr::value(to.point.lon()))
+        .col_expr(cases::Column::GridId, Expr::value(to.grid.get()))
+        .col_expr(
+            cases::Column::CommunityId,
+            Expr::value(to.area.community.get()),
+        )
+        .col_expr(cases::Column::StreetId, Expr::value(to.area.street.get()))
+        .col_expr(
+            cases::Column::DistrictId,
+            Expr::value(to.area.district.get()),
+        )
+        .col_expr(cases::Column::PlaceId, Expr::value(Option::<i64>::None))
+        .col_expr(
+            cases::Column::SuggestedOfficerId,
+            Expr::value(to.suggested_officer.map(UserId::get)),
+        )
+        .col_expr(cases::Column::UpdatedAt, Expr::value(to.now.fixed_offset()))
+        .col_expr(
+            cases::Column::Version,
+            Expr::col(cases::Column::Version).add(1),
+        )
+        .filter(cases::Column::Id.eq(id.get()))
+        .filter(cases::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// One entry of a case's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseEvent {
@@ -635,6 +684,41 @@ pub struct CaseFilter {
     pub text: Option<String>,
     /// Leave out rejected cases (the public map).
     pub exclude_rejected: bool,
+    /// Only open cases waiting for the command centre or a leader in this way.
+    pub attention: Option<Attention>,
+}
+
+/// What an open case may be waiting for besides its running stage: the work lists of the
+/// command centre and the leaders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attention {
+    /// An extension request (延期申请) that no one has decided yet.
+    ExtensionRequest,
+    /// The case was escalated (上报/督办) at least once.
+    Escalated,
+    /// The report had no point: it stands where its address-book entry is, until someone
+    /// places it on the map.
+    PlacedByAddress,
+}
+
+impl Attention {
+    pub const ALL: [Attention; 3] = [
+        Attention::ExtensionRequest,
+        Attention::Escalated,
+        Attention::PlacedByAddress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attention::ExtensionRequest => "extension_request",
+            Attention::Escalated => "escalated",
+            Attention::PlacedByAddress => "placed_by_address",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
 }
 
 /// Sort order of the case list.
@@ -724,6 +808,26 @@ pub async fn search(
                 .add(cases::Column::Description.contains(text))
                 .add(cases::Column::Number.contains(text)),
         );
+    }
+    if let Some(attention) = filter.attention {
+        q = q.filter(
+            cases::Column::Status
+                .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
+        );
+        // Correlated on the case, so the database walks the open cases and looks each one's
+        // events up by idx_case_event_case rather than reading every event of the city.
+        q = q.filter(match attention {
+            Attention::ExtensionRequest => Expr::cust(
+                "EXISTS (SELECT 1 FROM case_event r WHERE r.case_id = \"cases\".\"id\" \
+                 AND r.action = 'request_extension' AND NOT EXISTS (SELECT 1 FROM case_event d \
+                 WHERE d.case_id = r.case_id AND d.action = 'decide_extension' AND d.id > r.id))",
+            ),
+            Attention::Escalated => Expr::cust(
+                "EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = \"cases\".\"id\" \
+                 AND e.action = 'escalate')",
+            ),
+            Attention::PlacedByAddress => Expr::col(cases::Column::PlaceId).is_not_null(),
+        });
     }
     match (order, after) {
         (CaseOrder::Urgency, Some(CaseCursor::Urgency { due: Some(d), id })) => {

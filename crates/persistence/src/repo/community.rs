@@ -391,3 +391,71 @@ pub async fn organisation_of(
     };
     get_organisation(db, m.organisation_id).await.map(Some)
 }
+
+/// An enabled officer as the stationing picker lists him: who he is and where he serves today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryOfficer {
+    pub user_id: UserId,
+    pub name: String,
+    pub badge_number: String,
+    pub squad: Option<String>,
+    /// The community of his stationing running on the day asked about.
+    pub stationed_in: Option<CommunityId>,
+}
+
+/// Enabled officers whose name or badge number contains `text` (all when `None`), by badge
+/// number, at most `limit`; each with the community he is stationed in on `on`.
+pub async fn officer_directory(
+    db: &impl ConnectionTrait,
+    text: Option<&str>,
+    on: NaiveDate,
+    limit: u64,
+) -> Result<Vec<DirectoryOfficer>, RepoError> {
+    use sea_orm::QuerySelect;
+    let mut q = officer::Entity::find()
+        .find_also_related(users::Entity)
+        .filter(users::Column::Role.eq("officer"))
+        .filter(users::Column::Disabled.eq(false));
+    if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(users::Column::DisplayName.contains(t))
+                .add(officer::Column::BadgeNumber.contains(t)),
+        );
+    }
+    let rows = q
+        .order_by_asc(officer::Column::BadgeNumber)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|(o, _)| o.user_id).collect();
+    let d = day(on);
+    let running = stationing::Entity::find()
+        .filter(stationing::Column::OfficerId.is_in(ids))
+        .filter(stationing::Column::StartsOn.lte(d.as_str()))
+        .filter(
+            Condition::any()
+                .add(stationing::Column::EndsOn.is_null())
+                .add(stationing::Column::EndsOn.gte(d.as_str())),
+        )
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (o, account) in rows {
+        let Some(account) = account else { continue };
+        let stationed_in = running
+            .iter()
+            .find(|s| s.officer_id == o.user_id)
+            .map(|s| CommunityId::new(s.community_id))
+            .transpose()
+            .map_err(corrupt("stationing", o.user_id))?;
+        out.push(DirectoryOfficer {
+            user_id: UserId::new(account.id).map_err(corrupt("users", account.id))?,
+            name: account.display_name,
+            badge_number: o.badge_number,
+            squad: o.squad,
+            stationed_in,
+        });
+    }
+    Ok(out)
+}

@@ -58,5 +58,23 @@ export function useCase(id: number) {
     await load();
   }
 
-  return { kase, events, photos, error, load, act };
+  /** Places the case at a point picked on the map (WGS-84); throws the server's refusal. */
+  async function locate(lat: number, lon: number): Promise<void> {
+    const c = kase.value;
+    if (!c) return;
+    try {
+      await must(
+        api.PUT("/api/v1/cases/{id}/location", {
+          params: { path: { id: c.id } },
+          body: { lat, lon, version: c.version },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "version_conflict") await load();
+      throw e;
+    }
+    await load();
+  }
+
+  return { kase, events, photos, error, load, act, locate };
 }

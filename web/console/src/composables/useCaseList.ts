@@ -14,6 +14,8 @@ export interface Filters {
   source: string;
   overdue: boolean;
   q: string;
+  /** A work list: `extension_request`, `escalated` or `placed_by_address` (open cases only). */
+  attention: string;
 }
 
 export function useCaseList() {
@@ -27,6 +29,7 @@ export function useCaseList() {
     source: typeof q.source === "string" ? q.source : "",
     overdue: q.overdue === "true",
     q: typeof q.q === "string" ? q.q : "",
+    attention: typeof q.attention === "string" ? q.attention : "",
   });
   const items = ref<CaseDto[]>([]);
   const next = ref<string | null>(null);
@@ -40,6 +43,7 @@ export function useCaseList() {
       source: filters.source || undefined,
       overdue: filters.overdue || undefined,
       q: filters.q.trim() || undefined,
+      attention: filters.attention || undefined,
       limit: 50,
       cursor,
     };

@@ -26,6 +26,8 @@ async function report(request: import("@playwright/test").APIRequestContext, tex
 }
 
 async function shot(page: Page, name: string) {
+  // Let dialogs and messages finish fading, so the picture shows what the user sees.
+  await page.waitForTimeout(600);
   await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
 }
 
@@ -67,7 +69,12 @@ test("1. 田野's day: a report appears in his queue without a reload; he takes 
   const leaderContext = await browser.newContext();
   const leader = await leaderContext.newPage();
   await signIn(leader, "leader.haizhou1");
-  await leader.goto(`${base()}/console/cases/${kase.id}`);
+  // The request waits in the leader's 待审批延期 list.
+  await leader.getByTestId("menu").getByText("案件中心").click();
+  await leader.getByTestId("attention-extension_request").click();
+  await expect(leader).toHaveURL(/attention=extension_request/);
+  await leader.getByTestId("cases").getByText(kase.number).click();
+  await expect(leader.getByTestId("case-number")).toHaveText(kase.number);
   await leader.getByTestId("action-decide_extension").click();
   await leader.getByTestId("action-submit").click();
   await expect(leader.getByTestId("timeline")).toContainText("审批延期");
@@ -662,4 +669,172 @@ test("17. an admin changes a category's time limit: a limit the server cannot re
     const { priority, ...limits } = original;
     await request.put(`${base()}/api/v1/admin/categories/noise/sla/${priority}`, { headers: auth, data: limits });
   }
+});
+
+async function communityId(request: import("@playwright/test").APIRequestContext, name: string): Promise<number> {
+  const page = (await (await request.get(`${base()}/api/v1/communities?limit=200`)).json()) as { items: { id: number; name: string }[] };
+  return page.items.find((c) => c.name === name)!.id;
+}
+
+test("18. a 12345 call placed only by its address waits in 待定位 until the dispatcher clicks the spot on the map", async ({
+  page,
+  request,
+}) => {
+  const dispatcher = await login(request, "dispatcher");
+  const market = (
+    (await (await request.get(`${base()}/api/v1/places?q=${encodeURIComponent("鼓楼农贸市场")}`)).json()) as { id: number; name: string }[]
+  ).find((p) => p.name === "鼓楼农贸市场")!;
+  const text = unique("市场东侧凌晨卸货噪声");
+  const res = await request.post(`${base()}/api/v1/cases`, {
+    headers: { Authorization: `Bearer ${dispatcher}` },
+    data: { category: "noise", description: text, place_id: market.id, reporter_name: "钱先生", reporter_phone: "13700002222", attributes: { period: "night" } },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  const kase = (await res.json()) as { id: number; number: string; lat: number; lon: number };
+  await signIn(page, "dispatcher");
+  await page.getByTestId("attention-placed_by_address").click();
+  const row = page.getByTestId("cases").locator("tr", { hasText: kase.number });
+  await expect(row).toBeVisible();
+  await row.getByText(kase.number).click();
+  await expect(page.getByTestId("unplaced")).toBeVisible();
+  await page.getByTestId("locate-start").click();
+  await expect(page.getByTestId("locate-hint")).toBeVisible();
+  const map = page.getByTestId("case-map");
+  await expect(map.locator(".case-pin")).toBeVisible();
+  const box = (await map.boundingBox())!;
+  // Up and to the right of the pin, which stands in the middle.
+  await page.mouse.click(box.x + box.width / 2 + 60, box.y + box.height / 2 - 40);
+  await expect(page.locator(".el-message-box")).toContainText("定位到");
+  await shot(page, "console-18-locate");
+  await page.locator(".el-message-box").getByRole("button", { name: "确定定位" }).click();
+  await expect(page.getByTestId("unplaced")).toHaveCount(0);
+  await expect(page.getByTestId("timeline")).toContainText("定位");
+  const moved = (await (
+    await request.get(`${base()}/api/v1/cases/${kase.id}`, { headers: { Authorization: `Bearer ${dispatcher}` } })
+  ).json()) as { lat: number; lon: number; place_id: number | null; version: number };
+  expect(moved.place_id).toBeNull();
+  // North-east of where it stood, in the stored WGS-84.
+  expect(moved.lat).toBeGreaterThan(kase.lat);
+  expect(moved.lon).toBeGreaterThan(kase.lon);
+  expect(moved.version).toBe(2);
+  await page.goto(`${base()}/console/cases?attention=placed_by_address`);
+  await expect(page.getByTestId("cases")).not.toContainText(kase.number);
+});
+
+test("19. a second report of the same noise: the dispatcher sees the earlier one on the case page and merges into it", async ({
+  page,
+  request,
+}) => {
+  const first = await report(request, unique("南门广场舞音响（第一次举报）"));
+  const second = await report(request, unique("南门广场舞音响（第二次举报）"));
+  await signIn(page, "dispatcher");
+  await page.goto(`${base()}/console/cases/${second.id}`);
+  const dups = page.getByTestId("duplicates");
+  await expect(dups).toContainText(first.number);
+  await dups.getByTestId(`merge-${first.number}`).click();
+  await expect(page.locator(".el-message-box")).toContainText(first.number);
+  await page.locator(".el-message-box").getByRole("button", { name: "合并到此案" }).click();
+  await expect(page.getByTestId("case-status")).toHaveText("不予受理");
+  await expect(page.getByTestId("timeline")).toContainText(`重复于 ${first.number}`);
+  await expect(page.getByTestId("duplicates")).toHaveCount(0);
+  await page.goto(`${base()}/console/cases/${first.id}`);
+  await expect(page.getByTestId("timeline")).toContainText(`合并了重复件 ${second.number}`);
+  await expect(page.getByTestId("case-status")).toHaveText("待受理");
+});
+
+test("20. a leader stations a new officer in 文昌社区 with his duties and office hours, then ends it; the contact card follows", async ({
+  page,
+  request,
+}) => {
+  const admin = await login(request, "admin");
+  const badge = `HZ9${Date.now() % 100000}`;
+  const name = `孙${["一", "二", "三", "四", "五"][Date.now() % 5]}${["明", "亮", "华"][Date.now() % 3]}`;
+  const created = await request.post(`${base()}/api/v1/admin/users`, {
+    headers: { Authorization: `Bearer ${admin}` },
+    data: {
+      username: `officer.s${Date.now().toString(36)}`,
+      display_name: name,
+      role: "officer",
+      password: "Wenchang-patrol-2026",
+      badge_number: badge,
+      areas: [{ level: "community", id: await communityId(request, "鼓楼社区") }],
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const wenchang = await communityId(request, "文昌社区");
+  await signIn(page, "leader.haizhou1");
+  await page.getByTestId("menu").getByText("派驻管理").click();
+  await expect(page).toHaveURL(/\/console\/stationings$/);
+  await page.getByTestId("stationing-community").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "文昌社区" }).click();
+  await expect(page.getByTestId("stationings")).toContainText("田野");
+  await page.getByTestId("stationing-new").click();
+  // Nobody chosen: said at the field, nothing sent.
+  await page.getByTestId("stationing-save").click();
+  await expect(page.locator(".el-dialog .el-form-item.is-error")).toContainText("请选择队员");
+  await page.getByTestId("stationing-officer").click();
+  await page.getByTestId("stationing-officer").locator("input").fill(badge);
+  await page.locator(".el-select-dropdown__item:visible", { hasText: badge }).click();
+  await page.getByTestId("stationing-duties").fill("巡查南门商户门前四包");
+  await page.getByTestId("stationing-phone").fill("12345");
+  await page.getByTestId("stationing-save").click();
+  // The server's refusal of the phone number, at its field; the rest stays as typed.
+  await expect(page.locator(".el-dialog .el-form-item.is-error")).toHaveCount(1);
+  await expect(page.getByTestId("stationing-duties")).toHaveValue("巡查南门商户门前四包");
+  await page.getByTestId("stationing-phone").fill("13600003333");
+  await page.getByTestId("stationing-save").click();
+  const row = page.getByTestId("stationings").locator("tr", { hasText: name });
+  await expect(row).toContainText("在岗");
+  await expect(row).toContainText("巡查南门商户门前四包");
+  await shot(page, "console-20-stationings");
+  const card = async () =>
+    (await (await request.get(`${base()}/api/v1/communities/${wenchang}/contact-card`)).json()) as { officers: { name: string }[] };
+  expect((await card()).officers.map((o) => o.name)).toContain(name);
+  await row.getByTestId("stationing-end").click();
+  await page.locator(".el-message-box").getByRole("button", { name: "结束派驻" }).click();
+  // Ending today keeps him on duty to the end of the day; the history shows the last day.
+  await page.getByTestId("stationing-history").click();
+  await expect(page.getByTestId("stationings").locator("tr", { hasText: name })).toContainText(/— \d{4}-\d{2}-\d{2}/);
+});
+
+test("21. an admin adds a category with a question of options, residents are asked it, then retires the category", async ({
+  page,
+  request,
+}) => {
+  const code = `stall_${Date.now().toString(36)}`;
+  await signIn(page, "admin");
+  await page.getByTestId("menu").getByText("问题分类").click();
+  await expect(page.getByTestId("categories")).toContainText("噪声扰民");
+  await page.getByTestId("category-new").click();
+  await page.getByTestId("category-code").fill(code);
+  await page.getByTestId("category-name-zh").fill("夜市摊点");
+  await page.getByTestId("category-name-en").fill("");
+  await page.getByTestId("category-save").click();
+  // The English name is required: the server says so at the field.
+  await expect(page.locator(".el-dialog .el-form-item.is-error")).toHaveCount(1);
+  await page.getByTestId("category-name-en").fill("Night stalls");
+  await page.getByTestId("category-save").click();
+  await expect(page.getByTestId("categories")).toContainText(code);
+  await page.getByTestId(`category-questions-${code}`).click();
+  await page.getByTestId("question-add").click();
+  await page.getByTestId("question-key").fill("size");
+  await page.getByTestId("question-zh").fill("摊点规模");
+  await page.getByTestId("question-en").fill("How many stalls");
+  await page.getByTestId("question-type").click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: "单选" }).click();
+  await page.getByTestId("question-choices").fill("few 三处以下 Up to three\nmany 三处以上 More than three");
+  await page.getByTestId("questions-save").click();
+  await expect(page.getByTestId("questions-error")).toHaveCount(0);
+  await expect(page.getByTestId("categories").locator("tr", { hasText: code })).toContainText("1");
+  await shot(page, "console-21-categories");
+  const offered = async () =>
+    ((await (await request.get(`${base()}/api/v1/categories`)).json()) as {
+      code: string;
+      attributes: { key: string; choices?: { code: string; label_zh: string }[] }[];
+    }[]).find((c) => c.code === code);
+  const shown = await offered();
+  expect(shown?.attributes[0]?.key).toBe("size");
+  expect(shown?.attributes[0]?.choices?.map((c) => c.label_zh)).toEqual(["三处以下", "三处以上"]);
+  await page.getByTestId(`category-active-${code}`).click();
+  await expect.poll(offered).toBeUndefined();
 });

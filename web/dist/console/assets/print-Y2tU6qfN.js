@@ -1,0 +1,1 @@
+import{l as e,t}from"./api-H91d50MS.js";async function n(n){let r=window.open(``,`_blank`);try{let i=await e(t.POST(`/api/v1/print-links`,{body:{path:n}}));r?r.location.href=i.url:window.location.href=i.url}catch(e){throw r==null||r.close(),e}}export{n as t};

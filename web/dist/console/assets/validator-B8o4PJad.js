@@ -1,0 +1,1 @@
+import{Y as e}from"./use-size-9luAYd2R.js";var t=t=>[``,...e].includes(t);export{t};
