@@ -3,8 +3,9 @@
 //!
 //! Seeds a PostgreSQL database of its own as the API benchmark does, starts `whistle-api` on
 //! it, and runs `web/console/bench/pages.mjs` (Playwright driving Debian's Chromium) against
-//! it: each page opened `--runs` times in a fresh browser context, timed from the start of the
-//! navigation until the page shows its data.
+//! it: each page opened `--runs` times cold (a fresh browser context, nothing cached) and warm
+//! (its assets cached by an earlier visit), timed from the start of the navigation until the
+//! page shows its data.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -42,6 +43,7 @@ pub struct Args {
 #[derive(Debug, Deserialize)]
 struct PageTime {
     page: String,
+    cache: String,
     runs: u32,
     median_ms: u64,
     min_ms: u64,
@@ -137,14 +139,14 @@ async fn measure(
         .context("no result line from the browser run")?;
     let times: Vec<PageTime> = serde_json::from_str(line)?;
     println!(
-        "| page ({} cases, {} runs each) | median | min | max |",
+        "| page ({} cases, {} runs each) | browser cache | median | min | max |",
         args.cases, args.runs
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|");
     for t in &times {
         println!(
-            "| {} | {} ms | {} ms | {} ms |",
-            t.page, t.median_ms, t.min_ms, t.max_ms
+            "| {} | {} | {} ms | {} ms | {} ms |",
+            t.page, t.cache, t.median_ms, t.min_ms, t.max_ms
         );
         if t.runs != args.runs {
             bail!("{}: {} runs measured, {} asked", t.page, t.runs, args.runs);

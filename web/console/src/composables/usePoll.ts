@@ -27,10 +27,10 @@ export function usePoll(load: () => Promise<void>, everyMs: number) {
   const onVisible = () => {
     if (document.visibilityState === "visible") void round();
   };
-  onMounted(() => {
-    void round();
-    document.addEventListener("visibilitychange", onVisible);
-  });
+  // The first round starts with the page's setup, not after its first render: the request is
+  // on its way while the page's frame is drawn.
+  void round();
+  onMounted(() => document.addEventListener("visibilitychange", onVisible));
   onBeforeUnmount(() => {
     stopped = true;
     clearTimeout(timer);
