@@ -41,7 +41,7 @@ use crate::authn::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser};
 use crate::media_store::StoredImage;
-use crate::routes::geography::AreaRef;
+use crate::routes::geography::{AreaRef, routed_point};
 use crate::routes::paging::{self, PageOf};
 use crate::routes::places;
 use crate::state::AppState;
@@ -1600,22 +1600,7 @@ async fn act(
     if let Some(original) = &merged_into {
         let mut d = serde_json::Map::new();
         d.insert("duplicate".into(), case.number.as_str().into());
-        cases::append_event(
-            &txn,
-            &CaseEvent {
-                id: 0,
-                case_id: original.id,
-                at: now,
-                actor_id: Some(p.user_id),
-                actor_role: p.role.as_str().to_owned(),
-                action: entries::MERGED.to_owned(),
-                from_status: Some(original.status),
-                to_status: original.status,
-                note: None,
-                data: Some(serde_json::Value::Object(d)),
-            },
-        )
-        .await?;
+        cases::append_event(&txn, &entry(original, &p, now, entries::MERGED, d)).await?;
     }
     txn.commit().await?;
     tracing::info!(
@@ -1681,26 +1666,7 @@ async fn relocate(
             ),
         });
     }
-    let crs: Crs = req
-        .crs
-        .as_deref()
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let point =
-        Coordinate::from_crs(crs, req.lat, req.lon).map_err(|e| ApiError::Unprocessable {
-            code: "invalid_coordinate",
-            detail: e.to_string(),
-            field: Some(e.field.to_owned()),
-        })?;
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
-            code: "outside_city",
-            detail: "the point is not inside any grid of the city".into(),
-            field: Some("lat".into()),
-        })?;
+    let (point, hit) = routed_point(&state, req.crs.as_deref(), req.lat, req.lon)?;
     let place = state.reference.grid(&state.db, hit.grid_id).await?;
     let area = AreaPath {
         district: place.community.district.id,
@@ -1757,22 +1723,7 @@ async fn relocate(
         let current = cases::get(&state.db, case.id).await?.version;
         return Err(stale(via_if_match, current));
     }
-    cases::append_event(
-        &txn,
-        &CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at: now,
-            actor_id: Some(p.user_id),
-            actor_role: p.role.as_str().to_owned(),
-            action: entries::LOCATED.to_owned(),
-            from_status: Some(case.status),
-            to_status: case.status,
-            note: None,
-            data: Some(serde_json::Value::Object(data)),
-        },
-    )
-    .await?;
+    cases::append_event(&txn, &entry(&case, &p, now, entries::LOCATED, data)).await?;
     txn.commit().await?;
     tracing::info!(
         case_id = case.id.get(),
@@ -1783,6 +1734,28 @@ async fn relocate(
     let updated = cases::get(&state.db, case.id).await?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
+}
+
+/// A timeline entry that is not a lifecycle step (`lifecycle::entries`): the status stays.
+fn entry(
+    case: &Case,
+    p: &Principal,
+    at: DateTime<Utc>,
+    action: &str,
+    data: serde_json::Map<String, serde_json::Value>,
+) -> CaseEvent {
+    CaseEvent {
+        id: 0,
+        case_id: case.id,
+        at,
+        actor_id: Some(p.user_id),
+        actor_role: p.role.as_str().to_owned(),
+        action: action.to_owned(),
+        from_status: Some(case.status),
+        to_status: case.status,
+        note: None,
+        data: Some(serde_json::Value::Object(data)),
+    }
 }
 
 /// What a reporter sends with a step of his own.

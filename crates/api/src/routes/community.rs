@@ -229,13 +229,13 @@ async fn officer_directory(
     let mut names: std::collections::HashMap<CommunityId, AreaRef> = Default::default();
     for o in found {
         let stationed_in = match o.stationed_in {
-            Some(c) => {
-                if !names.contains_key(&c) {
+            Some(c) => match names.entry(c) {
+                std::collections::hash_map::Entry::Occupied(known) => Some(known.get().clone()),
+                std::collections::hash_map::Entry::Vacant(slot) => {
                     let place = load_community(&state, c.get()).await?;
-                    names.insert(c, AreaRef::from(&place.community));
+                    Some(slot.insert(AreaRef::from(&place.community)).clone())
                 }
-                names.get(&c).cloned()
-            }
+            },
             None => None,
         };
         out.push(DirectoryOfficerDto {

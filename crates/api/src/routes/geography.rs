@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_domain::geography::{Community, District, Grid, Street};
 use whistle_domain::ids::{CommunityId, DistrictId, StreetId};
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::routing::LocateError;
+use whistle_domain::routing::{GridHit, LocateError};
 use whistle_persistence::repo::PageRequest;
 use whistle_persistence::repo::geography::{self as geo_repo, CommunityFilter, CommunityInContext};
 
@@ -358,6 +358,31 @@ fn parse_number(field: &'static str, raw: Option<&str>) -> Result<f64, ApiError>
         detail: format!("{field} must be a decimal number"),
         field: Some(field.to_owned()),
     })
+}
+
+/// A point sent in a request body (`lat`, `lon` and an optional `crs`), in WGS-84 and routed to
+/// its grid: 422 `invalid_coordinate` at the field that is wrong, 422 `outside_city` at `lat`.
+pub(crate) fn routed_point(
+    state: &AppState,
+    crs: Option<&str>,
+    lat: f64,
+    lon: f64,
+) -> Result<(Coordinate, GridHit), ApiError> {
+    let crs: Crs = crs.map(str::parse).transpose()?.unwrap_or_default();
+    let point = Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
+        code: "invalid_coordinate",
+        detail: e.to_string(),
+        field: Some(e.field.to_owned()),
+    })?;
+    let hit = state
+        .grids()
+        .locate(point)
+        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
+            code: "outside_city",
+            detail: "the location is not inside any grid of the city".into(),
+            field: Some("lat".into()),
+        })?;
+    Ok((point, hit))
 }
 
 /// The grid, community, street and district of a point. Accepts WGS-84, GCJ-02 and BD-09.

@@ -19,11 +19,9 @@ use whistle_domain::case::Case;
 use whistle_domain::ids::{CaseId, CommunityId, GridId, MerchantId, PledgeId};
 use whistle_domain::inspection::{self, InspectionError, ItemResult};
 use whistle_domain::jurisdiction::{Area, AreaPath};
-use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::merchant::{Address, LicenceNumber};
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::pledge::{Pledge, PledgeItem, PledgeStatus, Validity};
-use whistle_domain::routing::LocateError;
 use whistle_domain::text::{BilingualName, Code, Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::merchants::{
@@ -40,6 +38,7 @@ use crate::routes::cases::{
     Channel, NewCaseRequest, insert_intake, prepare_intake, reserve_number,
 };
 use crate::routes::community::local_today;
+use crate::routes::geography::routed_point;
 use crate::routes::paging::{self, Cursor, PageOf};
 use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
@@ -181,26 +180,7 @@ async fn fields_of(state: &AppState, req: &MerchantRequest) -> Result<MerchantFi
             detail: e.to_string(),
             field: Some("licence_number".into()),
         })?;
-    let crs: Crs = req
-        .crs
-        .as_deref()
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let point =
-        Coordinate::from_crs(crs, req.lat, req.lon).map_err(|e| ApiError::Unprocessable {
-            code: "invalid_coordinate",
-            detail: e.to_string(),
-            field: Some(e.field.to_owned()),
-        })?;
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
-            code: "outside_city",
-            detail: "the location is not inside any grid of the city".into(),
-            field: Some("lat".into()),
-        })?;
+    let (point, hit) = routed_point(state, req.crs.as_deref(), req.lat, req.lon)?;
     let place = geography::get_grid_in_context(&state.db, hit.grid_id).await?;
     Ok(MerchantFields {
         name: Name::parse(&req.name)?.as_str().to_owned(),

@@ -97,11 +97,11 @@ async fn extension_requests_and_escalations_wait_in_their_lists_until_handled() 
     // The leader over 文昌社区 and the command centre see it waiting; the other report does not.
     assert_eq!(
         numbers(&app, &leader, "attention=extension_request").await,
-        [number.clone()]
+        [number.as_str()]
     );
     assert_eq!(
         numbers(&app, &dispatcher, "attention=extension_request").await,
-        [number.clone()]
+        [number.as_str()]
     );
     // Other filters combine with it.
     assert!(
@@ -125,7 +125,7 @@ async fn extension_requests_and_escalations_wait_in_their_lists_until_handled() 
     let c = act_ok(&app, &tianye, id, json!({"action": "request_extension", "version": version(&c), "extension_hours": 2, "note": "物业下周才能到场"})).await;
     assert_eq!(
         numbers(&app, &leader, "attention=extension_request").await,
-        [number.clone()]
+        [number.as_str()]
     );
 
     // 督办: escalated cases stay on the list while they are open.
@@ -144,7 +144,7 @@ async fn extension_requests_and_escalations_wait_in_their_lists_until_handled() 
     assert_eq!(c["status"], "in_progress");
     assert_eq!(
         numbers(&app, &dispatcher, "attention=escalated").await,
-        [number.clone()]
+        [number.as_str()]
     );
     let c = act_ok(
         &app,
@@ -213,11 +213,11 @@ async fn a_report_placed_by_its_address_is_put_on_the_map_by_the_command_centre(
     let number = case["number"].as_str().unwrap().to_owned();
     assert_eq!(
         numbers(&app, &dispatcher, "attention=placed_by_address").await,
-        [number.clone()]
+        [number.as_str()]
     );
     assert_eq!(
         numbers(&app, &leader, "attention=placed_by_address").await,
-        [number.clone()]
+        [number.as_str()]
     );
     let path = format!("/api/v1/cases/{id}/location");
     let (lat, lon) = wenchang_south_gate();
