@@ -535,24 +535,53 @@ pub async fn run(mut args: Args) -> anyhow::Result<()> {
         bail!("--cases must be at least 100");
     }
     let bin = api_binary(&args)?;
-    let name = format!("whistle_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(args.server.as_str())
-        .await
-        .context("connecting to the PostgreSQL server")?;
-    exec(&admin, &format!("CREATE DATABASE {name}")).await?;
-    let mut url = url::Url::parse(&args.server)?;
-    url.set_path(&format!("/{name}"));
-    let url = url.to_string();
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir)?;
-    let result = measure(&args, &bin, &url, &dir).await;
-    if args.keep {
-        eprintln!("kept database {name} and {}", dir.display());
-    } else {
-        exec(&admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await?;
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    let scratch = Scratch::create(&args.server, "whistle_bench").await?;
+    let result = measure(&args, &bin, &scratch.url, &scratch.dir).await;
+    scratch.finish(args.keep).await?;
     result
+}
+
+/// A PostgreSQL database and a work directory of a benchmark's own, named alike.
+pub(crate) struct Scratch {
+    admin: DatabaseConnection,
+    name: String,
+    pub(crate) url: String,
+    pub(crate) dir: PathBuf,
+}
+
+impl Scratch {
+    pub(crate) async fn create(server: &str, prefix: &str) -> anyhow::Result<Self> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(server)
+            .await
+            .context("connecting to the PostgreSQL server")?;
+        exec(&admin, &format!("CREATE DATABASE {name}")).await?;
+        let mut url = url::Url::parse(server)?;
+        url.set_path(&format!("/{name}"));
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            admin,
+            url: url.to_string(),
+            dir,
+            name,
+        })
+    }
+
+    /// Drops both, or with `keep` says where they are.
+    pub(crate) async fn finish(self, keep: bool) -> anyhow::Result<()> {
+        if keep {
+            eprintln!("kept database {} and {}", self.name, self.dir.display());
+        } else {
+            exec(
+                &self.admin,
+                &format!("DROP DATABASE {} WITH (FORCE)", self.name),
+            )
+            .await?;
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        Ok(())
+    }
 }
 
 async fn measure(args: &Args, bin: &Path, url: &str, dir: &Path) -> anyhow::Result<()> {

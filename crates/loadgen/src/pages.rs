@@ -12,11 +12,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sea_orm::Database;
 use serde::Deserialize;
 use whistle_persistence::{DbSettings, connect, migrate};
 
-use crate::api::{binary_beside, exec, one_id, seed_cases, start_server};
+use crate::api::{Scratch, binary_beside, one_id, seed_cases, start_server};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -65,23 +64,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let bin = binary_beside(args.api_bin.as_ref())?;
-    let name = format!("whistle_pages_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(args.server.as_str())
-        .await
-        .context("connecting to the PostgreSQL server")?;
-    exec(&admin, &format!("CREATE DATABASE {name}")).await?;
-    let mut url = url::Url::parse(&args.server)?;
-    url.set_path(&format!("/{name}"));
-    let url = url.to_string();
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir)?;
-    let result = measure(&args, &bin, &url, &dir, &script).await;
-    if args.keep {
-        eprintln!("kept database {name} and {}", dir.display());
-    } else {
-        exec(&admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await?;
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    let scratch = Scratch::create(&args.server, "whistle_pages").await?;
+    let result = measure(&args, &bin, &scratch.url, &scratch.dir, &script).await;
+    scratch.finish(args.keep).await?;
     result
 }
 
