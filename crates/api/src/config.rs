@@ -146,8 +146,8 @@ pub struct AttachmentSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CaseSettings {
     /// The city's offset from UTC in minutes (480 for China): the working calendar and the day in
-    /// case numbers are in this local time.
-    pub utc_offset_minutes: i32,
+    /// case numbers are in this local time. Whole quarter hours within ±840, checked at load.
+    pub utc_offset_minutes: whistle_domain::time::CityOffset,
     /// How many days after closing the reporter may reopen a case.
     pub reopen_days: i64,
     /// Intake suggests open cases of the same category within this many metres…

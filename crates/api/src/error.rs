@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use whistle_domain::ValueError;
 use whistle_persistence::{Clash, RepoError};
 
+use crate::app::AppError;
 use crate::i18n::Lang;
 use crate::problem_text;
 
@@ -260,10 +261,59 @@ impl From<RepoError> for ApiError {
                 detail: format!("refers to something that does not exist: {what}"),
                 field: None,
             },
-            RepoError::Db(db) if is_connectivity(&db) => {
-                ApiError::DatabaseUnavailable(db.to_string())
-            }
+            RepoError::Unavailable(db) => ApiError::DatabaseUnavailable(db.to_string()),
             other => ApiError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// A use case's refusal as the native API answers it.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let with = |plain: ApiError, zh: Option<String>| match zh {
+            Some(zh) => plain.with_zh(zh),
+            None => plain,
+        };
+        match e {
+            AppError::Invalid {
+                code,
+                detail,
+                field,
+                zh,
+            } => with(
+                ApiError::Unprocessable {
+                    code,
+                    detail,
+                    field,
+                },
+                zh,
+            ),
+            AppError::Forbidden { code, detail, zh } => {
+                with(ApiError::Forbidden { code, detail }, zh)
+            }
+            AppError::NotFound { code, detail } => ApiError::NotFound { code, detail },
+            AppError::Conflict { code, detail, zh } => {
+                with(ApiError::Conflict { code, detail }, zh)
+            }
+            AppError::Stale { current } => ApiError::stale(false, current),
+            AppError::Repo(e) => e.into(),
+            AppError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl ApiError {
+    /// A stale version: 412 when the client sent `If-Match`, else 409 `version_conflict`.
+    pub fn stale(via_if_match: bool, current: i32) -> Self {
+        let detail =
+            format!("the case changed meanwhile; its version is now {current}: reload and retry");
+        if via_if_match {
+            ApiError::PreconditionFailed { detail }
+        } else {
+            ApiError::Conflict {
+                code: "version_conflict",
+                detail,
+            }
         }
     }
 }
@@ -271,30 +321,6 @@ impl From<RepoError> for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         RepoError::from(e).into()
-    }
-}
-
-/// Connection-level failures mean "try again later", not "bug": they become 503 so load
-/// balancers and clients back off. Besides a pool timeout or a refused connection, that includes
-/// a pooled connection that breaks under a statement: a connection used moments ago is handed
-/// out without a ping (`whistle_persistence::db::connect`), so when the server goes away the
-/// first statement on it is what finds out.
-fn is_connectivity(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr, sqlx};
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
-            match inner.as_ref() {
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed => true,
-                // 57014 query_canceled: the server's statement_timeout stopped the statement.
-                sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
-                _ => false,
-            }
-        }
-        _ => false,
     }
 }
 
@@ -551,19 +577,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_connection_that_breaks_under_a_statement_is_a_503() {
-        use sea_orm::{DbErr, RuntimeErr, sqlx};
-        let broken = || {
-            RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "connection reset by peer",
-            ))))
-        };
-        for e in [DbErr::Query(broken()), DbErr::Exec(broken())] {
-            let api = ApiError::from(e);
-            assert_eq!(api.status().as_u16(), 503);
-            assert_eq!(api.code(), "database_unavailable");
-        }
+    fn an_unavailable_database_is_a_503_and_a_refused_statement_a_500() {
+        use sea_orm::{DbErr, RuntimeErr};
+        let down = RepoError::Unavailable(DbErr::Conn(RuntimeErr::Internal("refused".into())));
+        let api = ApiError::from(down);
+        assert_eq!(api.status().as_u16(), 503);
+        assert_eq!(api.code(), "database_unavailable");
         // A statement the database refused is still a bug of ours.
         let refused = ApiError::from(DbErr::Query(RuntimeErr::Internal("syntax".into())));
         assert_eq!(refused.status().as_u16(), 500);

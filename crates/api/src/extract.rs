@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -227,6 +228,25 @@ fn forwarded_client(
         .collect();
     let index = entries.len().checked_sub(hops.max(1) as usize)?;
     entries[index].parse().ok()
+}
+
+/// The `Idempotency-Key` header: 1–100 visible ASCII characters, or none.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–100 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod app;
 pub mod authn;
 pub mod card;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod web;
+pub mod wire;
 
 pub use config::Settings;
 pub use startup::App;

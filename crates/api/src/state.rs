@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, RwLock};
 
+use chrono::{DateTime, Utc};
 use whistle_domain::routing::GridIndex;
+use whistle_domain::time::{CityOffset, Clock, SystemClock};
 use whistle_persistence::{DatabaseConnection, RepoError, repo};
 
 use crate::authn::{AuthContext, SessionCutoffs};
@@ -22,6 +24,7 @@ use crate::reference::ReferenceCache;
 /// - `auth`: the token key ring and the login limiters.
 /// - `cutoffs`: when accounts' sessions were last ended, so tokens issued before are refused
 ///   (`crate::authn::SessionCutoffs`).
+/// - `clock`: where "now" comes from ([`AppState::now`]); the system's, or a fixed one in tests.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -30,6 +33,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub auth: Arc<AuthContext>,
     pub cutoffs: Arc<SessionCutoffs>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -53,9 +57,31 @@ impl AppState {
             settings: Arc::new(settings),
             auth: Arc::new(auth),
             cutoffs: Arc::new(cutoffs),
+            clock: Arc::new(SystemClock),
         };
         state.reload_grids().await?;
         Ok(state)
+    }
+
+    /// The same state reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, to the microsecond, by the state's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today in the city.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.city().today(self.now())
+    }
+
+    /// The city's offset from UTC (`cases.utc_offset_minutes`).
+    pub fn city(&self) -> CityOffset {
+        self.settings.cases.utc_offset_minutes
     }
 
     /// The current grid index.

@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod routing;
 pub mod stationing;
 pub mod text;
+pub mod time;
 pub mod worklog;
 
 pub use error::ValueError;

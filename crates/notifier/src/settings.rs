@@ -46,8 +46,8 @@ pub struct LogSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CaseSettings {
     /// The city's offset from UTC in minutes (480 for China): deadlines in messages and quiet
-    /// hours are local.
-    pub utc_offset_minutes: i32,
+    /// hours are local. Whole quarter hours within ±840, checked at load.
+    pub utc_offset_minutes: whistle_domain::time::CityOffset,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,8 +313,7 @@ impl Settings {
     }
 
     pub fn offset(&self) -> chrono::FixedOffset {
-        chrono::FixedOffset::east_opt(self.cases.utc_offset_minutes * 60)
-            .unwrap_or_else(|| chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+        self.cases.utc_offset_minutes.fixed()
     }
 
     /// This process's name in claims: configured, or `host-pid-random` (claims are fenced by

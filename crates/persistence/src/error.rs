@@ -23,6 +23,11 @@ pub enum RepoError {
         id: i64,
         source: ValueError,
     },
+    /// The database cannot be reached or did not answer in time: a refused or broken
+    /// connection, an exhausted pool, a statement stopped by the server's `statement_timeout`.
+    /// Not a bug: the caller should back off and retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(DbErr),
     #[error(transparent)]
     Db(DbErr),
 }
@@ -39,8 +44,32 @@ impl From<DbErr> for RepoError {
                 tracing::debug!(%message, "foreign key refused a write");
                 RepoError::Reference("a referenced record does not exist".into())
             }
+            _ if is_connectivity(&err) => RepoError::Unavailable(err),
             _ => RepoError::Db(err),
         }
+    }
+}
+
+/// Connection-level failures mean "try again later", not "bug". Besides a pool timeout or a
+/// refused connection, that includes a pooled connection that breaks under a statement: a
+/// connection used moments ago is handed out without a ping (`crate::db::connect`), so when the
+/// server goes away the first statement on it is what finds out.
+fn is_connectivity(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // 57014 query_canceled: the server's statement_timeout stopped the statement.
+                sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -162,5 +191,32 @@ mod tests {
         assert_eq!(two.field(), Some("item_code"));
         assert_eq!(Clash::from_db(&err, "something else"), Clash::default());
         assert_eq!(identifier("x') or 1=1"), None);
+    }
+}
+
+#[cfg(test)]
+mod connectivity_tests {
+    use super::*;
+    use sea_orm::{RuntimeErr, sqlx};
+
+    #[test]
+    fn a_connection_that_breaks_under_a_statement_is_unavailable() {
+        let broken = || {
+            RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset by peer",
+            ))))
+        };
+        for e in [DbErr::Query(broken()), DbErr::Exec(broken())] {
+            assert!(matches!(RepoError::from(e), RepoError::Unavailable(_)));
+        }
+        let timed_out = DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        assert!(matches!(
+            RepoError::from(timed_out),
+            RepoError::Unavailable(_)
+        ));
+        // A statement the database refused is a bug, not an outage.
+        let refused = DbErr::Query(RuntimeErr::Internal("syntax".into()));
+        assert!(matches!(RepoError::from(refused), RepoError::Db(_)));
     }
 }

@@ -21,13 +21,13 @@ use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::users::{self, NewOfficer};
 use whistle_persistence::repo::{PageRequest, sessions};
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::extract::{ClientIp, CurrentUser};
 use crate::routes::auth::{AccountDto, AreaDto};
-use crate::routes::paging::{self, Cursor, PageOf};
 use crate::state::AppState;
+use crate::wire::paging::{self, Cursor, PageOf};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn may_manage_users(p: &Principal) -> Result<(), ApiError> {
-    require(p, Action::ManageUsers, &Resource::city())
+    Ok(require(p, Action::ManageUsers, &Resource::city())?)
 }
 
 fn parse_areas(role: Role, areas: &[AreaDto]) -> Result<Jurisdiction, ApiError> {

@@ -40,7 +40,7 @@ use whistle_persistence::repo::analytics::{
 use whistle_persistence::repo::cases::{self, CaseCursor, CaseFilter, CaseOrder, Visibility};
 use whistle_persistence::repo::{PageRequest, categories, geography, places, users};
 
-use crate::authn::require_scope;
+use crate::app::access::require_scope;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, CurrentUser};
 use crate::i18n::Lang;
@@ -640,13 +640,12 @@ async fn prepare(
         period,
         scope,
         now,
-        utc_offset_minutes: state.settings.cases.utc_offset_minutes,
+        utc_offset_minutes: state.city().minutes(),
     })
 }
 
 fn offset(state: &AppState) -> FixedOffset {
-    FixedOffset::east_opt(state.settings.cases.utc_offset_minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    state.city().fixed()
 }
 
 /// How far an address-book place may be from a hot spot or repeat location to name it.

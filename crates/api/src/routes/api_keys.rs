@@ -20,7 +20,7 @@ use whistle_domain::text::Name;
 use whistle_persistence::repo::api_keys::{self, ApiKey};
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentUser};
 use crate::state::AppState;
@@ -150,7 +150,7 @@ pub(crate) async fn revoke(
 }
 
 fn may_manage(p: &Principal) -> Result<(), ApiError> {
-    require(p, Action::ManageUsers, &Resource::city())
+    Ok(require(p, Action::ManageUsers, &Resource::city())?)
 }
 
 /// The API keys, oldest first (never the keys themselves).

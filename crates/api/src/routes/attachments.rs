@@ -7,21 +7,21 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::Case;
-use whistle_persistence::RepoError;
 use whistle_persistence::repo::attachments::{self, Attachment};
-use whistle_persistence::repo::cases::{self, CaseEvent};
+use whistle_persistence::repo::cases::{self};
 
-use crate::authn::{CaseCaller, TRACKING_HEADER, case_caller, require};
+use crate::app::access::require;
+use crate::app::attachments::record_photo;
+use crate::authn::{CaseCaller, TRACKING_HEADER, case_caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, MaybeUser};
-use crate::media_store::{self, StoredImage};
+use crate::media_store::{self};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -154,50 +154,6 @@ async fn upload(
     let stored = record_photo(&txn, &case, &image, &kind, p, Utc::now()).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
-}
-
-/// Attaches a stored photo to a case: its row and the `attach` timeline event, inside the
-/// caller's transaction. The one way a photo joins a case, whether it comes with the report
-/// (intake, Open311 `media`) or later (the upload endpoint). `actor` is `None` for anonymous
-/// reporters and Open311 clients.
-pub(crate) async fn record_photo(
-    txn: &impl ConnectionTrait,
-    case: &Case,
-    image: &StoredImage,
-    kind: &str,
-    actor: Option<&Principal>,
-    at: DateTime<Utc>,
-) -> Result<Attachment, RepoError> {
-    let stored = attachments::insert(
-        txn,
-        case.id,
-        &image.sha256,
-        image.mime,
-        image.size,
-        kind,
-        actor.map(|p| p.user_id),
-    )
-    .await?;
-    cases::append_event(
-        txn,
-        &CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at,
-            actor_id: actor.map(|p| p.user_id),
-            actor_role: actor
-                .map(|p| p.role.as_str())
-                .unwrap_or("anonymous")
-                .to_owned(),
-            action: "attach".into(),
-            from_status: Some(case.status),
-            to_status: case.status,
-            note: None,
-            data: Some(serde_json::json!({"attachment_id": stored.id, "kind": kind})),
-        },
-    )
-    .await?;
-    Ok(stored)
 }
 
 /// The photos of a case.

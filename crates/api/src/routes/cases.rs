@@ -8,43 +8,39 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Decision, Resource, authorize};
 use whistle_auth::refresh;
-use whistle_auth::token::keyed_digest;
-use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
-use whistle_domain::case::{
-    Case, CaseLocation, CaseNumber, CaseSource, CaseStatus, CaseType, Description, Priority,
-    Rating, Reporter,
+use whistle_domain::case::{Case, CaseNumber, CaseStatus, Description, Rating, Reporter};
+use whistle_domain::ids::{MerchantId, PlaceId, UserId};
+use whistle_domain::lifecycle::{
+    CaseActionKind, CaseCommand, EscalationTarget, ExtensionHours, Rejection,
 };
-use whistle_domain::ids::{CaseId, MerchantId, PlaceId, UserId};
-use whistle_domain::jurisdiction::AreaPath;
-use whistle_domain::lifecycle::{CaseActionKind, entries, transition};
 use whistle_domain::location::{Coordinate, Crs};
+use whistle_domain::merchant::Address;
 use whistle_domain::people::{PhoneNumber, Role};
-use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{
-    self, Attention, CaseCursor, CaseEvent, CaseFilter, CaseOrder, CaseUpdate, Idempotency,
-    NewCase, Relocation, Visibility,
+    self, Attention, CaseCursor, CaseFilter, CaseOrder, Visibility,
 };
-use whistle_persistence::repo::{open311, users};
+use whistle_persistence::repo::users;
 
-use crate::authn::require;
+use crate::app::AppError;
+use crate::app::access::require;
+use crate::app::cases::act::{self, Caller, StepCommand};
+use crate::app::cases::intake::{self, Channel, IntakeExtras, Report, Whereabouts};
+use crate::app::cases::locate;
+use crate::app::cases::{self as app_cases, actions_for};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser};
-use crate::media_store::StoredImage;
-use crate::routes::geography::{AreaRef, routed_point};
-use crate::routes::paging::{self, PageOf};
-use crate::routes::places;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser, idempotency_key};
 use crate::state::AppState;
+use crate::wire::paging::{self, PageOf};
+use crate::wire::{AreaRef, point_from, required_note};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -226,75 +222,6 @@ pub struct EventDto {
 }
 
 // ---- helpers -------------------------------------------------------------------------------
-
-/// Now, to the microsecond: PostgreSQL keeps microseconds, and list cursors carry deadlines at
-/// that precision, so nothing stored may be finer.
-pub(crate) fn now_micros() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
-}
-
-fn offset(state: &AppState) -> FixedOffset {
-    FixedOffset::east_opt(state.settings.cases.utc_offset_minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-}
-
-/// The deadline of `stage` starting `now`, on the city's calendar and the category's policy.
-pub(crate) fn deadline(
-    state: &AppState,
-    calendar: &WorkingCalendar,
-    policy: &SlaPolicy,
-    stage: Stage,
-    now: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let local = now.with_timezone(&offset(state)).naive_local();
-    let due = policy.deadline(stage, local, calendar);
-    due.and_local_timezone(offset(state))
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now)
-}
-
-pub(crate) async fn policy(
-    state: &AppState,
-    case_cat: whistle_domain::ids::CategoryId,
-    p: Priority,
-) -> Result<SlaPolicy, ApiError> {
-    Ok(state
-        .reference
-        .policy(&state.db, case_cat, p)
-        .await
-        .unwrap_or_else(|| SlaPolicy::default_for(p)))
-}
-
-fn tracking_token(state: &AppState, scope_key: Option<&str>) -> Result<String, ApiError> {
-    match scope_key {
-        // Reproducible for a retried intake with the same Idempotency-Key.
-        Some(k) => Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(keyed_digest(&state.auth.tracking_secret, k.as_bytes()))),
-        None => Ok(refresh::generate()
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?
-            .plaintext),
-    }
-}
-
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1–100 visible ASCII characters",
-            )
-        })?;
-    Ok(Some(key.to_owned()))
-}
 
 /// Everything the DTO needs besides the case.
 async fn to_dto(
@@ -599,7 +526,7 @@ async fn authorize_read(
     };
     match viewer {
         // A case the caller may not read is answered exactly like one that does not exist.
-        Some(p) => require(p, Action::ViewCase, &resource).map_err(as_missing_case),
+        Some(p) => Ok(require(p, Action::ViewCase, &resource).map_err(app_cases::as_missing_case)?),
         None => {
             let token = headers.get(TRACKING_HEADER).and_then(|v| v.to_str().ok());
             let stored = cases::tracking_hash(&state.db, case.id).await?;
@@ -615,288 +542,7 @@ async fn authorize_read(
     }
 }
 
-/// A case the caller may not see is answered exactly like one that does not exist, code
-/// included: a different code would tell which ids exist.
-fn as_missing_case(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound { .. } => ApiError::not_found("case_not_found", "no such case"),
-        other => other,
-    }
-}
-
-async fn load(state: &AppState, id: i64) -> Result<Case, ApiError> {
-    let not_found = || ApiError::not_found("case_not_found", "no such case");
-    let id = CaseId::new(id).map_err(|_| not_found())?;
-    cases::get(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))
-}
-
 // ---- handlers ------------------------------------------------------------------------------
-
-/// Where a report came in: the native API (and inspections) or an Open311 client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Channel {
-    Native,
-    Open311,
-}
-
-/// The report's point in WGS-84: its coordinates when it has them, else the address-book entry
-/// it names (by `place_id` or by its address text).
-async fn locate_report(
-    state: &AppState,
-    req: &NewCaseRequest,
-    crs: Crs,
-) -> Result<(Coordinate, Option<PlaceId>), ApiError> {
-    match (req.lat, req.lon) {
-        (Some(lat), Some(lon)) => Coordinate::from_crs(crs, lat, lon)
-            .map(|p| (p, None))
-            .map_err(|e| ApiError::Unprocessable {
-                code: "invalid_coordinate",
-                detail: e.to_string(),
-                field: Some(e.field.to_owned()),
-            }),
-        (Some(_), None) | (None, Some(_)) => Err(ApiError::Unprocessable {
-            code: "incomplete_coordinate",
-            detail: "send both lat and lon, or neither".into(),
-            field: Some(if req.lat.is_some() { "lon" } else { "lat" }.into()),
-        }),
-        (None, None) => {
-            let place = places::place_report(state, req.place_id, req.address.as_deref()).await?;
-            Ok((place.point, Some(place.id)))
-        }
-    }
-}
-
-/// A validated, routed report ready to be written: everything intake decides before its
-/// transaction (category, answers, routing, SLA deadline, suggested officer, tracking token).
-pub(crate) struct PreparedCase {
-    pub new: NewCase,
-    pub crs: Crs,
-    /// The anonymous reporter's tracking token (shown once).
-    pub token: Option<String>,
-}
-
-/// The one intake path: the native API, inspections that open a case and Open311 all come
-/// through here, so routing, SLA and idempotency cannot differ between them.
-pub(crate) async fn prepare_intake(
-    state: &AppState,
-    viewer: Option<&Principal>,
-    req: &NewCaseRequest,
-    channel: Channel,
-    idempotency: Option<Idempotency>,
-    scoped_key: Option<&str>,
-) -> Result<PreparedCase, ApiError> {
-    let category = state
-        .reference
-        .category_by_code(&state.db, req.category.trim())
-        .await?
-        .filter(|c| c.active)
-        .ok_or_else(|| ApiError::Unprocessable {
-            code: "unknown_category",
-            detail: format!(
-                "no active category {:?}",
-                req.category.chars().take(40).collect::<String>()
-            ),
-            field: Some("category".into()),
-        })?;
-    let description = Description::parse(&req.description)?;
-    let answers =
-        whistle_domain::category::validate_answers(&category.attributes, &req.attributes)?;
-    let crs: Crs = req
-        .crs
-        .as_deref()
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let (point, from_place) = locate_report(state, req, crs).await?;
-    let address = req
-        .address
-        .as_deref()
-        .filter(|a| !a.trim().is_empty())
-        .map(whistle_domain::merchant::Address::parse)
-        .transpose()?
-        .map(|a| a.as_str().to_owned());
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
-            code: "outside_city",
-            detail: "the location is not inside any grid of the city".into(),
-            field: Some(
-                if from_place.is_some() {
-                    "place_id"
-                } else {
-                    "lat"
-                }
-                .into(),
-            ),
-        })?;
-    let place = state.reference.grid(&state.db, hit.grid_id).await?;
-    let area = AreaPath {
-        district: place.community.district.id,
-        street: place.community.street.id,
-        community: hit.community_id,
-    };
-    // Who reports decides the source, and whether priority and type may be set by hand.
-    let (source, staff) = match viewer.map(|p| p.role) {
-        _ if channel == Channel::Open311 => (CaseSource::Open311, false),
-        None | Some(Role::Resident) => (CaseSource::ResidentApp, false),
-        Some(Role::Partner) => (CaseSource::Partner, false),
-        Some(Role::Officer | Role::Leader) => (CaseSource::OfficerPatrol, true),
-        Some(Role::Dispatcher) => (CaseSource::Hotline12345, true),
-        Some(Role::Admin) => (CaseSource::ResidentApp, false),
-    };
-    if let Some(p) = viewer {
-        require(
-            p,
-            Action::ReportCase,
-            &Resource::at(area).owned_by(p.user_id),
-        )?;
-    }
-    let priority = match (staff, req.priority.as_deref()) {
-        (true, Some(p)) => p.parse()?,
-        _ => category.default_priority,
-    };
-    let case_type: CaseType = match (staff, req.case_type.as_deref()) {
-        (true, Some(t)) => t.parse()?,
-        _ => category.case_type,
-    };
-    let (reporter_name, reporter_phone) = if viewer.is_none_or(|p| p.role == Role::Dispatcher) {
-        (
-            req.reporter_name
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .map(Name::parse)
-                .transpose()?,
-            req.reporter_phone
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .map(PhoneNumber::parse)
-                .transpose()?,
-        )
-    } else {
-        (None, None)
-    };
-    let calendar = state.reference.calendar(&state.db).await;
-    let policy = policy(state, category.id, priority).await?;
-    let now = now_micros();
-    let today = now.with_timezone(&offset(state)).date_naive();
-    let suggested = cases::suggest_officer(&state.db, hit.community_id, today).await?;
-    let token = viewer
-        .is_none()
-        .then(|| tracking_token(state, scoped_key))
-        .transpose()?;
-    // 自行发现，自行处置: what an officer finds on patrol or at an inspection is his to handle
-    // at once; it waits for no dispatcher.
-    let handled_by = viewer
-        .filter(|p| p.role == Role::Officer && channel == Channel::Native)
-        .map(|p| p.user_id);
-    let first_stage = if handled_by.is_some() {
-        Stage::Resolve
-    } else {
-        Stage::Accept
-    };
-    let new = NewCase {
-        prefix: place.community.district.case_prefix.clone(),
-        local_day: now.with_timezone(&offset(state)).date_naive(),
-        category_id: category.id,
-        case_type,
-        priority,
-        source,
-        description,
-        address,
-        location: match from_place {
-            Some(id) => CaseLocation::routed(point, hit).from_place(id),
-            None => CaseLocation::routed(point, hit),
-        },
-        area,
-        reporter_id: viewer.map(|p| p.user_id),
-        reporter_name,
-        reporter_phone,
-        tracking_token_hash: token.as_deref().map(refresh::hash),
-        suggested_officer: suggested,
-        handled_by,
-        stage_due: deadline(state, &calendar, &policy, first_stage, now),
-        idempotency,
-        attributes: answers,
-        merchant_id: None,
-        now,
-    };
-    Ok(PreparedCase { new, crs, token })
-}
-
-/// Takes the prepared case's number, in a transaction of its own (`cases::reserve_number`):
-/// call it just before the transaction that writes the case.
-pub(crate) async fn reserve_number(
-    state: &AppState,
-    prepared: &PreparedCase,
-) -> Result<CaseNumber, RepoError> {
-    cases::reserve_number(&state.db, &prepared.new.prefix, prepared.new.local_day).await
-}
-
-/// Writes a prepared case under its reserved number, and its first timeline event, inside the
-/// caller's transaction.
-pub(crate) async fn insert_intake(
-    txn: &impl ConnectionTrait,
-    prepared: &PreparedCase,
-    number: &CaseNumber,
-    viewer: Option<&Principal>,
-) -> Result<Case, RepoError> {
-    let new = &prepared.new;
-    let case = cases::insert(txn, new, number).await?;
-    let event = |action: CaseActionKind, from: CaseStatus, to: CaseStatus, data| CaseEvent {
-        id: 0,
-        case_id: case.id,
-        at: new.now,
-        actor_id: viewer.map(|p| p.user_id),
-        actor_role: viewer
-            .map(|p| p.role.as_str())
-            .unwrap_or("anonymous")
-            .to_owned(),
-        action: action.as_str().to_owned(),
-        from_status: Some(from),
-        to_status: to,
-        note: None,
-        data,
-    };
-    cases::append_event(
-        txn,
-        &CaseEvent {
-            action: "report".into(),
-            from_status: None,
-            ..event(
-                CaseActionKind::Comment,
-                CaseStatus::Reported,
-                CaseStatus::Reported,
-                Some(serde_json::json!({
-                    "source": new.source.as_str(),
-                    "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
-                    "suggested_officer_id": new.suggested_officer.map(UserId::get),
-                    "merchant_id": new.merchant_id.map(MerchantId::get),
-                    "place_id": new.location.place().map(PlaceId::get),
-                })),
-            )
-        },
-    )
-    .await?;
-    // A case its finder handles himself went through acceptance, dispatch and signing in the
-    // same instant, by him: the timeline says so step by step, as the state machine has it.
-    if let Some(officer) = new.handled_by {
-        use CaseActionKind as A;
-        use CaseStatus as S;
-        let data = serde_json::json!({ "assignee_id": officer.get(), "self_found": true });
-        for (action, from, to) in [
-            (A::Accept, S::Reported, S::Accepted),
-            (A::Dispatch, S::Accepted, S::Dispatched),
-            (A::Sign, S::Dispatched, S::InProgress),
-        ] {
-            debug_assert_eq!(transition(from, action), Ok(to));
-            cases::append_event(txn, &event(action, from, to, Some(data.clone()))).await?;
-        }
-    }
-    Ok(case)
-}
 
 /// Report a problem (吹哨). Residents and partners logged in, anyone anonymously (the answer
 /// carries a tracking token), officers on patrol, dispatchers entering a 12345 call.
@@ -924,10 +570,11 @@ async fn create_case(
         Some(p) => format!("user:{}", p.user_id),
         None => "anonymous".to_owned(),
     };
-    let done = intake(
+    let report = report_from(&req)?;
+    let done = intake::intake(
         &state,
         viewer.as_ref(),
-        &req,
+        &report,
         Channel::Native,
         key.map(|k| (scope, k)),
         IntakeExtras::default(),
@@ -938,170 +585,55 @@ async fn create_case(
     Ok(with_etag(StatusCode::CREATED, dto))
 }
 
-/// A case taken in (or found again for a retried key), with the anonymous reporter's token.
-pub(crate) struct Intake {
-    pub case: Case,
-    pub token: Option<String>,
-    /// `false` when a retried idempotency key found the case an earlier request created.
-    pub created: bool,
-}
-
-/// What comes with a report besides its form, written in the same transaction as the case, so
-/// that a report is stored whole or not at all.
-#[derive(Debug, Default)]
-pub(crate) struct IntakeExtras {
-    /// The reporter's photo, already recognised, cleaned and stored as a file
-    /// (`media_store::store_image`); attached like any later photo (`attachments::record_photo`).
-    pub photo: Option<StoredImage>,
-    /// The Open311 client that submitted the report, and the `media_url` it sent.
-    pub open311_client: Option<Open311Client>,
-}
-
-/// Which client application (by API key) sent an Open311 report.
-#[derive(Debug, Clone)]
-pub(crate) struct Open311Client {
-    pub api_key_id: i64,
-    pub media_url: Option<String>,
-}
-
-impl IntakeExtras {
-    async fn write(
-        &self,
-        txn: &impl ConnectionTrait,
-        case: &Case,
-        viewer: Option<&Principal>,
-        now: DateTime<Utc>,
-    ) -> Result<(), RepoError> {
-        if let Some(photo) = &self.photo {
-            crate::routes::attachments::record_photo(txn, case, photo, "report", viewer, now)
-                .await?;
+/// The report a native request describes. Values only some reporters may set are parsed here
+/// and refused by intake only when they apply.
+pub(crate) fn report_from(req: &NewCaseRequest) -> Result<Report, ApiError> {
+    let description = Description::parse(&req.description)?;
+    let crs: Crs = req
+        .crs
+        .as_deref()
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let whereabouts = match (req.lat, req.lon) {
+        (Some(lat), Some(lon)) => Whereabouts::Point {
+            point: Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
+                code: "invalid_coordinate",
+                detail: e.to_string(),
+                field: Some(e.field.to_owned()),
+            })?,
+            crs,
+        },
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ApiError::Unprocessable {
+                code: "incomplete_coordinate",
+                detail: "send both lat and lon, or neither".into(),
+                field: Some(if req.lat.is_some() { "lon" } else { "lat" }.into()),
+            });
         }
-        if let Some(client) = &self.open311_client {
-            open311::record_origin(
-                txn,
-                &open311::Origin {
-                    case_id: case.id,
-                    api_key_id: client.api_key_id,
-                    media_url: client.media_url.clone(),
-                },
-                now,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-/// Intake from end to end: a retried `(scope, key)` finds its case; otherwise the report is
-/// prepared and written in one transaction together with its `extras`. Two concurrent requests
-/// with one key create one case: the loser of the unique index answers with the winner's.
-///
-/// A key is only a retry when the request is the same one ([`fingerprint`]): clients choose
-/// keys, and a scope can be shared (every anonymous reporter, every user of one Open311
-/// application), so the same key with another request is `422 idempotency_key_reused` and never
-/// the stored case of whoever used the key first.
-pub(crate) async fn intake(
-    state: &AppState,
-    viewer: Option<&Principal>,
-    req: &NewCaseRequest,
-    channel: Channel,
-    idempotency: Option<(String, String)>,
-    extras: IntakeExtras,
-) -> Result<Intake, ApiError> {
-    let idempotency = idempotency.map(|(scope, key)| Idempotency {
-        fingerprint: fingerprint(channel, req, &extras),
-        scope,
-        key,
-    });
-    let scoped_key = idempotency
-        .as_ref()
-        .map(|i| format!("{}\u{1f}{}", i.scope, i.key));
-    let replay = |(case, stored): (Case, Option<String>)| {
-        let asked = idempotency.as_ref().map(|i| i.fingerprint.as_str());
-        if stored.as_deref() != asked {
-            tracing::info!(
-                case_id = case.id.get(),
-                "idempotency key reused for another request"
-            );
-            return Err(key_reused());
-        }
-        Ok(Intake {
-            case,
-            token: viewer
-                .is_none()
-                .then(|| tracking_token(state, scoped_key.as_deref()))
-                .transpose()?,
-            created: false,
-        })
+        (None, None) => Whereabouts::AddressBook {
+            place_id: req.place_id,
+        },
     };
-    if let Some(i) = &idempotency
-        && let Some(found) = cases::find_by_idempotency(&state.db, &i.scope, &i.key).await?
-    {
-        return replay(found);
-    }
-
-    let prepared = prepare_intake(
-        state,
-        viewer,
-        req,
-        channel,
-        idempotency.clone(),
-        scoped_key.as_deref(),
-    )
-    .await?;
-    let number = reserve_number(state, &prepared).await?;
-    let txn = state.db.begin().await?;
-    let written = async {
-        let case = insert_intake(&txn, &prepared, &number, viewer).await?;
-        extras.write(&txn, &case, viewer, prepared.new.now).await?;
-        Ok::<_, RepoError>(case)
-    }
-    .await;
-    match written {
-        Ok(case) => {
-            txn.commit().await?;
-            tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), source = case.source.as_str(), "case reported");
-            Ok(Intake {
-                case,
-                token: prepared.token,
-                created: true,
-            })
-        }
-        // A concurrent request with the same key won the race: a retry answers with its case.
-        Err(RepoError::Conflict(_)) if idempotency.is_some() => {
-            drop(txn);
-            let i = idempotency.as_ref().expect("checked above");
-            let found = cases::find_by_idempotency(&state.db, &i.scope, &i.key)
-                .await?
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotent case vanished")))?;
-            replay(found)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn key_reused() -> ApiError {
-    ApiError::Unprocessable {
-        code: "idempotency_key_reused",
-        detail: "this Idempotency-Key was already used for a different request; \
-                 send a new key with a new report"
-            .into(),
-        field: Some("Idempotency-Key".into()),
-    }
-}
-
-/// A digest of everything that makes a report this report: the channel, the form as sent and
-/// the photo's content. Hex SHA-256 (64 characters, the column's width).
-fn fingerprint(channel: Channel, req: &NewCaseRequest, extras: &IntakeExtras) -> String {
-    use sha2::Digest;
-    let document = serde_json::json!({
-        "channel": format!("{channel:?}"),
-        "request": req,
-        "photo": extras.photo.as_ref().map(|p| &p.sha256),
-        "media_url": extras.open311_client.as_ref().and_then(|c| c.media_url.as_ref()),
-    });
-    let digest = sha2::Sha256::digest(document.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
+    Ok(Report {
+        category: req.category.clone(),
+        description,
+        whereabouts,
+        address: given(&req.address)
+            .map(|a| Address::parse(&a))
+            .transpose()?,
+        address_text: req.address.clone(),
+        priority: req.priority.as_deref().map(str::parse),
+        case_type: req.case_type.as_deref().map(str::parse),
+        reporter_name: given(&req.reporter_name).map(|n| Name::parse(&n)),
+        reporter_phone: given(&req.reporter_phone).map(|n| PhoneNumber::parse(&n)),
+        attributes: req.attributes.clone(),
+    })
 }
 
 /// One case, by its id or by its number (`HZ-20261201-000003`, as printed and as residents
@@ -1133,7 +665,7 @@ async fn get_case(
         ));
     }
     let case = match id.parse::<i64>() {
-        Ok(id) => load(&state, id).await?,
+        Ok(id) => app_cases::load(&state, id).await?,
         Err(_) => {
             let not_found = || ApiError::not_found("case_not_found", "no such case");
             let number = CaseNumber::parse(&id).map_err(|_| not_found())?;
@@ -1170,7 +702,7 @@ async fn get_timeline(
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<EventDto>>, ApiError> {
-    let case = load(&state, id).await?;
+    let case = app_cases::load(&state, id).await?;
     authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
     let events = cases::timeline(&state.db, case.id).await?;
     let mut actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
@@ -1223,17 +755,6 @@ async fn get_timeline(
     ))
 }
 
-fn required_note(note: Option<&str>) -> Result<String, ApiError> {
-    let note = note.unwrap_or_default();
-    Description::parse(note)
-        .map(|d| d.as_str().to_owned())
-        .map_err(|_| ApiError::Unprocessable {
-            code: "note_required",
-            detail: "this action needs a note of 1–5000 characters".into(),
-            field: Some("note".into()),
-        })
-}
-
 fn expected_version(req: &ActionRequest, headers: &HeaderMap) -> Result<(i32, bool), ApiError> {
     version_from(req.version, headers)
 }
@@ -1282,336 +803,99 @@ async fn act(
     ApiJson(req): ApiJson<ActionRequest>,
 ) -> Result<Response, ApiError> {
     let kind = CaseActionKind::parse(&req.action)?;
-    let case = load(&state, id).await?;
-    // A remark or a rating changes no status: it needs no version (a resident rating from a
-    // notice has none to hand), but a version sent is still checked.
+    let case = app_cases::load(&state, id).await?;
     let (version, via_if_match) = match expected_version(&req, &headers) {
+        Ok((v, via)) => (Some(v), via),
+        // A remark or a rating needs no version; the use case says which may go without.
         Err(ApiError::Unprocessable {
             code: "version_required",
             ..
-        }) if matches!(kind, CaseActionKind::Rate | CaseActionKind::Comment) => {
-            (case.version, false)
-        }
-        other => other?,
+        }) => (None, false),
+        Err(e) => return Err(e),
     };
-    let resource = Resource {
-        area: Some(case.area),
-        owner: case.reporter_id,
+    let step = StepCommand {
+        command: command_from(kind, &req)?,
+        remark: req.note.clone(),
+        version,
     };
-    // Someone who may not even see the case learns nothing about it (404), then the action's
-    // own permission (403).
-    require(&p, Action::ViewCase, &resource).map_err(as_missing_case)?;
-    require(&p, policy_action(kind, p.role), &resource)?;
-    let to = transition(case.status, kind).map_err(|e| {
-        let mine = actions_for(&p, &case);
-        ApiError::Conflict {
-            code: "illegal_transition",
-            detail: format!(
-                "cannot {} a case that is {}; what you can do now: {}",
-                e.action,
-                e.from,
-                if mine.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    mine.iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-        }
-    })?;
-    if version != case.version {
-        return Err(stale(via_if_match, case.version));
-    }
-    if needs_assignee(kind) && case.assignee != Some(p.user_id) {
-        return Err(ApiError::forbidden(
-            "not_assignee",
-            "only the officer the case is dispatched to can do this",
-        ));
-    }
-
-    let now = now_micros();
-    let calendar = state.reference.calendar(&state.db).await;
-    let sla_policy = policy(&state, case.category_id, case.priority).await?;
-    let due = |stage| deadline(&state, &calendar, &sla_policy, stage, now);
-    let mut update = CaseUpdate::of(&case, to, now);
-    let mut note = req
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let mut data = serde_json::Map::new();
-    // 小事一格解决: the stationed officer accepting a report takes it; the dispatch to him is a
-    // second step of the same action, recorded as its own event.
-    let mut then_dispatch: Option<serde_json::Map<String, serde_json::Value>> = None;
-    // A duplicate rejected into another case (合并): that case's timeline records it too.
-    let mut merged_into: Option<Case> = None;
-    match kind {
-        CaseActionKind::Accept if p.role == Role::Officer => {
-            let category = state
-                .reference
-                .category(&state.db, case.category_id)
-                .await?;
-            if !category.officer_may_take {
-                return Err(ApiError::forbidden(
-                    "category_needs_command_centre",
-                    format!(
-                        "reports of {} are accepted by the command centre; the stationed officer \
-                         cannot take them himself",
-                        category.code
-                    ),
-                ));
-            }
-            let dispatched = transition(to, CaseActionKind::Dispatch)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-            update.status = dispatched;
-            update.assignee = Some(p.user_id);
-            update.stage = Some(Stage::Sign);
-            update.stage_due = Some(due(Stage::Sign));
-            data.insert("taken_by_officer".into(), true.into());
-            let mut d = serde_json::Map::new();
-            d.insert("assignee_id".into(), p.user_id.get().into());
-            d.insert("taken_by_officer".into(), true.into());
-            then_dispatch = Some(d);
-        }
-        CaseActionKind::Accept => {
-            update.stage = Some(Stage::Dispatch);
-            update.stage_due = Some(due(Stage::Dispatch));
-        }
-        CaseActionKind::Reject => {
-            let reason = req.reason.as_deref().unwrap_or_default();
-            if !["invalid", "duplicate", "out_of_scope"].contains(&reason) {
-                return Err(ApiError::Unprocessable {
-                    code: "invalid_value",
-                    detail: "reason must be invalid, duplicate or out_of_scope".into(),
-                    field: Some("reason".into()),
-                });
-            }
-            if reason == "duplicate" {
-                let other = whistle_domain::case::CaseNumber::parse(
-                    req.duplicate_of.as_deref().unwrap_or_default(),
-                )
-                .map_err(|e| ApiError::Unprocessable {
-                    code: "invalid_value",
-                    detail: format!("duplicate_of: {}", e.reason),
-                    field: Some("duplicate_of".into()),
-                })?;
-                let original = cases::find_by_number(&state.db, &other)
-                    .await?
-                    .filter(|o| o.id != case.id)
-                    .ok_or_else(|| ApiError::Unprocessable {
-                        code: "unknown_case",
-                        detail: format!("no other case {other}"),
-                        field: Some("duplicate_of".into()),
-                    })?;
-                data.insert("duplicate_of".into(), original.number.as_str().into());
-                merged_into = Some(original);
-            }
-            data.insert("reason".into(), reason.into());
-            update.stage = None;
-            update.stage_due = None;
-        }
-        CaseActionKind::Dispatch => {
-            // Without an assignee the case goes to the officer routing suggested.
-            let raw = req
-                .assignee_id
-                .or(case.suggested_officer.map(UserId::get))
-                .ok_or_else(|| ApiError::Unprocessable {
-                    code: "no_suggested_officer",
-                    detail: "no officer is stationed in the case's community today to suggest; \
-                             name one in assignee_id"
-                        .into(),
-                    field: Some("assignee_id".into()),
-                })?;
-            let assignee = UserId::new(raw)?;
-            let officer = users::get_user(&state.db, assignee)
-                .await
-                .ok()
-                .filter(|u| !u.disabled && u.role.is_enforcement());
-            let Some(officer) = officer else {
-                return Err(ApiError::Unprocessable {
-                    code: "invalid_assignee",
-                    detail: "assignee_id must be an active officer or leader".into(),
-                    field: Some("assignee_id".into()),
-                });
-            };
-            let jurisdiction = users::jurisdiction_of(&state.db, officer.id, officer.role).await?;
-            if !jurisdiction.covers(&case.area) {
-                return Err(ApiError::Unprocessable {
-                    code: "assignee_outside_jurisdiction",
-                    detail: "the officer does not act in this case's community".into(),
-                    field: Some("assignee_id".into()),
-                });
-            }
-            update.assignee = Some(assignee);
-            update.stage = Some(Stage::Sign);
-            update.stage_due = Some(due(Stage::Sign));
-            data.insert("assignee_id".into(), raw.into());
-        }
-        CaseActionKind::Sign => {
-            update.stage = Some(Stage::Resolve);
-            update.stage_due = Some(due(Stage::Resolve));
-        }
-        CaseActionKind::Return => {
-            note = Some(required_note(req.note.as_deref())?);
-            update.assignee = None;
-            update.stage = Some(Stage::Dispatch);
-            update.stage_due = Some(due(Stage::Dispatch));
-        }
-        CaseActionKind::Resolve => {
-            note = Some(required_note(req.note.as_deref())?);
-            update.stage = Some(Stage::Verify);
-            update.stage_due = Some(due(Stage::Verify));
-        }
-        CaseActionKind::Verify => {
-            update.stage = None;
-            update.stage_due = None;
-        }
-        CaseActionKind::Rework => {
-            note = Some(required_note(req.note.as_deref())?);
-            update.stage = Some(Stage::Resolve);
-            update.stage_due = Some(due(Stage::Resolve));
-        }
-        CaseActionKind::Close => {
-            update.closed_at = Some(now);
-        }
-        CaseActionKind::Escalate => {
-            let to_whom = req.escalate_to.as_deref().unwrap_or_default();
-            if !["leader", "street", "department"].contains(&to_whom) {
-                return Err(ApiError::Unprocessable {
-                    code: "invalid_value",
-                    detail: "escalate_to must be leader, street or department".into(),
-                    field: Some("escalate_to".into()),
-                });
-            }
-            data.insert("escalate_to".into(), to_whom.into());
-            if to_whom == "department" {
-                let dept = Name::parse(req.department.as_deref().unwrap_or_default())?;
-                data.insert("department".into(), dept.as_str().into());
-            }
-        }
-        CaseActionKind::RequestExtension => {
-            note = Some(required_note(req.note.as_deref())?);
-            let hours = req
-                .extension_hours
-                .filter(|h| (1..=240).contains(h))
-                .ok_or_else(|| ApiError::Unprocessable {
-                    code: "invalid_value",
-                    detail: "extension_hours must be 1 to 240 working hours".into(),
-                    field: Some("extension_hours".into()),
-                })?;
-            data.insert("extension_hours".into(), hours.into());
-        }
-        CaseActionKind::DecideExtension => {
-            let approve = req.approve.ok_or_else(|| ApiError::Unprocessable {
-                code: "invalid_value",
-                detail: "decide_extension needs approve: true or false".into(),
-                field: Some("approve".into()),
-            })?;
-            let events = cases::timeline(&state.db, case.id).await?;
-            let pending = events
-                .iter()
-                .rev()
-                .take_while(|e| e.action != "decide_extension")
-                .find(|e| e.action == "request_extension")
-                .and_then(|e| e.data.as_ref()?.get("extension_hours")?.as_u64())
-                .ok_or_else(|| ApiError::Conflict {
-                    code: "no_pending_extension",
-                    detail: "there is no extension request to decide".into(),
-                })?;
-            data.insert("approved".into(), approve.into());
-            data.insert("extension_hours".into(), pending.into());
-            if approve && let Some(current) = case.stage_due {
-                let local = current.with_timezone(&offset(&state)).naive_local();
-                let moved =
-                    calendar.add_working_time(local, chrono::Duration::hours(pending as i64));
-                update.stage_due = moved
-                    .and_local_timezone(offset(&state))
-                    .single()
-                    .map(|t| t.with_timezone(&Utc))
-                    .or(Some(current));
-            }
-        }
-        CaseActionKind::Reopen | CaseActionKind::Rate | CaseActionKind::Comment => {
-            let said = ReporterSays {
-                note: req.note.as_deref(),
-                rating: req.rating,
-            };
-            if let Some(n) =
-                reporter_step(&state, &case, kind, said, now, &mut update, &mut data).await?
-            {
-                note = Some(n);
-            }
-        }
-    }
-
-    // The event records the stage it started and that stage's deadline, so that a notice
-    // written later from it names the deadline of its own stage, not of a later one.
-    let stamp = |data: &mut serde_json::Map<String, serde_json::Value>| {
-        if update.stage != case.stage || update.stage_due != case.stage_due {
-            data.insert("stage".into(), update.stage.map(|s| s.as_str()).into());
-            data.insert(
-                "stage_due".into(),
-                update.stage_due.map(|d| d.to_rfc3339()).into(),
-            );
-        }
-    };
-    let mut events = Vec::with_capacity(2);
-    let event = |action: CaseActionKind, from, to, note, data: serde_json::Map<_, _>| CaseEvent {
-        id: 0,
-        case_id: case.id,
-        at: now,
-        actor_id: Some(p.user_id),
-        actor_role: p.role.as_str().to_owned(),
-        action: action.as_str().to_owned(),
-        from_status: Some(from),
-        to_status: to,
-        note,
-        data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
-    };
-    match then_dispatch {
-        Some(mut second) => {
-            stamp(&mut second);
-            events.push(event(kind, case.status, to, note, data));
-            events.push(event(
-                CaseActionKind::Dispatch,
-                to,
-                update.status,
-                None,
-                second,
-            ));
-        }
-        None => {
-            stamp(&mut data);
-            events.push(event(kind, case.status, to, note, data));
-        }
-    }
-    let txn = state.db.begin().await?;
-    if !cases::update_if_version(&txn, case.id, version, &update).await? {
-        drop(txn);
-        let current = cases::get(&state.db, case.id).await?.version;
-        return Err(stale(via_if_match, current));
-    }
-    for e in &events {
-        cases::append_event(&txn, e).await?;
-    }
-    if let Some(original) = &merged_into {
-        let mut d = serde_json::Map::new();
-        d.insert("duplicate".into(), case.number.as_str().into());
-        cases::append_event(&txn, &entry(original, &p, now, entries::MERGED, d)).await?;
-    }
-    txn.commit().await?;
-    tracing::info!(
-        case_id = case.id.get(),
-        action = kind.as_str(),
-        user_id = p.user_id.get(),
-        "case action"
-    );
-    let updated = cases::get(&state.db, case.id).await?;
+    let updated = act::act(&state, Caller::Account(&p), &case, step)
+        .await
+        .map_err(|e| match e {
+            AppError::Stale { current } => ApiError::stale(via_if_match, current),
+            other => other.into(),
+        })?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
+}
+
+/// The command an action request describes.
+fn command_from(kind: CaseActionKind, req: &ActionRequest) -> Result<CaseCommand, ApiError> {
+    let note = || required_note(req.note.as_deref());
+    let invalid = |field: &str, detail: &str| ApiError::Unprocessable {
+        code: "invalid_value",
+        detail: detail.to_owned(),
+        field: Some(field.to_owned()),
+    };
+    use CaseActionKind as A;
+    Ok(match kind {
+        A::Accept => CaseCommand::Accept,
+        A::Reject => CaseCommand::Reject(
+            Rejection::parse(
+                req.reason.as_deref().unwrap_or_default(),
+                req.duplicate_of.as_deref(),
+            )
+            .map_err(|e| match e.field {
+                "reason" => invalid(
+                    "reason",
+                    "reason must be invalid, duplicate or out_of_scope",
+                ),
+                _ => invalid("duplicate_of", &format!("duplicate_of: {}", e.reason)),
+            })?,
+        ),
+        A::Dispatch => CaseCommand::Dispatch {
+            assignee: req.assignee_id.map(UserId::new).transpose()?,
+        },
+        A::Sign => CaseCommand::Sign,
+        A::Return => CaseCommand::Return(note()?),
+        A::Resolve => CaseCommand::Resolve(note()?),
+        A::Verify => CaseCommand::Verify,
+        A::Rework => CaseCommand::Rework(note()?),
+        A::Close => CaseCommand::Close,
+        A::Escalate => CaseCommand::Escalate(
+            EscalationTarget::parse(
+                req.escalate_to.as_deref().unwrap_or_default(),
+                req.department.as_deref(),
+            )
+            .map_err(|e| match e.field {
+                "escalate_to" => invalid(
+                    "escalate_to",
+                    "escalate_to must be leader, street or department",
+                ),
+                _ => e.into(),
+            })?,
+        ),
+        A::RequestExtension => CaseCommand::RequestExtension {
+            note: note()?,
+            hours: req
+                .extension_hours
+                .ok_or(())
+                .and_then(|h| ExtensionHours::new(h).map_err(|_| ()))
+                .map_err(|()| {
+                    invalid(
+                        "extension_hours",
+                        "extension_hours must be 1 to 240 working hours",
+                    )
+                })?,
+        },
+        A::DecideExtension => CaseCommand::DecideExtension {
+            approve: req.approve.ok_or_else(|| {
+                invalid("approve", "decide_extension needs approve: true or false")
+            })?,
+        },
+        A::Reopen => CaseCommand::Reopen,
+        A::Rate => CaseCommand::Rate(Rating::new(req.rating.unwrap_or(0), req.note.as_deref())?),
+        A::Comment => CaseCommand::Comment(note()?),
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1649,234 +933,17 @@ async fn relocate(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<LocationRequest>,
 ) -> Result<Response, ApiError> {
-    let case = load(&state, id).await?;
-    let from = Resource {
-        area: Some(case.area),
-        owner: case.reporter_id,
-    };
-    require(&p, Action::ViewCase, &from).map_err(as_missing_case)?;
-    require(&p, Action::DispatchCase, &from)?;
+    let case = app_cases::load(&state, id).await?;
     let (version, via_if_match) = version_from(req.version, &headers)?;
-    if matches!(case.status, CaseStatus::Closed | CaseStatus::Rejected) {
-        return Err(ApiError::Conflict {
-            code: "case_finished",
-            detail: format!(
-                "the case is {}; its place can no longer change",
-                case.status
-            ),
-        });
-    }
-    let (point, hit) = routed_point(&state, req.crs.as_deref(), req.lat, req.lon)?;
-    let place = state.reference.grid(&state.db, hit.grid_id).await?;
-    let area = AreaPath {
-        district: place.community.district.id,
-        street: place.community.street.id,
-        community: hit.community_id,
-    };
-    require(
-        &p,
-        Action::DispatchCase,
-        &Resource {
-            area: Some(area),
-            owner: case.reporter_id,
-        },
-    )?;
-    if case.assignee.is_some() && area.community != case.area.community {
-        return Err(ApiError::Conflict {
-            code: "assignee_outside_new_area",
-            detail: "the case is dispatched to an officer of its present community; have it \
-                     returned before moving it to another community"
-                .into(),
-        });
-    }
-    if version != case.version {
-        return Err(stale(via_if_match, case.version));
-    }
-    let now = now_micros();
-    let today = now.with_timezone(&offset(&state)).date_naive();
-    let suggested = if area.community == case.area.community {
-        case.suggested_officer
-    } else {
-        cases::suggest_officer(&state.db, area.community, today).await?
-    };
-    let old = case.location.point();
-    let mut data = serde_json::Map::new();
-    data.insert("from".into(), serde_json::json!([old.lat(), old.lon()]));
-    data.insert("to".into(), serde_json::json!([point.lat(), point.lon()]));
-    if let Some(place) = case.location.place() {
-        data.insert("place_id".into(), place.get().into());
-    }
-    if area.community != case.area.community {
-        data.insert("from_community".into(), case.area.community.get().into());
-        data.insert("to_community".into(), area.community.get().into());
-    }
-    let to = Relocation {
-        point,
-        grid: hit.grid_id,
-        area,
-        suggested_officer: suggested,
-        now,
-    };
-    let txn = state.db.begin().await?;
-    if !cases::relocate_if_version(&txn, case.id, version, &to).await? {
-        drop(txn);
-        let current = cases::get(&state.db, case.id).await?.version;
-        return Err(stale(via_if_match, current));
-    }
-    cases::append_event(&txn, &entry(&case, &p, now, entries::LOCATED, data)).await?;
-    txn.commit().await?;
-    tracing::info!(
-        case_id = case.id.get(),
-        user_id = p.user_id.get(),
-        community_id = area.community.get(),
-        "case placed on the map"
-    );
-    let updated = cases::get(&state.db, case.id).await?;
+    let point = point_from(req.crs.as_deref(), req.lat, req.lon)?;
+    let updated = locate::relocate(&state, &p, &case, point, version)
+        .await
+        .map_err(|e| match e {
+            AppError::Stale { current } => ApiError::stale(via_if_match, current),
+            other => other.into(),
+        })?;
     let dto = to_dto(&state, &updated, Some(&p), None).await?;
     Ok(with_etag(StatusCode::OK, dto))
-}
-
-/// A timeline entry that is not a lifecycle step (`lifecycle::entries`): the status stays.
-fn entry(
-    case: &Case,
-    p: &Principal,
-    at: DateTime<Utc>,
-    action: &str,
-    data: serde_json::Map<String, serde_json::Value>,
-) -> CaseEvent {
-    CaseEvent {
-        id: 0,
-        case_id: case.id,
-        at,
-        actor_id: Some(p.user_id),
-        actor_role: p.role.as_str().to_owned(),
-        action: action.to_owned(),
-        from_status: Some(case.status),
-        to_status: case.status,
-        note: None,
-        data: Some(serde_json::Value::Object(data)),
-    }
-}
-
-/// What a reporter sends with a step of his own.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ReporterSays<'a> {
-    pub note: Option<&'a str>,
-    pub rating: Option<i64>,
-}
-
-/// The reporter's own steps on his case (comment, rate once closed, reopen within the window)
-/// as they change it: one rule for the actions endpoint and the anonymous reporter's feedback
-/// endpoint. Fills `update` and the event's `data`; returns the note to record, when the step
-/// sets it.
-pub(crate) async fn reporter_step(
-    state: &AppState,
-    case: &Case,
-    kind: CaseActionKind,
-    said: ReporterSays<'_>,
-    now: DateTime<Utc>,
-    update: &mut CaseUpdate,
-    data: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<Option<String>, ApiError> {
-    match kind {
-        CaseActionKind::Reopen => {
-            let window = chrono::Duration::days(state.settings.cases.reopen_days.max(0));
-            if case.closed_at.is_none_or(|c| now - c > window) {
-                return Err(ApiError::Conflict {
-                    code: "reopen_window_passed",
-                    detail: format!(
-                        "a case can be reopened within {} days of closing",
-                        window.num_days()
-                    ),
-                });
-            }
-            let calendar = state.reference.calendar(&state.db).await;
-            let sla = policy(state, case.category_id, case.priority).await?;
-            update.closed_at = None;
-            update.rating = None;
-            update.stage = Some(Stage::Dispatch);
-            update.stage_due = Some(deadline(state, &calendar, &sla, Stage::Dispatch, now));
-            Ok(None)
-        }
-        CaseActionKind::Rate => {
-            if case.rating.is_some() {
-                return Err(ApiError::Conflict {
-                    code: "already_rated",
-                    detail: "this case has been rated".into(),
-                });
-            }
-            let rating = Rating::new(said.rating.unwrap_or(0), said.note)?;
-            data.insert("rating".into(), rating.score().into());
-            update.rating = Some(rating);
-            Ok(None)
-        }
-        CaseActionKind::Comment => required_note(said.note).map(Some),
-        _ => Err(ApiError::Internal(anyhow::anyhow!(
-            "{} is not a reporter's step",
-            kind.as_str()
-        ))),
-    }
-}
-
-/// The policy's name for what an action does; accepting is taking the case when the stationed
-/// officer does it (小事一格解决).
-fn policy_action(kind: CaseActionKind, role: Role) -> Action {
-    match kind {
-        CaseActionKind::Accept if role == Role::Officer => Action::TakeCase,
-        CaseActionKind::Accept | CaseActionKind::Reject => Action::AcceptCase,
-        CaseActionKind::Dispatch => Action::DispatchCase,
-        CaseActionKind::Sign | CaseActionKind::Return | CaseActionKind::Resolve => {
-            Action::HandleCase
-        }
-        CaseActionKind::Verify | CaseActionKind::Rework | CaseActionKind::Close => {
-            Action::VerifyCase
-        }
-        CaseActionKind::Escalate => Action::EscalateCase,
-        CaseActionKind::RequestExtension => Action::RequestExtension,
-        CaseActionKind::DecideExtension => Action::DecideExtension,
-        CaseActionKind::Reopen => Action::ReopenCase,
-        CaseActionKind::Rate => Action::RateCase,
-        CaseActionKind::Comment => Action::CommentCase,
-    }
-}
-
-/// Handling is the assignee's alone.
-fn needs_assignee(kind: CaseActionKind) -> bool {
-    matches!(
-        kind,
-        CaseActionKind::Sign
-            | CaseActionKind::Return
-            | CaseActionKind::Resolve
-            | CaseActionKind::RequestExtension
-    )
-}
-
-/// What `p` may do to `case` now: the actions its status allows that the policy lets this
-/// caller perform (for menus, and for a refusal that helps instead of listing others' moves).
-pub(crate) fn actions_for(p: &Principal, case: &Case) -> Vec<CaseActionKind> {
-    let resource = Resource {
-        area: Some(case.area),
-        owner: case.reporter_id,
-    };
-    whistle_domain::lifecycle::allowed_actions(case.status)
-        .into_iter()
-        .filter(|a| authorize(p, policy_action(*a, p.role), &resource).is_allowed())
-        .filter(|a| !needs_assignee(*a) || case.assignee == Some(p.user_id))
-        .filter(|a| *a != CaseActionKind::Rate || case.rating.is_none())
-        .collect()
-}
-
-fn stale(via_if_match: bool, current: i32) -> ApiError {
-    let detail =
-        format!("the case changed meanwhile; its version is now {current}: reload and retry");
-    if via_if_match {
-        ApiError::PreconditionFailed { detail }
-    } else {
-        ApiError::Conflict {
-            code: "version_conflict",
-            detail,
-        }
-    }
 }
 
 // ---- lists ---------------------------------------------------------------------------------

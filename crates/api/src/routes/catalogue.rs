@@ -19,7 +19,7 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::categories::{self, CategoryChange, NewCategory};
 use whistle_persistence::repo::sla;
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, CurrentUser};
 use crate::routes::categories::AttributeDto;
@@ -44,7 +44,7 @@ fn field<T>(
 }
 
 fn may(p: &whistle_auth::Principal) -> Result<(), ApiError> {
-    require(p, Action::ManageCatalogue, &Resource::city())
+    Ok(require(p, Action::ManageCatalogue, &Resource::city())?)
 }
 
 /// A category as administrators see it.

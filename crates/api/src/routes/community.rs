@@ -23,14 +23,14 @@ use whistle_persistence::repo::community::{self, NewStationing, Organisation, St
 use whistle_persistence::repo::geography::{self, CommunityInContext};
 use whistle_persistence::repo::users;
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::card;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::routes::geography::AreaRef;
 use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
+use crate::wire::AreaRef;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,13 +50,6 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(put_officer_photo, get_officer_photo))
                 .layer(DefaultBodyLimit::disable()),
         )
-}
-
-/// Today in the city's time zone.
-pub(crate) fn local_today(state: &AppState) -> NaiveDate {
-    let offset = chrono::FixedOffset::east_opt(state.settings.cases.utc_offset_minutes * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is valid"));
-    Utc::now().with_timezone(&offset).date_naive()
 }
 
 pub(crate) async fn load_community(
@@ -143,7 +136,7 @@ async fn stationing_dtos(
 ) -> Result<Vec<StationingDto>, ApiError> {
     let ids: Vec<UserId> = list.iter().map(|s| s.officer_id).collect();
     let officers = community::card_officers(&state.db, &ids).await?;
-    let today = local_today(state);
+    let today = state.today();
     Ok(list
         .into_iter()
         .map(|s| {
@@ -223,8 +216,7 @@ async fn officer_directory(
     };
     let text: Option<String> = q.q.as_deref().map(|t| t.trim().chars().take(50).collect());
     let found =
-        community::officer_directory(&state.db, text.as_deref(), local_today(&state), limit)
-            .await?;
+        community::officer_directory(&state.db, text.as_deref(), state.today(), limit).await?;
     let mut out = Vec::with_capacity(found.len());
     let mut names: std::collections::HashMap<CommunityId, AreaRef> = Default::default();
     for o in found {
@@ -286,7 +278,7 @@ async fn create_stationing(
     }
     let starts = match req.starts_on.as_deref() {
         Some(s) => parse_date("starts_on", s)?,
-        None => local_today(&state),
+        None => state.today(),
     };
     let ends = req
         .ends_on
@@ -409,7 +401,7 @@ async fn end_stationing(
     require(&p, Action::ManageStationing, &Resource::at(path_of(&place)))?;
     let day = match req.ends_on.as_deref() {
         Some(d) => parse_date("ends_on", d)?,
-        None => local_today(&state),
+        None => state.today(),
     };
     let period = s.period.end_on(day)?;
     let txn = state.db.begin().await?;
@@ -454,7 +446,7 @@ async fn community_stationings(
 ) -> Result<Json<Vec<StationingDto>>, ApiError> {
     require_staff(&p)?;
     let place = load_community(&state, id).await?;
-    let on = (!q.history.unwrap_or(false)).then(|| local_today(&state));
+    let on = (!q.history.unwrap_or(false)).then(|| state.today());
     let list = community::of_community(&state.db, place.community.id, on).await?;
     Ok(Json(stationing_dtos(&state, list).await?))
 }
@@ -512,8 +504,7 @@ pub struct ContactCardDto {
 /// Builds the card's content: officers stationed today (enabled accounts only).
 pub(crate) async fn card_of(state: &AppState, id: i64) -> Result<ContactCardDto, ApiError> {
     let place = load_community(state, id).await?;
-    let list =
-        community::of_community(&state.db, place.community.id, Some(local_today(state))).await?;
+    let list = community::of_community(&state.db, place.community.id, Some(state.today())).await?;
     let ids: Vec<UserId> = list.iter().map(|s| s.officer_id).collect();
     let officers = community::card_officers(&state.db, &ids).await?;
     let mut out = Vec::new();

@@ -4,18 +4,19 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::lifecycle::{CaseActionKind, transition};
-use whistle_persistence::repo::cases::{self, CaseEvent, CaseUpdate};
+use whistle_domain::case::Rating;
+use whistle_domain::lifecycle::CaseCommand;
 
+use crate::app::cases::act::{self, Caller, StepCommand};
+use crate::app::cases::{self as app_cases};
 use crate::authn::{CaseCaller, case_caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
-use crate::routes::cases::{ReporterSays, now_micros, reporter_step};
 use crate::state::AppState;
+use crate::wire::required_note;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feedback))
@@ -60,17 +61,14 @@ async fn feedback(
             "accounts act through /api/v1/cases/{id}/actions",
         ));
     }
-    let case_id = whistle_domain::ids::CaseId::new(id).map_err(|_| not_found())?;
-    let case = cases::get(&state.db, case_id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
+    let case = app_cases::load(&state, id).await?;
     let CaseCaller::Reporter = case_caller(&state, case.id, None, &headers).await? else {
         return Err(not_found());
     };
-    let kind = match req.action.as_str() {
-        "comment" => CaseActionKind::Comment,
-        "rate" => CaseActionKind::Rate,
-        "reopen" => CaseActionKind::Reopen,
+    let command = match req.action.as_str() {
+        "comment" => CaseCommand::Comment(required_note(req.note.as_deref())?),
+        "rate" => CaseCommand::Rate(Rating::new(req.rating.unwrap_or(0), req.note.as_deref())?),
+        "reopen" => CaseCommand::Reopen,
         _ => {
             return Err(ApiError::Unprocessable {
                 code: "invalid_value",
@@ -79,63 +77,11 @@ async fn feedback(
             });
         }
     };
-    let to = transition(case.status, kind).map_err(|e| ApiError::Conflict {
-        code: "illegal_transition",
-        detail: format!("cannot {} a case that is {}", e.action, e.from),
-    })?;
-    if req.version != case.version {
-        return Err(ApiError::Conflict {
-            code: "version_conflict",
-            detail: format!(
-                "the case changed meanwhile; its version is now {}: reload and retry",
-                case.version
-            ),
-        });
-    }
-    let now = now_micros();
-    let mut note = req
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let mut update = CaseUpdate::of(&case, to, now);
-    let mut data = serde_json::Map::new();
-    let said = ReporterSays {
-        note: req.note.as_deref(),
-        rating: req.rating,
+    let step = StepCommand {
+        command,
+        remark: req.note,
+        version: Some(req.version),
     };
-    if let Some(n) = reporter_step(&state, &case, kind, said, now, &mut update, &mut data).await? {
-        note = Some(n);
-    }
-    let txn = state.db.begin().await?;
-    if !cases::update_if_version(&txn, case.id, req.version, &update).await? {
-        return Err(ApiError::Conflict {
-            code: "version_conflict",
-            detail: "the case changed meanwhile: reload and retry".into(),
-        });
-    }
-    cases::append_event(
-        &txn,
-        &CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at: now,
-            actor_id: None,
-            actor_role: "anonymous".into(),
-            action: kind.as_str().to_owned(),
-            from_status: Some(case.status),
-            to_status: to,
-            note,
-            data: (!data.is_empty()).then_some(serde_json::Value::Object(data)),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(
-        case_id = case.id.get(),
-        action = kind.as_str(),
-        "reporter feedback"
-    );
+    act::act(&state, Caller::Reporter, &case, step).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,17 +6,18 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_domain::geography::{Community, District, Grid, Street};
+use whistle_domain::geography::{District, Grid, Street};
 use whistle_domain::ids::{CommunityId, DistrictId, StreetId};
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::routing::{GridHit, LocateError};
+use whistle_domain::routing::LocateError;
 use whistle_persistence::repo::PageRequest;
 use whistle_persistence::repo::geography::{self as geo_repo, CommunityFilter, CommunityInContext};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::paging::{Cursor, PageOf};
 use crate::state::AppState;
+use crate::wire::AreaRef;
+use crate::wire::paging::{Cursor, PageOf};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,55 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 // ---- wire types ----------------------------------------------------------------------------
-
-/// A reference to an area: enough to show and link it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AreaRef {
-    pub id: i64,
-    /// Administrative code (区划代码) or internal code.
-    pub code: String,
-    pub name: String,
-}
-
-impl From<&District> for AreaRef {
-    fn from(d: &District) -> Self {
-        AreaRef {
-            id: d.id.get(),
-            code: d.code.to_string(),
-            name: d.name.to_string(),
-        }
-    }
-}
-
-impl From<&Street> for AreaRef {
-    fn from(s: &Street) -> Self {
-        AreaRef {
-            id: s.id.get(),
-            code: s.code.to_string(),
-            name: s.name.to_string(),
-        }
-    }
-}
-
-impl From<&Community> for AreaRef {
-    fn from(c: &Community) -> Self {
-        AreaRef {
-            id: c.id.get(),
-            code: c.code.to_string(),
-            name: c.name.to_string(),
-        }
-    }
-}
-
-impl From<&Grid> for AreaRef {
-    fn from(g: &Grid) -> Self {
-        AreaRef {
-            id: g.id.get(),
-            code: g.code.to_string(),
-            name: g.name.to_string(),
-        }
-    }
-}
 
 /// A district (区).
 #[derive(Debug, Serialize, ToSchema)]
@@ -244,7 +196,7 @@ async fn list_communities(
     };
     let page = PageRequest {
         after: Cursor::decode(q.cursor.as_deref())?,
-        limit: crate::routes::paging::limit(q.limit)?,
+        limit: crate::wire::paging::limit(q.limit)?,
     };
     let found = geo_repo::list_communities(&state.db, filter, page).await?;
     Ok(Json(PageOf {
@@ -358,31 +310,6 @@ fn parse_number(field: &'static str, raw: Option<&str>) -> Result<f64, ApiError>
         detail: format!("{field} must be a decimal number"),
         field: Some(field.to_owned()),
     })
-}
-
-/// A point sent in a request body (`lat`, `lon` and an optional `crs`), in WGS-84 and routed to
-/// its grid: 422 `invalid_coordinate` at the field that is wrong, 422 `outside_city` at `lat`.
-pub(crate) fn routed_point(
-    state: &AppState,
-    crs: Option<&str>,
-    lat: f64,
-    lon: f64,
-) -> Result<(Coordinate, GridHit), ApiError> {
-    let crs: Crs = crs.map(str::parse).transpose()?.unwrap_or_default();
-    let point = Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
-        code: "invalid_coordinate",
-        detail: e.to_string(),
-        field: Some(e.field.to_owned()),
-    })?;
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
-            code: "outside_city",
-            detail: "the location is not inside any grid of the city".into(),
-            field: Some("lat".into()),
-        })?;
-    Ok((point, hit))
 }
 
 /// The grid, community, street and district of a point. Accepts WGS-84, GCJ-02 and BD-09.

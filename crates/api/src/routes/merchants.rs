@@ -30,18 +30,17 @@ use whistle_persistence::repo::merchants::{
 };
 use whistle_persistence::repo::{PageRequest, geography};
 
-use crate::authn::require;
+use crate::app::access::require;
+use crate::app::cases::intake::{self, Channel, Report, Whereabouts};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::routes::cases::{
-    Channel, NewCaseRequest, insert_intake, prepare_intake, reserve_number,
-};
-use crate::routes::community::local_today;
-use crate::routes::geography::routed_point;
-use crate::routes::paging::{self, Cursor, PageOf};
 use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
+use crate::wire::paging::{self, Cursor, PageOf};
+use crate::wire::routed_point;
+use whistle_domain::case::Description;
+use whistle_domain::location::Crs;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -526,7 +525,7 @@ async fn sign_pledge(
 ) -> Result<(StatusCode, Json<PledgeDto>), ApiError> {
     let m = readable_merchant(&state, &p, id).await?;
     require(&p, Action::SignPledge, &Resource::at(m.area))?;
-    let today = local_today(&state);
+    let today = state.today();
     let signed_on = date("signed_on", req.signed_on.as_deref())?.unwrap_or(today);
     if signed_on > today {
         return Err(ApiError::Unprocessable {
@@ -600,7 +599,7 @@ async fn merchant_pledges(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<PledgeDto>>, ApiError> {
     let m = readable_merchant(&state, &p, id).await?;
-    let today = local_today(&state);
+    let today = state.today();
     let list = merchants::pledges_of(&state.db, m.id).await?;
     Ok(Json(
         list.into_iter().map(|r| pledge_dto(r, today)).collect(),
@@ -640,7 +639,7 @@ async fn get_pledge(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PledgeDto>, ApiError> {
     let (r, _) = readable_pledge(&state, &p, id).await?;
-    Ok(Json(pledge_dto(r, local_today(&state))))
+    Ok(Json(pledge_dto(r, state.today())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -668,7 +667,7 @@ async fn revoke_pledge(
     let (r, m) = readable_pledge(&state, &p, id).await?;
     require(&p, Action::SignPledge, &Resource::at(m.area))?;
     let reason = clean_text("reason", &req.reason, 1_000, true)?;
-    let today = local_today(&state);
+    let today = state.today();
     let status = r.pledge.status_on(today);
     if matches!(status, PledgeStatus::Revoked | PledgeStatus::Expired) {
         return Err(ApiError::Conflict {
@@ -719,7 +718,7 @@ async fn expiring_pledges(
             field: Some("within_days".into()),
         });
     }
-    let today = local_today(&state);
+    let today = state.today();
     let until = today + Duration::days(i64::from(days));
     let list = merchants::pledges_expiring(&state.db, today, until, scope.as_ref()).await?;
     Ok(Json(
@@ -758,7 +757,7 @@ async fn put_signature(
     let txn = state.db.begin().await?;
     let stored = merchants::set_signature(&txn, r.pledge.id, &image.sha256, image.mime).await?;
     txn.commit().await?;
-    Ok(Json(pledge_dto(stored, local_today(&state))))
+    Ok(Json(pledge_dto(stored, state.today())))
 }
 
 /// The scanned signature page.
@@ -1103,7 +1102,7 @@ async fn inspect(
 ) -> Result<(StatusCode, Json<InspectionDto>), ApiError> {
     let m = readable_merchant(&state, &p, id).await?;
     require(&p, Action::InspectMerchant, &Resource::at(m.area))?;
-    let today = local_today(&state);
+    let today = state.today();
     let pledges = merchants::pledges_of(&state.db, m.id).await?;
     let pledge = match req.pledge_id {
         Some(pid) => pledges
@@ -1173,36 +1172,40 @@ async fn inspect(
                 r.note.as_deref().unwrap_or_default()
             ),
         };
-        let case_req = NewCaseRequest {
+        let report = Report {
             category: open.category.clone(),
-            description,
-            lat: Some(m.location.lat()),
-            lon: Some(m.location.lon()),
-            crs: None,
-            address: Some(m.address.clone()),
-            place_id: None,
-            priority: open.priority.clone(),
+            description: Description::parse(&description)?,
+            whereabouts: Whereabouts::Point {
+                point: m.location,
+                crs: Crs::Wgs84,
+            },
+            address: Some(m.address.as_str())
+                .filter(|a| !a.trim().is_empty())
+                .map(Address::parse)
+                .transpose()?,
+            address_text: Some(m.address.clone()),
+            priority: open.priority.as_deref().map(str::parse),
             case_type: None,
             reporter_name: None,
             reporter_phone: None,
             attributes: Default::default(),
         };
         let mut case =
-            prepare_intake(&state, Some(&p), &case_req, Channel::Native, None, None).await?;
+            intake::prepare(&state, Some(&p), &report, Channel::Native, None, None).await?;
         case.new.merchant_id = Some(m.id);
         prepared.push((r.item.as_str().to_owned(), case));
     }
 
     let mut numbers = Vec::with_capacity(prepared.len());
     for (_, case) in &prepared {
-        numbers.push(reserve_number(&state, case).await?);
+        numbers.push(intake::reserve_number(&state, case).await?);
     }
     let txn = state.db.begin().await?;
     let mut opened: Vec<(String, Case)> = Vec::new();
     for ((item, case), number) in prepared.iter().zip(&numbers) {
         opened.push((
             item.clone(),
-            insert_intake(&txn, case, number, Some(&p)).await?,
+            intake::insert(&txn, case, number, Some(&p)).await?,
         ));
     }
     let links: Vec<(String, CaseId)> = opened.iter().map(|(i, c)| (i.clone(), c.id)).collect();
@@ -1444,7 +1447,7 @@ async fn compliance(
     let m = readable_merchant(&state, &p, id).await?;
     let list = merchants::inspections_of(&state.db, m.id, last_n(q.last)?).await?;
     let c = merchants::compliance(&list);
-    let today = local_today(&state);
+    let today = state.today();
     let active = merchants::pledges_of(&state.db, m.id)
         .await?
         .into_iter()

@@ -17,7 +17,6 @@ pub mod health;
 pub mod merchants;
 pub mod notifications;
 pub mod open311;
-pub mod paging;
 pub mod places;
 pub mod print_links;
 pub mod sessions;

@@ -16,11 +16,11 @@ use whistle_domain::ids::{CaseId, UserId};
 use whistle_domain::notice::{EmailAddress, Locale};
 use whistle_persistence::repo::notifications::{self, Notification};
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, CurrentUser};
-use crate::routes::paging::{Cursor, limit};
 use crate::state::AppState;
+use crate::wire::paging::{Cursor, limit};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

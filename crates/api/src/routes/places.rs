@@ -18,13 +18,13 @@ use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::{CommunityId, PlaceId};
 use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::place::{AddressMatch, MAX_KEY_CHARS, Place, PlaceKey, PlaceKind, best_match};
+use whistle_domain::place::{MAX_KEY_CHARS, Place, PlaceKey, PlaceKind};
 use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::repo::geography;
 use whistle_persistence::repo::places::{self, NewPlace, Upserted};
 
-use crate::authn::require;
+use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::state::AppState;
@@ -116,65 +116,6 @@ pub struct ImportResult {
     pub updated: usize,
     /// The stored entries, in the order sent.
     pub places: Vec<PlaceDto>,
-}
-
-// ---- intake's use --------------------------------------------------------------------------
-
-/// The active entry a report without coordinates names: its `place_id`, else the entry its
-/// address text matches. Every failure is a 422 that says what to send instead.
-pub(crate) async fn place_report(
-    state: &AppState,
-    place_id: Option<i64>,
-    address: Option<&str>,
-) -> Result<Place, ApiError> {
-    if let Some(id) = place_id {
-        let unknown = || ApiError::Unprocessable {
-            code: "unknown_place",
-            detail: format!("no active address-book entry {id}"),
-            field: Some("place_id".into()),
-        };
-        let id = PlaceId::new(id).map_err(|_| unknown())?;
-        let place = places::get(&state.db, id)
-            .await
-            .map_err(ApiError::when_missing(unknown()))?;
-        return if place.active {
-            Ok(place)
-        } else {
-            Err(unknown())
-        };
-    }
-    let Some(text) = address.filter(|a| !a.trim().is_empty()) else {
-        return Err(ApiError::Unprocessable {
-            code: "location_required",
-            detail: "send the point (lat and lon), a place_id from GET /api/v1/places, or an \
-                     address naming a place in the address book"
-                .into(),
-            field: Some("lat".into()),
-        });
-    };
-    let not_located = |why: String| ApiError::Unprocessable {
-        code: "address_not_located",
-        detail: format!(
-            "{why}; send the point (lat and lon) or choose a place from GET /api/v1/places"
-        ),
-        field: Some("address".into()),
-    };
-    let key =
-        PlaceKey::of(text).ok_or_else(|| not_located("the address names no place".to_owned()))?;
-    let candidates = places::candidates_for(&state.db, &key).await?;
-    match best_match(&key, &candidates) {
-        AddressMatch::Exact(p) | AddressMatch::Contained(p) => Ok(p),
-        AddressMatch::Ambiguous(all) => Err(not_located(format!(
-            "the address names several places ({})",
-            all.iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join("、")
-        ))),
-        AddressMatch::NoMatch => Err(not_located(
-            "no place in the address book matches the address".to_owned(),
-        )),
-    }
 }
 
 // ---- handlers ------------------------------------------------------------------------------

@@ -34,12 +34,13 @@ use whistle_persistence::repo::worklogs::{
 };
 use whistle_persistence::repo::{cases, geography, users};
 
-use crate::authn::{require, require_scope};
+use crate::app::AppError;
+use crate::app::access::{require, require_scope};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
-use crate::routes::paging::{self, PageOf};
 use crate::state::AppState;
+use crate::wire::paging::{self, PageOf};
 
 /// The longest period a list or a mix covers, in days: a year, leap years included.
 pub const MAX_PERIOD_DAYS: i64 = 366;
@@ -356,12 +357,9 @@ async fn load_visible(state: &AppState, p: &Principal, id: i64) -> Result<WorkLo
     let log = worklogs::get(&state.db, id)
         .await
         .map_err(ApiError::when_missing(not_found()))?;
-    require(p, Action::ViewWorkLogs, &resource(&log)).map_err(|e| {
-        if e.status() == StatusCode::NOT_FOUND {
-            not_found()
-        } else {
-            e
-        }
+    require(p, Action::ViewWorkLogs, &resource(&log)).map_err(|e| match e {
+        AppError::NotFound { .. } => not_found(),
+        other => other.into(),
     })?;
     Ok(log)
 }

@@ -207,3 +207,50 @@ async fn path_parameters_are_the_paths_placeholders() {
         "query parameters documented as path parameters: {wrong:#?}"
     );
 }
+
+/// The API's contract is reviewed as a file: `web/api/openapi.json` is the document as it was
+/// last agreed, and any change to an endpoint, a field or a schema shows up here until that
+/// copy is regenerated (`npm run gen:api` in `web/`) in the same commit.
+#[tokio::test]
+async fn openapi_document_matches_the_stored_copy() {
+    let app = TestApp::spawn_with(false, &[]).await;
+    let served = app.get_json("/openapi.json").await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/api/openapi.json");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut differences = Vec::new();
+    diff("", &stored, &served, &mut differences);
+    assert!(
+        differences.is_empty(),
+        "the OpenAPI document differs from web/api/openapi.json (regenerate it with \
+         `npm run gen:api` in web/ if the change is meant):\n{}",
+        differences.join("\n")
+    );
+}
+
+/// Where two JSON documents differ, as JSON pointers (at most a screenful).
+fn diff(at: &str, stored: &Value, served: &Value, out: &mut Vec<String>) {
+    if out.len() >= 40 {
+        return;
+    }
+    match (stored, served) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match b.get(k) {
+                    Some(w) => diff(&here, v, w, out),
+                    None => out.push(format!("{here}: only in the stored copy")),
+                }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                out.push(format!("{at}/{k}: only in the served document"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{at}/{i}"), v, w, out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(format!("{at}: stored {a}, served {b}")),
+    }
+}

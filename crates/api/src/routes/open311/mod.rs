@@ -30,6 +30,7 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use whistle_persistence::RepoError;
 
+use crate::app::AppError;
 use crate::config::Environment;
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -124,20 +125,10 @@ impl From<ApiError> for Open311Error {
             ApiError::Unauthorized { detail, .. } | ApiError::Forbidden { detail, .. } => {
                 Open311Error::forbidden(detail)
             }
-            ApiError::Internal(e) => {
-                tracing::error!(error = ?e, "internal error in Open311");
-                Open311Error::server(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "general service error: the request could not be processed; \
-                     quote the x-request-id header when reporting it",
-                )
-            }
+            ApiError::Internal(e) => internal(&e),
             ApiError::DatabaseUnavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
-                Open311Error::server(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the service is temporarily unavailable; retry later",
-                )
+                unavailable()
             }
             ApiError::UnsupportedMediaType { .. } => {
                 Open311Error::bad_request("media must be a JPEG, PNG or WebP photo")
@@ -148,10 +139,55 @@ impl From<ApiError> for Open311Error {
     }
 }
 
+/// A use case's refusal in the spec's words: what does not exist is 404, what is refused 403,
+/// anything else about the request 400; the server's own trouble 500 or 503, never in detail.
+impl From<AppError> for Open311Error {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound { detail, .. } => Open311Error::not_found(detail),
+            AppError::Forbidden { detail, .. } => Open311Error::forbidden(detail),
+            AppError::Invalid { detail, .. } | AppError::Conflict { detail, .. } => {
+                Open311Error::bad_request(detail)
+            }
+            AppError::Stale { .. } => {
+                Open311Error::bad_request("the request changed meanwhile: retry")
+            }
+            AppError::Repo(e) => e.into(),
+            AppError::Internal(e) => internal(&e),
+        }
+    }
+}
+
 impl From<RepoError> for Open311Error {
     fn from(e: RepoError) -> Self {
-        ApiError::from(e).into()
+        match e {
+            RepoError::NotFound(what) => Open311Error::not_found(format!("{what} not found")),
+            RepoError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                unavailable()
+            }
+            RepoError::Conflict(_) | RepoError::Reference(_) => {
+                Open311Error::bad_request("the request conflicts with existing data")
+            }
+            other => internal(&anyhow::Error::new(other)),
+        }
     }
+}
+
+fn internal(e: &anyhow::Error) -> Open311Error {
+    tracing::error!(error = ?e, "internal error in Open311");
+    Open311Error::server(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "general service error: the request could not be processed; \
+         quote the x-request-id header when reporting it",
+    )
+}
+
+fn unavailable() -> Open311Error {
+    Open311Error::server(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the service is temporarily unavailable; retry later",
+    )
 }
 
 /// An error response for anything under `/open311/` that did not come from a handler (a 405
@@ -272,8 +308,7 @@ fn check_jurisdiction(state: &AppState, params: &Params) -> Result<(), Open311Er
 
 /// The city's local offset: Open311 times carry it (`2026-11-25T14:03:00+08:00`).
 fn local_offset(state: &AppState) -> FixedOffset {
-    FixedOffset::east_opt(state.settings.cases.utc_offset_minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+    state.city().fixed()
 }
 
 /// W3C/ISO 8601 with the city's offset, to the second.

@@ -20,10 +20,14 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use whistle_auth::api_key;
+use whistle_domain::case::Description;
 use whistle_domain::case::{Case, CaseNumber, CaseSource, CaseStatus};
 use whistle_domain::category::{AttributeKind, Category};
-use whistle_domain::location::Coordinate;
+use whistle_domain::location::{Coordinate, Crs};
+use whistle_domain::merchant::Address;
+use whistle_domain::people::PhoneNumber;
 use whistle_domain::privacy::mask_contacts;
+use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::api_keys::{self, ApiKey};
 use whistle_persistence::repo::cases::{self as case_repo, CaseEvent};
@@ -32,12 +36,13 @@ use whistle_persistence::repo::open311::{self, RequestSearch};
 use super::services::{active_category, name_in};
 use super::wire::Node;
 use super::{ErrorDoc, Open311Error, Params, check_jurisdiction, w3_time};
-use crate::error::ApiError;
+use crate::app::AppError;
+use crate::app::cases::intake::{
+    Channel, IntakeExtras, Open311Client, Report, Whereabouts, intake,
+};
+use crate::extract::idempotency_key;
 use crate::i18n::Lang;
 use crate::media_store;
-use crate::routes::cases::{
-    Channel, IntakeExtras, NewCaseRequest, Open311Client, idempotency_key, intake,
-};
 use crate::state::AppState;
 
 /// The spec's limits: a description of at most 4,000 characters; lists of at most 1,000
@@ -380,7 +385,7 @@ async fn authenticate(state: &AppState, params: &Params) -> Result<ApiKey, Open3
 /// The native report built from the form. The spec's wire rules are checked here (lat and long
 /// together, a location of some kind, the 4,000-character description, attribute syntax);
 /// everything else is intake's: category, answers, coordinates, names, phone, routing.
-fn new_case(params: &Params, category: &Category) -> Result<NewCaseRequest, Open311Error> {
+fn new_case(params: &Params, category: &Category) -> Result<Report, Open311Error> {
     let number = |name: &str, raw: &str| {
         raw.parse::<f64>()
             .ok()
@@ -391,11 +396,10 @@ fn new_case(params: &Params, category: &Category) -> Result<NewCaseRequest, Open
         (Some(lat), Some(long)) => {
             let (lat, lon) = (number("lat", lat)?, number("long", long)?);
             // The spec's coordinates are WGS-84; the domain checks the ranges.
-            Coordinate::wgs84(lat, lon).map_err(|e| {
+            Some(Coordinate::wgs84(lat, lon).map_err(|e| {
                 let field = if e.field == "lon" { "long" } else { e.field };
                 Open311Error::bad_request(format!("{field} {}", e.reason))
-            })?;
-            Some((lat, lon))
+            })?)
         }
         (Some(_), None) => {
             return Err(Open311Error::bad_request(
@@ -434,18 +438,29 @@ fn new_case(params: &Params, category: &Category) -> Result<NewCaseRequest, Open
         // The spec makes the description optional; a case always has one.
         None => category.name.zh().to_string(),
     };
-    Ok(NewCaseRequest {
+    let refused = |e: whistle_domain::ValueError| Open311Error::bad_request(e.to_string());
+    let given = |v: Option<&str>| v.filter(|s| !s.trim().is_empty()).map(str::to_owned);
+    Ok(Report {
         category: category.code.to_string(),
-        description,
-        lat: point.map(|(lat, _)| lat),
-        lon: point.map(|(_, lon)| lon),
-        crs: None,
-        address,
-        place_id,
+        description: Description::parse(&description).map_err(refused)?,
+        whereabouts: match point {
+            Some(point) => Whereabouts::Point {
+                point,
+                crs: Crs::Wgs84,
+            },
+            None => Whereabouts::AddressBook { place_id },
+        },
+        address: given(address.as_deref())
+            .map(|a| Address::parse(&a))
+            .transpose()
+            .map_err(refused)?,
+        address_text: address,
         priority: None,
         case_type: None,
-        reporter_name: reporter_name(params.get("first_name"), params.get("last_name")),
-        reporter_phone: params.get("phone").map(str::to_owned),
+        reporter_name: reporter_name(params.get("first_name"), params.get("last_name"))
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| Name::parse(&n)),
+        reporter_phone: given(params.get("phone")).map(|p| PhoneNumber::parse(&p)),
         attributes: answers(params, category)?,
     })
 }
@@ -556,19 +571,19 @@ fn media_url(raw: &str) -> Result<String, Open311Error> {
 /// Intake's refusals in the words of the Open311 form. The one resource a POST names, the
 /// service, was found before intake; what intake does not find (the point in any grid, an
 /// address-book entry) is bad input, 400.
-fn intake_error(e: ApiError) -> Open311Error {
-    match e.plain() {
-        ApiError::Unprocessable {
+fn intake_error(e: AppError) -> Open311Error {
+    match e {
+        AppError::Invalid {
             code: "location_required",
             ..
         } => Open311Error::bad_request(
             "this endpoint cannot place a request by address alone yet: send lat and long",
         ),
-        ApiError::Unprocessable {
+        AppError::Invalid {
             code: "outside_city",
             ..
         } => Open311Error::bad_request("lat and long are outside the city's grids"),
-        ApiError::NotFound { detail, .. } => Open311Error::bad_request(detail),
+        AppError::NotFound { detail, .. } => Open311Error::bad_request(detail),
         other => other.into(),
     }
 }

@@ -11,9 +11,16 @@
 //!
 //! Escalation, extension requests and decisions, comments and rating record an event without
 //! changing the status. Who may perform an action is the policy's business
-//! (`whistle_auth::policy`); this module only knows the order of things.
+//! (`whistle_auth::policy`); this module knows the order of things, and [`decide`] what an
+//! allowed action does to a case.
 
 use crate::case::CaseStatus;
+
+mod decide;
+pub use decide::{
+    Actor, CaseCommand, CaseFacts, Change, Circumstances, Effects, EscalationTarget,
+    ExtensionHours, Refusal, Rejection, StageChange, Step, decide, needs_assignee,
+};
 
 /// What can be done to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
