@@ -11,8 +11,8 @@
 //! Chinese detail must carry this request's particulars brings its own ([`ApiError::with_zh`]).
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -486,6 +486,29 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A part of the API that answers errors in a body of its own (Open311, whose spec fixes one):
+/// the paths it owns, how it writes an error that did not come from its handlers (a 405 from
+/// the router, a 408 from the timeout layer, a 413 from the body limit), and how it refuses a
+/// request the input screen rejected. The router names its dialects; this module knows none.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorDialect {
+    pub prefix: &'static str,
+    pub for_status: fn(path: &str, status: StatusCode) -> Response,
+    pub bad_request: fn(path: &str, detail: &str) -> Response,
+}
+
+impl ErrorDialect {
+    /// The dialect of the path, if one owns it.
+    pub fn of<'a>(dialects: &'a [ErrorDialect], path: &str) -> Option<&'a ErrorDialect> {
+        dialects.iter().find(|d| path.starts_with(d.prefix))
+    }
+}
+
+/// Marks a response whose body is already in its dialect's own shape: [`finish_problems`]
+/// leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorBody;
+
 /// Generic codes for error responses produced outside handlers.
 fn code_for_status(status: StatusCode) -> &'static str {
     match status {
@@ -502,7 +525,11 @@ fn code_for_status(status: StatusCode) -> &'static str {
 
 /// Middleware: renders every error response as problem+json in the client's language, with the
 /// request's id and path.
-pub async fn finish_problems(req: Request, next: Next) -> Response {
+pub async fn finish_problems(
+    State(dialects): State<&'static [ErrorDialect]>,
+    req: Request,
+    next: Next,
+) -> Response {
     let lang = Lang::from_headers(req.headers());
     let request_id = req
         .headers()
@@ -523,18 +550,14 @@ pub async fn finish_problems(req: Request, next: Next) -> Response {
         // policy's own line (who and why) beside it. No query string: it may hold a phone.
         tracing::warn!(target: "whistle::audit", status = status.as_u16(), %path, request_id = request_id.as_deref().unwrap_or("-"), "request refused");
     }
-    // Open311 has its own error body; its handlers write it, and errors from outside them (405,
-    // 408, 413) are rewritten into it here.
-    if path.starts_with("/open311/") {
-        if res
-            .extensions()
-            .get::<crate::routes::open311::wire::Rendered>()
-            .is_some()
-        {
+    // A dialect has its own error body; its handlers write it, and errors from outside them
+    // (405, 408, 413) are rewritten into it here.
+    if let Some(dialect) = ErrorDialect::of(dialects, &path) {
+        if res.extensions().get::<OwnErrorBody>().is_some() {
             return res;
         }
         let (parts, _) = res.into_parts();
-        let mut rendered = crate::routes::open311::error_for_status(&path, status);
+        let mut rendered = (dialect.for_status)(&path, status);
         copy_headers(&parts.headers, &mut rendered);
         return rendered;
     }

@@ -5,13 +5,13 @@
 //! and its timestamps end long before chrono's — must be stopped here, once, as a 422 (Open311:
 //! its own 400), never reach a statement and come back as a 500.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use whistle_domain::input::{refuse_controls, refuse_distant_dates};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDialect};
 
 /// Checks one value that arrived under the name `field`.
 pub fn text(field: &str, value: &str) -> Result<(), ApiError> {
@@ -85,15 +85,19 @@ fn uri(req: &Request) -> Result<(), ApiError> {
 }
 
 /// Middleware: refuses a request whose path or query string fails the screen.
-pub async fn screen_uri(req: Request, next: Next) -> Response {
+pub async fn screen_uri(
+    State(dialects): State<&'static [ErrorDialect]>,
+    req: Request,
+    next: Next,
+) -> Response {
     match uri(&req) {
         Ok(()) => next.run(req).await,
-        Err(e) if req.uri().path().starts_with("/open311/") => {
-            // Open311 clients know only the spec's errors, and a 4xx other than 400/403/404
-            // means nothing to them.
-            crate::routes::open311::bad_request_for(req.uri().path(), &e.to_string())
-        }
-        Err(e) => e.into_response(),
+        // A dialect's clients (Open311's) know only its own errors, and a 4xx other than
+        // 400/403/404 means nothing to them.
+        Err(e) => match ErrorDialect::of(dialects, req.uri().path()) {
+            Some(dialect) => (dialect.bad_request)(req.uri().path(), &e.to_string()),
+            None => e.into_response(),
+        },
     }
 }
 

@@ -16,8 +16,11 @@
 pub mod access;
 pub mod attachments;
 pub mod cases;
+pub mod community;
 mod error;
+pub mod merchants;
 pub mod places;
+pub mod sessions;
 
 pub use error::AppError;
 

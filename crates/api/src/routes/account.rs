@@ -14,13 +14,13 @@ use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::logins::{self, Forget};
 use whistle_persistence::repo::{sessions, users};
 
+use crate::app::sessions::{
+    SessionStart, hash_off_executor, open_session, verify_off_executor, weak_field,
+};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentSession};
-use crate::routes::auth::{
-    SessionDto, SessionStart, hash_off_executor, open_session, user_agent, verify_off_executor,
-    weak_field,
-};
 use crate::state::AppState;
+use crate::wire::accounts::{SessionDto, user_agent};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -196,20 +196,22 @@ async fn change_password(
     )
     .await?;
     let jurisdiction = users::jurisdiction_of(&txn, uid, user.role).await?;
-    let fresh = open_session(
-        &state,
-        &txn,
-        &user,
-        jurisdiction,
-        SessionStart {
-            family: session.session_id.clone(),
-            started_at,
-            user_agent: user_agent(&headers),
-            ip: &ip,
-            password_change_required: false,
-        },
-    )
-    .await?;
+    let fresh = SessionDto::from(
+        open_session(
+            &state,
+            &txn,
+            &user,
+            jurisdiction,
+            SessionStart {
+                family: session.session_id.clone(),
+                started_at,
+                user_agent: user_agent(&headers),
+                ip: &ip,
+                password_change_required: false,
+            },
+        )
+        .await?,
+    );
     txn.commit().await?;
     state.cutoffs.note(uid, now);
     tracing::info!(user_id = uid.get(), revoked, "password changed");

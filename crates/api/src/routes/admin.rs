@@ -22,11 +22,12 @@ use whistle_persistence::repo::users::{self, NewOfficer};
 use whistle_persistence::repo::{PageRequest, sessions};
 
 use crate::app::access::require;
+use crate::app::sessions::{hash_off_executor, weak_field};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::extract::{ClientIp, CurrentUser};
-use crate::routes::auth::{AccountDto, AreaDto};
 use crate::state::AppState;
+use crate::wire::accounts::{AccountDto, AreaDto};
 use crate::wire::paging::{self, Cursor, PageOf};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -591,8 +592,7 @@ async fn reset_password(
     identity.extend(phone.as_deref());
     let (temporary, chosen) = match &req.temporary_password {
         Some(raw) => (
-            Password::new(raw, &identity)
-                .map_err(|e| crate::routes::auth::weak_field(e, "temporary_password"))?,
+            Password::new(raw, &identity).map_err(|e| weak_field(e, "temporary_password"))?,
             true,
         ),
         None => (
@@ -602,7 +602,7 @@ async fn reset_password(
         ),
     };
     let shown = temporary.expose().to_owned();
-    let hash = crate::routes::auth::hash_off_executor(temporary).await?;
+    let hash = hash_off_executor(temporary).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     users::set_password(&txn, id, hash, true)

@@ -3,36 +3,39 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{COOKIE, SET_COOKIE, USER_AGENT};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::Principal;
 use whistle_auth::device::KnownDevice;
 use whistle_auth::password::{self, Password, PasswordError};
 use whistle_auth::refresh;
-use whistle_auth::token::{SessionClaims, keyed_digest};
+use whistle_auth::token::keyed_digest;
 use whistle_domain::ids::UserId;
-use whistle_domain::jurisdiction::{Area, Jurisdiction};
+use whistle_domain::jurisdiction::Jurisdiction;
 use whistle_domain::notice::{Channel, Facts, Locale, Rendered, Template, render};
-use whistle_domain::people::{NewUser, Officer, PhoneNumber, Role, User, Username};
+use whistle_domain::people::{NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::logins::{self, ACCOUNT_WIDE, Forget};
 use whistle_persistence::repo::notifications::{self, NewNotification};
 use whistle_persistence::repo::registrations::{self, NewPendingRegistration};
-use whistle_persistence::repo::sessions::{self, NewRefreshToken};
+use whistle_persistence::repo::sessions::{self};
 use whistle_persistence::repo::users;
 
+use crate::app::sessions::{
+    SessionStart, hash_off_executor, open_session, verify_off_executor, weak_field,
+};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::extract::{ClientIp, CurrentUser};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use crate::wire::accounts::{AccountDto, SessionDto, user_agent};
 
 /// How long a registration code works.
 const CODE_TTL_SECS: i64 = 600;
@@ -92,194 +95,10 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// An area of a jurisdiction.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AreaDto {
-    /// `district`, `street` or `community`.
-    pub level: String,
-    pub id: i64,
-}
-
-impl From<&Area> for AreaDto {
-    fn from(a: &Area) -> Self {
-        AreaDto {
-            level: a.level().as_str().to_owned(),
-            id: a.id(),
-        }
-    }
-}
-
-/// An account as its owner (or an admin) sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountDto {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub phone: Option<String>,
-    /// `resident`, `partner`, `officer`, `leader`, `dispatcher` or `admin`.
-    pub role: String,
-    pub disabled: bool,
-    /// Where the account acts: communities (officers, partners), streets or districts (leaders).
-    pub jurisdiction: Vec<AreaDto>,
-    pub badge_number: Option<String>,
-    pub squad: Option<String>,
-}
-
-impl AccountDto {
-    pub fn new(user: &User, jurisdiction: &Jurisdiction, officer: Option<&Officer>) -> Self {
-        AccountDto {
-            id: user.id.get(),
-            username: user.username.to_string(),
-            display_name: user.display_name.to_string(),
-            phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
-            role: user.role.as_str().to_owned(),
-            disabled: user.disabled,
-            jurisdiction: jurisdiction.areas().iter().map(AreaDto::from).collect(),
-            badge_number: officer.map(|o| o.badge_number.as_str().to_owned()),
-            squad: officer.and_then(|o| o.squad.as_ref().map(|s| s.to_string())),
-        }
-    }
-}
-
-/// A new session.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionDto {
-    /// Send as `Authorization: Bearer <access_token>`.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// Exchange at `/api/v1/auth/refresh` for a new pair; each refresh token works once.
-    pub refresh_token: String,
-    pub refresh_expires_in: i64,
-    /// Names this session in `GET /api/v1/me/sessions`.
-    pub session_id: String,
-    /// True after an admin reset the password: until it is changed with
-    /// `POST /api/v1/me/password`, every other endpoint answers this access token with
-    /// `403 password_change_required`.
-    pub password_change_required: bool,
-    /// Given at login: send it back with later logins as the `X-Whistle-Device` header (a
-    /// browser also gets it as the `whistle_device` cookie), so that failed logins from
-    /// elsewhere never hold this device back.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_token: Option<String>,
-    pub account: AccountDto,
-}
-
 // ---- helpers -------------------------------------------------------------------------------
 
-pub(crate) async fn hash_off_executor(p: Password) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || password::hash(&p))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::Internal(e.into()))
-}
-
-pub(crate) async fn verify_off_executor(p: Password, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || password::verify(&p, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))
-}
-
 fn weak(e: PasswordError) -> ApiError {
-    weak_field(e, "password")
-}
-
-/// A new password the policy refuses, naming the field it came in.
-pub(crate) fn weak_field(e: PasswordError, field: &str) -> ApiError {
-    ApiError::Unprocessable {
-        code: "weak_password",
-        detail: e.to_string(),
-        field: Some(field.into()),
-    }
-}
-
-/// Where a session comes from: a new login (no family yet) or an existing session going on
-/// (a refresh, a password change).
-pub(crate) struct SessionStart<'a> {
-    pub family: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub user_agent: Option<&'a str>,
-    pub ip: &'a str,
-    pub password_change_required: bool,
-}
-
-impl<'a> SessionStart<'a> {
-    /// A new login from the client that sent `headers`.
-    pub fn login(headers: &'a HeaderMap, ip: &'a str) -> Self {
-        SessionStart {
-            family: None,
-            started_at: None,
-            user_agent: user_agent(headers),
-            ip,
-            password_change_required: false,
-        }
-    }
-}
-
-pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
-}
-
-/// Stores a refresh token in the session's family (a new family for a new login) and signs an
-/// access token naming it.
-pub(crate) async fn open_session(
-    state: &AppState,
-    txn: &DatabaseTransaction,
-    user: &User,
-    jurisdiction: Jurisdiction,
-    start: SessionStart<'_>,
-) -> Result<SessionDto, ApiError> {
-    let now = Utc::now();
-    let token = refresh::generate().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    let family = start
-        .family
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let refresh_ttl = state.auth.refresh_ttl_secs;
-    sessions::insert(
-        txn,
-        &NewRefreshToken {
-            user_id: user.id,
-            family_id: &family,
-            token_hash: &token.hash,
-            expires_at: now + chrono::Duration::seconds(refresh_ttl),
-            started_at: start.started_at.unwrap_or(now),
-            user_agent: start.user_agent,
-            client_ip: Some(start.ip),
-        },
-    )
-    .await?;
-    let officer = users::officer_of_user(txn, user.id).await?;
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-        jurisdiction: jurisdiction.clone(),
-    };
-    let access = state
-        .auth
-        .keys
-        .issue_for_session(
-            &principal,
-            now.timestamp_millis(),
-            state.auth.access_ttl_secs,
-            &SessionClaims {
-                session_id: Some(family.clone()),
-                password_change_required: start.password_change_required,
-            },
-        )
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(SessionDto {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: state.auth.access_ttl_secs,
-        refresh_token: token.plaintext,
-        refresh_expires_in: refresh_ttl,
-        session_id: family,
-        password_change_required: start.password_change_required,
-        device_token: None,
-        account: AccountDto::new(user, &jurisdiction, officer.as_ref()),
-    })
+    weak_field(e, "password").into()
 }
 
 fn invalid_credentials() -> ApiError {
@@ -641,14 +460,16 @@ async fn verify_registration(
         },
     )
     .await?;
-    let session = open_session(
-        &state,
-        &txn,
-        &user,
-        Jurisdiction::none(),
-        SessionStart::login(&headers, &ip),
-    )
-    .await?;
+    let session = SessionDto::from(
+        open_session(
+            &state,
+            &txn,
+            &user,
+            Jurisdiction::none(),
+            SessionStart::login(user_agent(&headers), &ip),
+        )
+        .await?,
+    );
     txn.commit().await?;
     tracing::info!(user_id = user.id.get(), "resident registered");
     Ok((StatusCode::CREATED, Json(session)))
@@ -851,17 +672,19 @@ async fn login(
     }
     let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
     audit::record(&txn, AuditEvent::LoginSucceeded, entry(Some(user.id), None)).await?;
-    let mut session = open_session(
-        &state,
-        &txn,
-        &user,
-        jurisdiction,
-        SessionStart {
-            password_change_required: found.must_change_password,
-            ..SessionStart::login(&headers, &ip)
-        },
-    )
-    .await?;
+    let mut session = SessionDto::from(
+        open_session(
+            &state,
+            &txn,
+            &user,
+            jurisdiction,
+            SessionStart {
+                password_change_required: found.must_change_password,
+                ..SessionStart::login(user_agent(&headers), &ip)
+            },
+        )
+        .await?,
+    );
     txn.commit().await?;
     let token = device.token(&state.auth.device_secret);
     let cookie = device_cookie(&state, &token).unwrap_or_else(|| HeaderValue::from_static(""));
@@ -929,20 +752,22 @@ async fn refresh_session(
     }
     // Role and jurisdiction are read afresh: changes made by an admin apply from here on.
     let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
-    let session = open_session(
-        &state,
-        &txn,
-        &user,
-        jurisdiction,
-        SessionStart {
-            family: Some(record.family_id),
-            started_at: record.started_at,
-            user_agent: user_agent(&headers),
-            ip: &ip,
-            password_change_required: found.must_change_password,
-        },
-    )
-    .await?;
+    let session = SessionDto::from(
+        open_session(
+            &state,
+            &txn,
+            &user,
+            jurisdiction,
+            SessionStart {
+                family: Some(record.family_id),
+                started_at: record.started_at,
+                user_agent: user_agent(&headers),
+                ip: &ip,
+                password_change_required: found.must_change_password,
+            },
+        )
+        .await?,
+    );
     txn.commit().await?;
     Ok(Json(session))
 }

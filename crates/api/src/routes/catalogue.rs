@@ -22,8 +22,8 @@ use whistle_persistence::repo::sla;
 use crate::app::access::require;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, CurrentUser};
-use crate::routes::categories::AttributeDto;
 use crate::state::AppState;
+use crate::wire::categories::AttributeDto;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

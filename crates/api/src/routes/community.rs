@@ -20,10 +20,11 @@ use whistle_domain::text::{Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::community::{self, NewStationing, Organisation, Stationing};
-use whistle_persistence::repo::geography::{self, CommunityInContext};
+use whistle_persistence::repo::geography::CommunityInContext;
 use whistle_persistence::repo::users;
 
 use crate::app::access::require;
+use crate::app::community::load_community;
 use crate::card;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
@@ -50,17 +51,6 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(put_officer_photo, get_officer_photo))
                 .layer(DefaultBodyLimit::disable()),
         )
-}
-
-pub(crate) async fn load_community(
-    state: &AppState,
-    id: i64,
-) -> Result<CommunityInContext, ApiError> {
-    let not_found = || ApiError::not_found("community_not_found", "no such community");
-    let id = CommunityId::new(id).map_err(|_| not_found())?;
-    geography::get_community(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))
 }
 
 pub(crate) fn path_of(c: &CommunityInContext) -> AreaPath {
@@ -660,20 +650,11 @@ async fn contact_card_png(
 
 // ---- officers' portraits --------------------------------------------------------------------
 
-/// Multipart form with the portrait.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct PhotoForm {
-    /// JPEG, PNG or WebP (recognised by content; metadata removed).
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
-}
-
 /// Upload an officer's portrait for the contact card: the officer themself, or a leader who
 /// may station officers in one of the officer's communities.
 #[utoipa::path(put, path = "/api/v1/officers/{id}/photo", tag = "community",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    request_body(content = crate::wire::PhotoForm, content_type = "multipart/form-data"),
     responses(
         (status = 204, description = "Stored"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -16,22 +16,24 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::Case;
-use whistle_domain::ids::{CaseId, CommunityId, GridId, MerchantId, PledgeId};
+use whistle_domain::ids::{CaseId, CommunityId, GridId, PledgeId};
 use whistle_domain::inspection::{self, InspectionError, ItemResult};
-use whistle_domain::jurisdiction::{Area, AreaPath};
+use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::merchant::{Address, LicenceNumber};
-use whistle_domain::people::{PhoneNumber, Role};
+use whistle_domain::people::PhoneNumber;
 use whistle_domain::pledge::{Pledge, PledgeItem, PledgeStatus, Validity};
 use whistle_domain::text::{BilingualName, Code, Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::merchants::{
     self, InspectionPhoto, InspectionRecord, MerchantFields, MerchantFilter, MerchantRecord,
-    NewInspection, PledgeRecord, Scope, SignedItem,
+    NewInspection, PledgeRecord, SignedItem,
 };
 use whistle_persistence::repo::{PageRequest, geography};
 
+use crate::app::AppError;
 use crate::app::access::require;
 use crate::app::cases::intake::{self, Channel, Report, Whereabouts};
+use crate::app::merchants::{read_scope, readable_merchant, readable_pledge};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
@@ -66,50 +68,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 // ---- access ---------------------------------------------------------------------------------
-
-/// The merchants a principal may read: officers and leaders their jurisdiction, dispatchers the
-/// city; residents, partners and administrators none.
-fn read_scope(p: &Principal) -> Result<Option<Scope>, ApiError> {
-    match p.role {
-        Role::Dispatcher => Ok(None),
-        Role::Officer | Role::Leader => {
-            let mut s = Scope::default();
-            for area in p.jurisdiction.areas() {
-                match area {
-                    Area::District(d) => s.districts.push(d.get()),
-                    Area::Street(x) => s.streets.push(x.get()),
-                    Area::Community(c) => s.communities.push(c.get()),
-                }
-            }
-            Ok(Some(s))
-        }
-        _ => Err(ApiError::forbidden(
-            "forbidden",
-            "only bureau staff read the merchant registry",
-        )),
-    }
-}
-
-fn merchant_not_found() -> ApiError {
-    ApiError::not_found("merchant_not_found", "no such merchant")
-}
-
-/// A merchant the principal may read (404 otherwise, not revealing that it exists).
-async fn readable_merchant(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-) -> Result<MerchantRecord, ApiError> {
-    let scope = read_scope(p)?;
-    let id = MerchantId::new(id).map_err(|_| merchant_not_found())?;
-    let m = merchants::get_merchant(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(merchant_not_found()))?;
-    if scope.is_some_and(|s| !s.covers(&m.area)) {
-        return Err(merchant_not_found());
-    }
-    Ok(m)
-}
 
 // ---- merchants ------------------------------------------------------------------------------
 
@@ -606,26 +564,6 @@ async fn merchant_pledges(
     ))
 }
 
-/// A pledge with its merchant, if the principal may read the merchant.
-pub(crate) async fn readable_pledge(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-) -> Result<(PledgeRecord, MerchantRecord), ApiError> {
-    let not_found = || ApiError::not_found("pledge_not_found", "no such pledge");
-    let pid = PledgeId::new(id).map_err(|_| not_found())?;
-    let r = merchants::get_pledge(&state.db, pid)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
-    let m = readable_merchant(state, p, r.pledge.merchant_id.get())
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound { .. } => not_found(),
-            other => other,
-        })?;
-    Ok((r, m))
-}
-
 /// One pledge.
 #[utoipa::path(get, path = "/api/v1/pledges/{id}", tag = "merchants",
     params(("id" = i64, Path)), security(("bearer" = [])),
@@ -735,7 +673,7 @@ async fn expiring_pledges(
 /// Upload the scanned signature page of a pledge (JPEG/PNG/WebP).
 #[utoipa::path(put, path = "/api/v1/pledges/{id}/signature", tag = "merchants",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    request_body(content = crate::routes::community::PhotoForm, content_type = "multipart/form-data"),
+    request_body(content = crate::wire::PhotoForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = PledgeDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -1296,8 +1234,8 @@ async fn readable_inspection(
     let m = readable_merchant(state, p, i.merchant_id.get())
         .await
         .map_err(|e| match e {
-            ApiError::NotFound { .. } => not_found(),
-            other => other,
+            AppError::NotFound { .. } => not_found(),
+            other => other.into(),
         })?;
     Ok((i, m))
 }

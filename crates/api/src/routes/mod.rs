@@ -38,7 +38,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, finish_problems};
+use crate::error::{ApiError, ErrorDialect, finish_problems};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -91,6 +91,9 @@ impl utoipa::Modify for BearerScheme {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The parts of the API with an error body of their own.
+const ERROR_DIALECTS: &[ErrorDialect] = &[open311::ERROR_DIALECT];
 
 /// Every route with its OpenAPI description, before state and layers.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -190,7 +193,10 @@ pub fn app(state: AppState) -> Router {
             // Compression wraps the problem rewriter: a body rewritten after compression would
             // go out as plain JSON under the compressed body's `Content-Encoding`.
             .layer(CompressionLayer::new())
-            .layer(axum::middleware::from_fn(finish_problems))
+            .layer(axum::middleware::from_fn_with_state(
+                ERROR_DIALECTS,
+                finish_problems,
+            ))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("handler panicked");
                 axum::http::Response::builder()
@@ -202,7 +208,10 @@ pub fn app(state: AppState) -> Router {
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(settings.server.request_timeout_secs.max(1)),
             ))
-            .layer(axum::middleware::from_fn(crate::screen::screen_uri))
+            .layer(axum::middleware::from_fn_with_state(
+                ERROR_DIALECTS,
+                crate::screen::screen_uri,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 Duration::from_secs(settings.database.statement_timeout_secs.max(1)),
                 crate::deadline::database_deadline,
@@ -216,4 +225,31 @@ pub fn app(state: AppState) -> Router {
                     .max(settings.attachments.max_bytes + 64 * 1024),
             )),
     )
+}
+
+#[cfg(test)]
+mod layering_tests {
+    /// A route file reaches shared things through `crate::wire`, `crate::app` and the like,
+    /// never through another route file (Open311's files are one adapter and share theirs).
+    #[test]
+    fn no_route_file_imports_another() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("mod.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // A file's own unit tests may use `super::*`.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                !text.contains("crate::routes::") && !text.contains("super::"),
+                "{} imports another route file",
+                path.display()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 15, "only {checked} route files");
+    }
 }

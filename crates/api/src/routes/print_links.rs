@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::app::community::load_community;
+use crate::app::merchants::readable_pledge;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, CurrentUser};
-use crate::routes::{community, merchants};
 use crate::signed_link;
 use crate::state::AppState;
 
@@ -90,10 +91,10 @@ async fn create_print_link(
         field: Some("path".into()),
     })? {
         Printable::PledgeDocument(id) => {
-            merchants::readable_pledge(&state, &p, id).await?;
+            readable_pledge(&state, &p, id).await?;
         }
         Printable::ContactCard(id) => {
-            community::load_community(&state, id).await?;
+            load_community(&state, id).await?;
         }
     }
     let link = signed_link::sign(&state, path, Utc::now());

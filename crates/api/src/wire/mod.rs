@@ -1,6 +1,8 @@
 //! Wire types and translations several HTTP adapters share: paging, a reference to an area,
 //! a point sent in a body. Route files import these, never each other.
 
+pub mod accounts;
+pub mod categories;
 pub mod paging;
 
 use serde::Serialize;
@@ -100,4 +102,13 @@ pub fn point_from(crs: Option<&str>, lat: f64, lon: f64) -> Result<Coordinate, A
         detail: e.to_string(),
         field: Some(e.field.to_owned()),
     })
+}
+
+/// Multipart form with the portrait.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    /// JPEG, PNG or WebP (recognised by content; metadata removed).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }

@@ -32,7 +32,7 @@ use whistle_persistence::RepoError;
 
 use crate::app::AppError;
 use crate::config::Environment;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDialect};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use wire::{Format, Node};
@@ -189,6 +189,13 @@ fn unavailable() -> Open311Error {
         "the service is temporarily unavailable; retry later",
     )
 }
+
+/// Open311's errors for what happens outside its handlers (`crate::error::ErrorDialect`).
+pub const ERROR_DIALECT: ErrorDialect = ErrorDialect {
+    prefix: "/open311/",
+    for_status: error_for_status,
+    bad_request: bad_request_for,
+};
 
 /// An error response for anything under `/open311/` that did not come from a handler (a 405
 /// from the router, a 408 from the timeout layer, a 413 from the body limit): the spec's body in

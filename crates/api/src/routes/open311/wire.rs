@@ -13,6 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::error::OwnErrorBody;
+
 /// The format suffix of every resource: `services.json`, `services.xml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -188,14 +190,10 @@ impl Node {
             HeaderValue::from_static(format.content_type()),
         );
         // Tells the problem+json middleware that this body is already in Open311's own shape.
-        res.extensions_mut().insert(Rendered);
+        res.extensions_mut().insert(OwnErrorBody);
         res
     }
 }
-
-/// Marks a response whose body is already an Open311 document (see `error::finish_problems`).
-#[derive(Debug, Clone, Copy)]
-pub struct Rendered;
 
 /// Writes text as XML character data: markup characters escaped, `\r` kept as a character
 /// reference (parsers would turn a literal one into `\n`), and characters XML 1.0 cannot carry
