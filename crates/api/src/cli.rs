@@ -333,12 +333,14 @@ async fn admin_api_key(settings: &Settings, command: ApiKeyCommand) -> ExitCode 
 }
 
 async fn run_api_key(settings: &Settings, command: ApiKeyCommand) -> anyhow::Result<String> {
-    use crate::routes::api_keys::{Issuer, issue, revoke};
+    use crate::app::api_keys::{Issuer, issue, revoke};
+    use whistle_domain::time::{Clock, SystemClock};
     use whistle_persistence::repo::api_keys;
     let db = open_database(settings).await?;
     let cli = Issuer {
         user: None,
         ip: None,
+        at: SystemClock.now(),
     };
     match command {
         ApiKeyCommand::Create { name } => {

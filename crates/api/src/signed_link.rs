@@ -142,7 +142,7 @@ impl FromRequestParts<AppState> for PrintAccess {
                     parts.uri.path(),
                     expires,
                     &signature,
-                    Utc::now(),
+                    state.now(),
                 )?;
                 return Ok(PrintAccess::Link);
             }

@@ -14,6 +14,7 @@
 //! (`boundary_tests` below) that refuses an HTTP import in any file under `src/app/`.
 
 pub mod access;
+pub mod api_keys;
 pub mod attachments;
 pub mod cases;
 pub mod community;

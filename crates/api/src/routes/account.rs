@@ -118,7 +118,7 @@ async fn change_password(
     let current = Password::for_login(&req.current_password).ok_or_else(wrong_password)?;
 
     // Guessing the current password with a stolen access token is slowed like guessing at login.
-    let now = Utc::now();
+    let now = state.now();
     let policy = state.auth.login_throttle.clone();
     let account = user.username.as_str().to_lowercase();
     let source = format!("pw:{}", uid.get());
@@ -163,7 +163,7 @@ async fn change_password(
     }
     let hash = hash_off_executor(new).await?;
 
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     let started_at = match &session.session_id {
         Some(sid) => sessions::list_live(&txn, uid, now)
@@ -244,7 +244,7 @@ async fn list_sessions(
     session: CurrentSession,
 ) -> Result<Json<Vec<AccountSessionDto>>, ApiError> {
     let uid = full_session(&session)?;
-    let live = sessions::list_live(&state.db, uid, Utc::now()).await?;
+    let live = sessions::list_live(&state.db, uid, state.now()).await?;
     Ok(Json(
         live.into_iter()
             .map(|s| AccountSessionDto {
@@ -284,7 +284,7 @@ async fn end_session(
     if id.len() > 64 {
         return Err(not_found());
     }
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     if !sessions::is_live(&txn, uid, &id, now).await? {
         return Err(not_found());

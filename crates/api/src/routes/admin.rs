@@ -370,7 +370,7 @@ async fn disable_user(
     let txn = state.db.begin().await?;
     account(&txn, id).await?;
     users::set_disabled(&txn, id, true).await?;
-    let now = Utc::now();
+    let now = state.now();
     let revoked = sessions::revoke_user(&txn, id, now).await?;
     audit_change(
         &txn,
@@ -449,7 +449,7 @@ async fn set_role(
     users::set_jurisdiction(&txn, id, &jurisdiction)
         .await
         .map_err(area_error)?;
-    let now = Utc::now();
+    let now = state.now();
     sessions::revoke_user(&txn, id, now).await?;
     audit_change(
         &txn,
@@ -491,7 +491,7 @@ async fn set_jurisdiction(
         .map_err(area_error)?;
     // Access tokens carry the jurisdiction: the old ones are refused, and the next refresh
     // issues one with the new areas.
-    let now = Utc::now();
+    let now = state.now();
     users::end_access_tokens(&txn, id, now).await?;
     let listed: Vec<String> = jurisdiction
         .areas()
@@ -603,7 +603,7 @@ async fn reset_password(
     };
     let shown = temporary.expose().to_owned();
     let hash = hash_off_executor(temporary).await?;
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     users::set_password(&txn, id, hash, true)
         .await

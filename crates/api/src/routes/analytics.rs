@@ -633,7 +633,7 @@ async fn prepare(
     q: &AnalyticsQuery,
     action: Action,
 ) -> Result<Query, ApiError> {
-    let now = Utc::now();
+    let now = state.now();
     let period = period(q, now)?;
     let scope = scope(state, p, q, action).await?;
     Ok(Query {

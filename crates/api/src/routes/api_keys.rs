@@ -8,19 +8,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
-use whistle_auth::api_key;
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::UserId;
 use whistle_domain::text::Name;
 use whistle_persistence::repo::api_keys::{self, ApiKey};
-use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 
 use crate::app::access::require;
+use crate::app::api_keys::{Issuer, issue, revoke};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentUser};
 use crate::state::AppState;
@@ -75,80 +74,6 @@ pub struct IssuedApiKeyDto {
     pub api_key: String,
 }
 
-/// Who issues or revokes a key: an admin over HTTP, or the command line.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Issuer<'a> {
-    pub user: Option<UserId>,
-    pub ip: Option<&'a str>,
-}
-
-impl<'a> Issuer<'a> {
-    fn admin(p: &Principal, ip: &'a str) -> Self {
-        Issuer {
-            user: Some(p.user_id),
-            ip: Some(ip),
-        }
-    }
-}
-
-/// Issues a key inside the caller's transaction and audits it; returns the stored key and the
-/// plaintext (to be shown once).
-pub(crate) async fn issue(
-    txn: &impl ConnectionTrait,
-    name: &Name,
-    by: Issuer<'_>,
-) -> Result<(ApiKey, String), ApiError> {
-    let new = api_key::generate()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness for a key: {e}")))?;
-    let key = api_keys::insert(txn, name, &new.hash, &new.hint, by.user, Utc::now()).await?;
-    record(txn, AuditEvent::ApiKeyCreated, &key, &by).await?;
-    Ok((key, new.plaintext))
-}
-
-/// Audits a change to a key: who, from where, which key (id, hint, client name; never the key).
-async fn record(
-    txn: &impl ConnectionTrait,
-    event: AuditEvent,
-    key: &ApiKey,
-    by: &Issuer<'_>,
-) -> Result<(), ApiError> {
-    audit::record(
-        txn,
-        event,
-        AuditEntry {
-            actor: by.user,
-            ip: by.ip.map(str::to_owned),
-            detail: Some(format!(
-                "api key {} ({}) for {}",
-                key.id, key.hint, key.name
-            )),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Revokes a key inside the caller's transaction, auditing it when this call revoked it (a second
-/// revocation changes nothing). 404 `api_key_not_found` for an unknown id.
-pub(crate) async fn revoke(
-    txn: &impl ConnectionTrait,
-    id: i64,
-    by: Issuer<'_>,
-) -> Result<ApiKey, ApiError> {
-    let (key, newly) =
-        api_keys::revoke(txn, id, Utc::now())
-            .await
-            .map_err(ApiError::when_missing(ApiError::not_found(
-                "api_key_not_found",
-                format!("no api key {id}"),
-            )))?;
-    if newly {
-        record(txn, AuditEvent::ApiKeyRevoked, &key, &by).await?;
-    }
-    Ok(key)
-}
-
 fn may_manage(p: &Principal) -> Result<(), ApiError> {
     Ok(require(p, Action::ManageUsers, &Resource::city())?)
 }
@@ -188,7 +113,7 @@ async fn create_key(
     may_manage(&p)?;
     let name = Name::parse(&req.name)?;
     let txn = state.db.begin().await?;
-    let (key, plaintext) = issue(&txn, &name, Issuer::admin(&p, &ip)).await?;
+    let (key, plaintext) = issue(&txn, &name, Issuer::admin(&p, &ip, state.now())).await?;
     txn.commit().await?;
     tracing::info!(
         api_key_id = key.id,
@@ -220,7 +145,7 @@ async fn revoke_key(
 ) -> Result<Json<ApiKeyDto>, ApiError> {
     may_manage(&p)?;
     let txn = state.db.begin().await?;
-    let key = revoke(&txn, id, Issuer::admin(&p, &ip)).await?;
+    let key = revoke(&txn, id, Issuer::admin(&p, &ip, state.now())).await?;
     txn.commit().await?;
     tracing::info!(
         api_key_id = key.id,

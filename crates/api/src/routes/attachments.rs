@@ -151,7 +151,7 @@ async fn upload(
     }
     let image = media_store::store_image(&state, bytes).await?;
     let txn = state.db.begin().await?;
-    let stored = record_photo(&txn, &case, &image, &kind, p, Utc::now()).await?;
+    let stored = record_photo(&txn, &case, &image, &kind, p, state.now()).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }

@@ -344,7 +344,7 @@ async fn register(
     let password = Password::new(&req.password, &[phone.as_str()]).map_err(weak)?;
     // Spares the argon2 hash for a resend that would be refused anyway; the statement that
     // stores the registration checks again, atomically.
-    let now = Utc::now();
+    let now = state.now();
     if let Some(sent_at) = registrations::last_sent(&state.db, &phone).await?
         && sent_at + chrono::Duration::seconds(RESEND_SECS) > now
     {
@@ -354,7 +354,7 @@ async fn register(
     let password_hash = hash_off_executor(password).await?;
     let code = new_code();
     let owner = registrations::account_with_phone(&state.db, &phone).await?;
-    let now = Utc::now();
+    let now = state.now();
     let resend_from = now - chrono::Duration::seconds(RESEND_SECS);
     let pending = NewPendingRegistration {
         phone: phone.clone(),
@@ -423,7 +423,7 @@ async fn verify_registration(
         return Err(invalid_code());
     };
     let Some(pending) =
-        registrations::count_attempt(&state.db, &phone, MAX_CODE_ATTEMPTS, Utc::now()).await?
+        registrations::count_attempt(&state.db, &phone, MAX_CODE_ATTEMPTS, state.now()).await?
     else {
         return Err(invalid_code());
     };
@@ -532,7 +532,7 @@ async fn login(
         Some(name) => users::find_by_username(&state.db, name).await?,
         None => None,
     };
-    let now = Utc::now();
+    let now = state.now();
     forget_old_counts(&state, now).await;
     let policy = state.auth.login_throttle.clone();
     let device = found.as_ref().and_then(|f| {
@@ -712,7 +712,7 @@ async fn refresh_session(
         return Err(invalid_refresh());
     }
     let hash = refresh::hash(req.refresh_token.trim());
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     let Some(record) = sessions::find_by_hash(&txn, &hash).await? else {
         return Err(invalid_refresh());
@@ -786,7 +786,7 @@ async fn logout(
     let hash = refresh::hash(req.refresh_token.trim());
     let txn = state.db.begin().await?;
     if let Some(record) = sessions::find_by_hash(&txn, &hash).await? {
-        let revoked = sessions::revoke_family(&txn, &record.family_id, Utc::now()).await?;
+        let revoked = sessions::revoke_family(&txn, &record.family_id, state.now()).await?;
         if revoked > 0 {
             audit::record(
                 &txn,

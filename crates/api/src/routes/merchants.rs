@@ -1153,7 +1153,7 @@ async fn inspect(
             merchant: m.id,
             pledge: pledge.pledge.id,
             officer: p.user_id,
-            at: Utc::now(),
+            at: state.now(),
             note: note.as_deref(),
             results: &results,
             cases: &links,
@@ -1455,7 +1455,7 @@ async fn repeat_offenders(
         grid: q.grid.map(GridId::new).transpose()?,
         ..Default::default()
     };
-    let since = Utc::now() - Duration::days(i64::from(days));
+    let since = state.now() - Duration::days(i64::from(days));
     let list = merchants::repeat_offenders(&state.db, since, i64::from(min), &filter).await?;
     Ok(Json(
         list.into_iter()

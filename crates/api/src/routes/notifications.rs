@@ -131,7 +131,7 @@ async fn mark_read(
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if notifications::mark_read(&state.db, p.user_id, id, Utc::now()).await? {
+    if notifications::mark_read(&state.db, p.user_id, id, state.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
@@ -158,7 +158,7 @@ async fn mark_all_read(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
 ) -> Result<Json<MarkedDto>, ApiError> {
-    let marked = notifications::mark_all_read(&state.db, p.user_id, Utc::now()).await?;
+    let marked = notifications::mark_all_read(&state.db, p.user_id, state.now()).await?;
     Ok(Json(MarkedDto { marked }))
 }
 
@@ -347,7 +347,7 @@ async fn admin_retry(
             "notification_not_found",
             format!("no notification {id}"),
         )))?;
-    if !notifications::retry_dead(&state.db, id, Utc::now()).await? {
+    if !notifications::retry_dead(&state.db, id, state.now()).await? {
         return Err(ApiError::Conflict {
             code: "not_dead",
             detail: format!(

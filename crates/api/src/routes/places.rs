@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -308,7 +307,7 @@ async fn import_places(
         });
     }
 
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     let mut result = ImportResult {
         created: 0,
@@ -348,6 +347,6 @@ async fn retire_place(
 ) -> Result<StatusCode, ApiError> {
     require(&p, Action::ManageGeography, &Resource::city())?;
     let place = load(&state, id).await?;
-    places::retire(&state.db, place.id, Utc::now()).await?;
+    places::retire(&state.db, place.id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

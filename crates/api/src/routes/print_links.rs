@@ -97,7 +97,7 @@ async fn create_print_link(
             load_community(&state, id).await?;
         }
     }
-    let link = signed_link::sign(&state, path, Utc::now());
+    let link = signed_link::sign(&state, path, state.now());
     Ok((
         StatusCode::CREATED,
         Json(PrintLinkDto {

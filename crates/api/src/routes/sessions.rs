@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
 use sea_orm::TransactionTrait;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
@@ -28,7 +27,7 @@ async fn logout_everywhere(
     CurrentUser(p): CurrentUser,
     ClientIp(ip): ClientIp,
 ) -> Result<StatusCode, ApiError> {
-    let now = Utc::now();
+    let now = state.now();
     let txn = state.db.begin().await?;
     let revoked = sessions::revoke_user(&txn, p.user_id, now).await?;
     audit::record(

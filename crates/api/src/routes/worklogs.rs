@@ -531,7 +531,7 @@ async fn create_work_log(
         .filter(|c| !c.trim().is_empty())
         .map(str::parse)
         .transpose()?;
-    let now = Utc::now();
+    let now = state.now();
     let span = WorkLogSpan::new(
         timestamp("started_at", &req.started_at)?,
         timestamp("ended_at", &req.ended_at)?,
@@ -742,7 +742,7 @@ async fn list_work_logs(
 ) -> Result<Json<PageOf<WorkLogDto>>, ApiError> {
     let officer = officer_param(q.officer.as_deref(), &p)?;
     let (vis, community) = scope(&state, &p, officer, q.community).await?;
-    let (from, to) = period(q.from, q.to, Utc::now())?;
+    let (from, to) = period(q.from, q.to, state.now())?;
     let filter = WorkLogFilter {
         officer,
         community,
@@ -816,7 +816,7 @@ async fn work_mix(
 ) -> Result<Json<WorkMixDto>, ApiError> {
     let officer = officer_param(q.officer.as_deref(), &p)?;
     let (vis, community) = scope(&state, &p, officer, q.community).await?;
-    let (from, to) = period(q.from, q.to, Utc::now())?;
+    let (from, to) = period(q.from, q.to, state.now())?;
     let filter = WorkLogFilter {
         officer,
         community,
@@ -883,7 +883,7 @@ async fn upload_photo(
         &image.sha256,
         image.mime,
         image.size,
-        Utc::now(),
+        state.now(),
     )
     .await?;
     txn.commit().await?;

@@ -303,7 +303,7 @@ pub(super) async fn create_request(
     )
     .await
     .map_err(intake_error)?;
-    if let Err(e) = api_keys::touch(&state.db, client.id, Utc::now()).await {
+    if let Err(e) = api_keys::touch(&state.db, client.id, state.now()).await {
         tracing::warn!(error = %e, api_key_id = client.id, "could not note the key's use");
     }
     tracing::info!(
@@ -706,7 +706,7 @@ async fn search_from(
         (Some(s), Some(e)) => (s, Some(e)),
         (Some(s), None) => (s, Some(s + window)),
         (None, Some(e)) => (e - window, Some(e)),
-        (None, None) => (Utc::now() - window, None),
+        (None, None) => (state.now() - window, None),
     };
     let positive = |name: &str| {
         params
