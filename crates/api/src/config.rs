@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -287,20 +287,7 @@ impl DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogSettings {
-    /// `pretty` for people, `json` for log collectors.
-    pub format: LogFormat,
-    /// A `tracing` filter; `RUST_LOG` overrides it.
-    pub filter: String,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
+pub use whistle_process::{LogFormat, LogSettings};
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -317,12 +304,8 @@ impl Settings {
         file: Option<&Path>,
         env: HashMap<String, String>,
     ) -> Result<Self, ConfigError> {
-        let file: PathBuf = file
-            .map(Path::to_path_buf)
-            .or_else(|| env.get("WHISTLE_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("whistle.toml"));
-        let database_url = env.get("DATABASE_URL").filter(|u| !u.is_empty()).cloned();
-        let builder = config::Config::builder()
+        let built = whistle_process::layered(file, env, |b| {
+            b
             .set_default("app.environment", "development")?
             .set_default("app.bureau_suffix", "城市管理局")?
             .set_default("app.hotline", "12345")?
@@ -350,7 +333,6 @@ impl Settings {
             .set_default("limits.auth_ip_per_minute", 30)?
             .set_default("limits.auth_account_burst", 10)?
             .set_default("limits.auth_account_per_minute", 10)?
-            .set_default("cases.utc_offset_minutes", 480)?
             .set_default("cases.reopen_days", 7)?
             .set_default("cases.duplicate_radius_m", 100.0)?
             .set_default("cases.duplicate_window_hours", 72)?
@@ -365,8 +347,6 @@ impl Settings {
             .set_default("server.request_timeout_secs", 30)?
             .set_default("server.shutdown_grace_secs", 20)?
             .set_default("server.public_base_url", "http://127.0.0.1:8080")?
-            .set_default("database.url", "sqlite://data/whistle.db")?
-            .set_default("database.acquire_timeout_secs", 5)?
             .set_default("database.reference_cache_secs", 30)?
             .set_default("database.statement_timeout_secs", 10)?
             .set_default("database.migrate_on_start", true)?
@@ -385,19 +365,9 @@ impl Settings {
             .set_default("map.tile_crs", "wgs84")?
             .set_default("map.tile_subdomains", "")?
             .set_default("map.attribution", "")?
-            .set_default("map.max_zoom", 18)?
-            .set_default("log.format", "pretty")?
-            .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
-            .add_source(config::File::from(file).required(false))
-            .add_source(
-                config::Environment::with_prefix("WHISTLE")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(env.into_iter().collect())),
-            )
-            .set_override_option("database.url", database_url)?;
-        Ok(builder.build()?.try_deserialize()?)
+            .set_default("map.max_zoom", 18)
+        })?;
+        Ok(built.try_deserialize()?)
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -475,6 +445,20 @@ mod tests {
             Settings::load_from(no_file(), env(&[("WHISTLE__SERVER__PORT", "eighty")])).is_err()
         );
         assert!(Settings::load_from(no_file(), env(&[("WHISTLE__LOG__FORMAT", "xml")])).is_err());
+        // The city's offset is checked once, here: minutes, whole quarter hours, ±14 hours.
+        for bad in ["28800", "7", "-900"] {
+            let refused = Settings::load_from(
+                no_file(),
+                env(&[("WHISTLE__CASES__UTC_OFFSET_MINUTES", bad)]),
+            );
+            assert!(refused.is_err(), "{bad}");
+        }
+        let india = Settings::load_from(
+            no_file(),
+            env(&[("WHISTLE__CASES__UTC_OFFSET_MINUTES", "330")]),
+        )
+        .unwrap();
+        assert_eq!(india.cases.utc_offset_minutes.minutes(), 330);
     }
 
     #[test]

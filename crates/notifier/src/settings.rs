@@ -3,7 +3,7 @@
 //! UTC offset from the shared `cases` section.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -37,11 +37,7 @@ impl std::fmt::Debug for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogSettings {
-    pub format: String,
-    pub filter: String,
-}
+pub use whistle_process::{LogFormat, LogSettings};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CaseSettings {
@@ -187,53 +183,34 @@ impl Settings {
 
     /// Same sources and precedence as the API: defaults → file → `WHISTLE__…` → `DATABASE_URL`.
     pub fn load_from(file: Option<&Path>, env: HashMap<String, String>) -> anyhow::Result<Self> {
-        let file: PathBuf = file
-            .map(Path::to_path_buf)
-            .or_else(|| env.get("WHISTLE_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("whistle.toml"));
-        let database_url = env.get("DATABASE_URL").filter(|u| !u.is_empty()).cloned();
-        let built = config::Config::builder()
-            .set_default("database.url", "sqlite://data/whistle.db")?
-            .set_default("database.acquire_timeout_secs", 5)?
-            .set_default("log.format", "pretty")?
-            .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
-            .set_default("cases.utc_offset_minutes", 480)?
-            .set_default("notifier.worker_id", "")?
-            .set_default("notifier.poll_interval_ms", 2000)?
-            .set_default("notifier.batch_size", 100)?
-            .set_default("notifier.concurrency", 16)?
-            .set_default("notifier.max_attempts", 6)?
-            .set_default("notifier.backoff_base_secs", 30)?
-            .set_default("notifier.backoff_max_secs", 3600)?
-            .set_default("notifier.warn_fraction", 0.75)?
-            .set_default("notifier.escalate_fraction", 1.5)?
-            .set_default("notifier.pledge_expiry_days", 14)?
-            .set_default("notifier.quiet_hours", "22:00-07:00")?
-            .set_default("notifier.send_timeout_secs", 10)?
-            .set_default("notifier.metrics_addr", "127.0.0.1:9187")?
-            .set_default("notifier.smtp.host", "")?
-            .set_default("notifier.smtp.port", 587)?
-            .set_default("notifier.smtp.security", "starttls")?
-            .set_default("notifier.smtp.username", "")?
-            .set_default("notifier.smtp.password", "")?
-            .set_default("notifier.smtp.from", "Whistle <noreply@localhost>")?
-            .set_default("notifier.sms.url", "")?
-            .set_default(
-                "notifier.sms.template",
-                r#"{"phone":"{phone}","text":"{text}"}"#,
-            )?
-            .set_default("notifier.sms.authorization", "")?
-            .add_source(config::File::from(file).required(false))
-            .add_source(
-                config::Environment::with_prefix("WHISTLE")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(env.into_iter().collect())),
-            )
-            .set_override_option("database.url", database_url)?
-            .build()
-            .context("reading configuration")?;
+        let built = whistle_process::layered(file, env, |b| {
+            b.set_default("notifier.worker_id", "")?
+                .set_default("notifier.poll_interval_ms", 2000)?
+                .set_default("notifier.batch_size", 100)?
+                .set_default("notifier.concurrency", 16)?
+                .set_default("notifier.max_attempts", 6)?
+                .set_default("notifier.backoff_base_secs", 30)?
+                .set_default("notifier.backoff_max_secs", 3600)?
+                .set_default("notifier.warn_fraction", 0.75)?
+                .set_default("notifier.escalate_fraction", 1.5)?
+                .set_default("notifier.pledge_expiry_days", 14)?
+                .set_default("notifier.quiet_hours", "22:00-07:00")?
+                .set_default("notifier.send_timeout_secs", 10)?
+                .set_default("notifier.metrics_addr", "127.0.0.1:9187")?
+                .set_default("notifier.smtp.host", "")?
+                .set_default("notifier.smtp.port", 587)?
+                .set_default("notifier.smtp.security", "starttls")?
+                .set_default("notifier.smtp.username", "")?
+                .set_default("notifier.smtp.password", "")?
+                .set_default("notifier.smtp.from", "Whistle <noreply@localhost>")?
+                .set_default("notifier.sms.url", "")?
+                .set_default(
+                    "notifier.sms.template",
+                    r#"{"phone":"{phone}","text":"{text}"}"#,
+                )?
+                .set_default("notifier.sms.authorization", "")
+        })
+        .context("reading configuration")?;
         let settings: Settings = built
             .try_deserialize()
             .context("configuration has invalid values")?;
