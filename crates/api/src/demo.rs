@@ -550,7 +550,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
     {
         let org = community::insert_organisation(
             txn,
-            "property_company",
+            whistle_domain::stationing::OrganisationKind::PropertyCompany,
             "文昌物业服务有限公司",
             wenchang,
             Some("王经理"),

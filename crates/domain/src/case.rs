@@ -306,6 +306,37 @@ impl Rating {
     }
 }
 
+/// What a photo on a case shows: the reporter's evidence, or the handling officer's
+/// after-photo. Stored as its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttachmentKind {
+    Report,
+    After,
+}
+
+impl AttachmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentKind::Report => "report",
+            AttachmentKind::After => "after",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        match raw {
+            "report" => Ok(AttachmentKind::Report),
+            "after" => Ok(AttachmentKind::After),
+            _ => Err(ValueError::new("kind", "must be report or after").zh("须为 report 或 after")),
+        }
+    }
+}
+
+impl PartialEq<&str> for AttachmentKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

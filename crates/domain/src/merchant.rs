@@ -1,12 +1,12 @@
-//! Merchants (商户): the shops whose frontage a four-responsibility pledge covers.
+//! Merchants (商户): the shops whose frontage a four-responsibility pledge covers. The values a
+//! merchant is registered with are checked here (`LicenceNumber`, `Address`, with `Name` and
+//! `PhoneNumber`); the merchant as stored, with its place at every level, is
+//! `whistle_persistence::repo::merchants::MerchantRecord`.
 
 use std::fmt;
 
 use crate::ValueError;
-use crate::ids::{GridId, MerchantId};
-use crate::location::Coordinate;
-use crate::people::PhoneNumber;
-use crate::text::{Name, clean_text};
+use crate::text::clean_text;
 
 /// A business licence number: the 18-character unified social credit code (统一社会信用代码,
 /// GB 32100-2015), whose last character is a check digit over the first seventeen.
@@ -70,22 +70,6 @@ impl fmt::Display for LicenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// A shop or business at an address in a grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Merchant {
-    pub id: MerchantId,
-    pub name: Name,
-    pub licence_number: LicenceNumber,
-    pub owner_name: Name,
-    pub owner_phone: PhoneNumber,
-    pub address: Address,
-    pub location: Coordinate,
-    /// Routed from `location`; a merchant has exactly one grid.
-    pub grid_id: GridId,
-    /// Free classification, e.g. 餐饮, 零售, 维修.
-    pub business_type: Name,
 }
 
 /// A street address as people write it (江苏省连云港市海州区文昌路 12 号): 1–200 characters.

@@ -74,6 +74,64 @@ impl Channel {
     }
 }
 
+/// Where a notification is on its way out (its stored `state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DeliveryState {
+    /// Waiting for its attempt time.
+    #[default]
+    Pending,
+    /// Claimed by a notifier that is sending it now.
+    Sending,
+    Sent,
+    /// Every attempt failed; an admin may put it back in the queue.
+    Dead,
+    /// No longer worth sending (its stage is over).
+    Moot,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Pending,
+        DeliveryState::Sending,
+        DeliveryState::Sent,
+        DeliveryState::Dead,
+        DeliveryState::Moot,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Moot => "moot",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new("state", "must be one of pending, sending, sent, dead, moot")
+                    .zh("须为 pending、sending、sent、dead 或 moot")
+            })
+    }
+}
+
+/// Compares with the stored text: `state == "sent"`.
+impl PartialEq<&str> for DeliveryState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How urgent a deadline reminder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SlaLevel {

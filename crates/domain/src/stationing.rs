@@ -69,6 +69,41 @@ pub fn first_overlap<T: Copy>(new: Period, existing: &[(T, Period)]) -> Option<T
         .map(|(id, _)| *id)
 }
 
+/// What a partner organisation serving a community is: a property company (物业公司) or a
+/// homeowners' committee (业委会). Stored as its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrganisationKind {
+    PropertyCompany,
+    HomeownersCommittee,
+}
+
+impl OrganisationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganisationKind::PropertyCompany => "property_company",
+            OrganisationKind::HomeownersCommittee => "homeowners_committee",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::ValueError> {
+        match raw {
+            "property_company" => Ok(OrganisationKind::PropertyCompany),
+            "homeowners_committee" => Ok(OrganisationKind::HomeownersCommittee),
+            _ => Err(crate::ValueError::new(
+                "kind",
+                "must be property_company or homeowners_committee",
+            )
+            .zh("须为 property_company 或 homeowners_committee")),
+        }
+    }
+}
+
+impl PartialEq<&str> for OrganisationKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -363,7 +363,7 @@ impl Notifier {
             }
             // A stage begun after this event means someone already acted on it.
             let moved_on = case.stage_started_at.is_some_and(|s| s > ev.at);
-            for (audience, template) in notice::status_notices(&ev.action) {
+            for (audience, template) in notice::status_notices(ev.action.as_str()) {
                 if template.is_instruction() && moved_on {
                     continue;
                 }
@@ -394,7 +394,7 @@ impl Notifier {
                         "case_id": case.case_id.get(),
                         "case_number": case.number,
                         "event_id": ev.event_id,
-                        "action": ev.action,
+                        "action": ev.action.as_str(),
                         "at": ev.at.to_rfc3339(),
                         "data": data,
                     }),

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use whistle_auth::Principal;
-use whistle_domain::case::Case;
+use whistle_domain::case::{AttachmentKind, Case};
+use whistle_domain::lifecycle::{ActorRole, TimelineAction};
 use whistle_persistence::RepoError;
-use whistle_persistence::repo::attachments::{self, Attachment};
+use whistle_persistence::repo::attachments::{self, Attachment, NewAttachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
 use crate::media_store::StoredImage;
@@ -18,18 +19,21 @@ pub async fn record_photo(
     txn: &impl ConnectionTrait,
     case: &Case,
     image: &StoredImage,
-    kind: &str,
+    kind: AttachmentKind,
     actor: Option<&Principal>,
     at: DateTime<Utc>,
 ) -> Result<Attachment, RepoError> {
     let stored = attachments::insert(
         txn,
-        case.id,
-        &image.sha256,
-        image.mime,
-        image.size,
-        kind,
-        actor.map(|p| p.user_id),
+        &NewAttachment {
+            case_id: case.id,
+            sha256: &image.sha256,
+            mime: image.mime,
+            size: image.size,
+            kind,
+            uploaded_by: actor.map(|p| p.user_id),
+            at,
+        },
     )
     .await?;
     cases::append_event(
@@ -39,15 +43,12 @@ pub async fn record_photo(
             case_id: case.id,
             at,
             actor_id: actor.map(|p| p.user_id),
-            actor_role: actor
-                .map(|p| p.role.as_str())
-                .unwrap_or("anonymous")
-                .to_owned(),
-            action: "attach".into(),
+            actor_role: actor.map_or(ActorRole::Anonymous, |p| ActorRole::Account(p.role)),
+            action: TimelineAction::Attach,
             from_status: Some(case.status),
             to_status: case.status,
             note: None,
-            data: Some(serde_json::json!({"attachment_id": stored.id, "kind": kind})),
+            data: Some(serde_json::json!({"attachment_id": stored.id, "kind": kind.as_str()})),
         },
     )
     .await?;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
-use whistle_domain::case::Case;
+use whistle_domain::case::{AttachmentKind, Case};
 use whistle_persistence::repo::attachments::{self, Attachment};
 use whistle_persistence::repo::cases::{self};
 
@@ -51,7 +51,7 @@ impl From<Attachment> for AttachmentDto {
         AttachmentDto {
             url: format!("/api/v1/attachments/{}", a.id),
             id: a.id,
-            kind: a.kind,
+            kind: a.kind.as_str().to_owned(),
             mime: a.mime,
             size: a.size,
             sha256: a.sha256,
@@ -114,24 +114,27 @@ async fn upload(
     }
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let bytes = upload.take_file()?;
-    let kind = upload.field("kind").unwrap_or("report").to_owned();
+    let kind = AttachmentKind::parse(upload.field("kind").unwrap_or("report")).map_err(|_| {
+        ApiError::Unprocessable {
+            code: "invalid_value",
+            detail: "kind must be report or after".into(),
+            field: Some("kind".into()),
+        }
+    })?;
     // A reporter adds evidence; only the handling side adds after-photos.
-    match (kind.as_str(), &caller) {
-        ("report", CaseCaller::Account(p)) => require(p, Action::CommentCase, &resource)?,
-        ("after", CaseCaller::Account(p)) => require(p, Action::HandleCase, &resource)?,
-        ("report", CaseCaller::Reporter) => {}
-        ("after", CaseCaller::Reporter) => {
+    match (kind, &caller) {
+        (AttachmentKind::Report, CaseCaller::Account(p)) => {
+            require(p, Action::CommentCase, &resource)?
+        }
+        (AttachmentKind::After, CaseCaller::Account(p)) => {
+            require(p, Action::HandleCase, &resource)?
+        }
+        (AttachmentKind::Report, CaseCaller::Reporter) => {}
+        (AttachmentKind::After, CaseCaller::Reporter) => {
             return Err(ApiError::forbidden(
                 "forbidden",
                 "only the handling officer adds after-photos",
             ));
-        }
-        _ => {
-            return Err(ApiError::Unprocessable {
-                code: "invalid_value",
-                detail: "kind must be report or after".into(),
-                field: Some("kind".into()),
-            });
         }
     }
     let p = match &caller {
@@ -151,7 +154,7 @@ async fn upload(
     }
     let image = media_store::store_image(&state, bytes).await?;
     let txn = state.db.begin().await?;
-    let stored = record_photo(&txn, &case, &image, &kind, p, state.now()).await?;
+    let stored = record_photo(&txn, &case, &image, kind, p, state.now()).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }

@@ -15,7 +15,7 @@ use whistle_auth::policy::{Action, Resource, may_somewhere};
 use whistle_domain::ids::{CommunityId, UserId};
 use whistle_domain::jurisdiction::{Area, AreaPath, Jurisdiction};
 use whistle_domain::people::{PhoneNumber, Role};
-use whistle_domain::stationing::{Period, first_overlap};
+use whistle_domain::stationing::{OrganisationKind, Period, first_overlap};
 use whistle_domain::text::{Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
@@ -758,7 +758,7 @@ async fn organisation_dto(state: &AppState, o: Organisation) -> Result<Organisat
     let members = community::members(&state.db, o.id).await?;
     Ok(OrganisationDto {
         id: o.id,
-        kind: o.kind,
+        kind: o.kind.as_str().to_owned(),
         name: o.name,
         community_id: o.community_id.get(),
         contact_name: o.contact_name,
@@ -767,8 +767,6 @@ async fn organisation_dto(state: &AppState, o: Organisation) -> Result<Organisat
         created_at: o.created_at,
     })
 }
-
-const ORGANISATION_KINDS: [&str; 2] = ["property_company", "homeowners_committee"];
 
 /// Register a property company or homeowners' committee serving a community (administrators).
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "community",
@@ -785,14 +783,11 @@ async fn create_organisation(
     ApiJson(req): ApiJson<NewOrganisationRequest>,
 ) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
     require(&p, Action::ManageUsers, &Resource::city())?;
-    let kind = req.kind.trim();
-    if !ORGANISATION_KINDS.contains(&kind) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "kind must be property_company or homeowners_committee".into(),
-            field: Some("kind".into()),
-        });
-    }
+    let kind = OrganisationKind::parse(req.kind.trim()).map_err(|_| ApiError::Unprocessable {
+        code: "invalid_value",
+        detail: "kind must be property_company or homeowners_committee".into(),
+        field: Some("kind".into()),
+    })?;
     let name = Name::parse(&req.name)?;
     let place = load_community(&state, req.community_id).await?;
     let contact_name = req

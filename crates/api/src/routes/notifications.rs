@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::{CaseId, UserId};
-use whistle_domain::notice::{EmailAddress, Locale};
+use whistle_domain::notice::{DeliveryState, EmailAddress, Locale};
 use whistle_persistence::repo::notifications::{self, Notification};
 
 use crate::app::access::require;
@@ -255,7 +255,7 @@ impl From<Notification> for OutboxItemDto {
             address: n.address,
             user_id: n.user_id.map(UserId::get),
             case_id: n.case_id.map(CaseId::get),
-            state: n.state,
+            state: n.state.as_str().to_owned(),
             attempts: n.attempts,
             next_attempt_at: n.next_attempt_at,
             last_error: n.last_error,
@@ -283,8 +283,6 @@ pub struct OutboxQuery {
     pub limit: Option<u64>,
 }
 
-const STATES: [&str; 5] = ["pending", "sending", "sent", "dead", "moot"];
-
 /// The outbox, newest first: `state=dead` lists what the notifier gave up on, with the error.
 #[utoipa::path(get, path = "/api/v1/admin/notifications", tag = "notifications",
     params(OutboxQuery), security(("bearer" = [])),
@@ -300,16 +298,13 @@ async fn admin_list(
     Query(q): Query<OutboxQuery>,
 ) -> Result<Json<OutboxPageDto>, ApiError> {
     require(&p, Action::ManageUsers, &Resource::default())?;
-    let wanted = q.state.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if let Some(s) = wanted
-        && !STATES.contains(&s)
-    {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: format!("state must be one of {}", STATES.join(", ")),
-            field: Some("state".into()),
-        });
-    }
+    let wanted = q
+        .state
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(DeliveryState::parse)
+        .transpose()?;
     let before = Cursor::decode(q.cursor.as_deref())?;
     let limit = limit(q.limit)?;
     let mut rows = notifications::list(&state.db, wanted, before, limit + 1).await?;

@@ -127,13 +127,85 @@ pub fn transition(
     })
 }
 
-/// Timeline entries that record a change which is not a step of the lifecycle: the status stays.
-pub mod entries {
+/// What a timeline entry records: a step of the lifecycle, or one of the entries that keep the
+/// status (the report itself, a photo attached, a duplicate merged in, the case placed on the
+/// map). Stored as its text (`accept`, `report`, `merge`…), written here once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimelineAction {
+    Step(CaseActionKind),
+    /// The first entry: the case was reported.
+    Report,
+    /// A photo joined the case; `data` names the attachment and its kind.
+    Attach,
     /// Another report was rejected as a duplicate of this case (合并); `data.duplicate` names it.
-    pub const MERGED: &str = "merge";
-    /// The case was placed on the map (it stood at an address-book entry until then);
-    /// `data` holds the previous and the new point and community.
-    pub const LOCATED: &str = "locate";
+    Merge,
+    /// The case was placed on the map (it stood at an address-book entry until then); `data`
+    /// holds the previous and the new point and community.
+    Locate,
+}
+
+impl TimelineAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineAction::Step(kind) => kind.as_str(),
+            TimelineAction::Report => "report",
+            TimelineAction::Attach => "attach",
+            TimelineAction::Merge => "merge",
+            TimelineAction::Locate => "locate",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::ValueError> {
+        Ok(match raw {
+            "report" => TimelineAction::Report,
+            "attach" => TimelineAction::Attach,
+            "merge" => TimelineAction::Merge,
+            "locate" => TimelineAction::Locate,
+            other => TimelineAction::Step(CaseActionKind::parse(other)?),
+        })
+    }
+}
+
+impl PartialEq<&str> for TimelineAction {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for TimelineAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who a timeline entry names as its actor: an account's role at the time, or the anonymous
+/// reporter (and Open311 clients, who report without an account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorRole {
+    Account(crate::people::Role),
+    Anonymous,
+}
+
+impl ActorRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorRole::Account(role) => role.as_str(),
+            ActorRole::Anonymous => "anonymous",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::ValueError> {
+        match raw {
+            "anonymous" => Ok(ActorRole::Anonymous),
+            other => other.parse().map(ActorRole::Account),
+        }
+    }
+}
+
+impl PartialEq<&str> for ActorRole {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The actions the status allows, in a stable order (for error messages and clients' menus).

@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use whistle_domain::ids::CaseId;
-use whistle_domain::notice::{Channel, Locale, Template};
+use whistle_domain::notice::{Channel, DeliveryState, Locale, Template};
 use whistle_notifier::settings::WebhookSettings;
 use whistle_persistence::repo::notifications::{self as outbox_repo, NewNotification};
 
@@ -162,7 +162,7 @@ async fn a_malformed_address_is_dead_at_once() {
     .unwrap();
     let r = drain_at(&n, Utc::now()).await;
     assert_eq!((r.dead, r.retried, r.sent), (3, 0, 0), "{r:?}");
-    let rows = outbox_repo::list(&app.db, Some("dead"), None, 10)
+    let rows = outbox_repo::list(&app.db, Some(DeliveryState::Dead), None, 10)
         .await
         .unwrap();
     assert_eq!(rows.len(), 3);

@@ -5,6 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
+use whistle_domain::case::AttachmentKind;
 use whistle_domain::ids::{CaseId, UserId};
 
 use crate::entities::case_attachment;
@@ -18,8 +19,7 @@ pub struct Attachment {
     pub sha256: String,
     pub mime: String,
     pub size: i64,
-    /// `report` or `after`.
-    pub kind: String,
+    pub kind: AttachmentKind,
     pub uploaded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
@@ -35,30 +35,37 @@ impl TryFrom<case_attachment::Model> for Attachment {
             sha256: m.sha256,
             mime: m.mime,
             size: m.size,
-            kind: m.kind,
+            kind: AttachmentKind::parse(&m.kind).map_err(bad)?,
             uploaded_by: m.uploaded_by.map(UserId::new).transpose().map_err(bad)?,
             created_at: m.created_at.with_timezone(&Utc),
         })
     }
 }
 
+/// A photo joining a case: the stored file (by content hash) and who added it when.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttachment<'a> {
+    pub case_id: CaseId,
+    pub sha256: &'a str,
+    pub mime: &'a str,
+    pub size: i64,
+    pub kind: AttachmentKind,
+    pub uploaded_by: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
 pub async fn insert(
     db: &impl ConnectionTrait,
-    case_id: CaseId,
-    sha256: &str,
-    mime: &str,
-    size: i64,
-    kind: &str,
-    uploaded_by: Option<UserId>,
+    new: &NewAttachment<'_>,
 ) -> Result<Attachment, RepoError> {
     case_attachment::ActiveModel {
-        case_id: Set(case_id.get()),
-        sha256: Set(sha256.to_owned()),
-        mime: Set(mime.to_owned()),
-        size: Set(size),
-        kind: Set(kind.to_owned()),
-        uploaded_by: Set(uploaded_by.map(UserId::get)),
-        created_at: Set(Utc::now().fixed_offset()),
+        case_id: Set(new.case_id.get()),
+        sha256: Set(new.sha256.to_owned()),
+        mime: Set(new.mime.to_owned()),
+        size: Set(new.size),
+        kind: Set(new.kind.as_str().to_owned()),
+        uploaded_by: Set(new.uploaded_by.map(UserId::get)),
+        created_at: Set(new.at.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

@@ -16,6 +16,7 @@ use whistle_domain::ids::{
     CaseId, CategoryId, CommunityId, DistrictId, GridId, MerchantId, PlaceId, StreetId, UserId,
 };
 use whistle_domain::jurisdiction::AreaPath;
+use whistle_domain::lifecycle::{ActorRole, CaseActionKind, TimelineAction};
 use whistle_domain::location::Coordinate;
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::routing::GridHit;
@@ -590,9 +591,9 @@ pub struct CaseEvent {
     pub case_id: CaseId,
     pub at: DateTime<Utc>,
     pub actor_id: Option<UserId>,
-    /// The actor's role at the time (`anonymous` for reporters without an account).
-    pub actor_role: String,
-    pub action: String,
+    /// The actor's role at the time (anonymous for reporters without an account).
+    pub actor_role: ActorRole,
+    pub action: TimelineAction,
     pub from_status: Option<CaseStatus>,
     pub to_status: CaseStatus,
     pub note: Option<String>,
@@ -607,8 +608,8 @@ pub async fn append_event(db: &impl ConnectionTrait, e: &CaseEvent) -> Result<()
         case_id: Set(e.case_id.get()),
         at: Set(e.at.fixed_offset()),
         actor_id: Set(e.actor_id.map(UserId::get)),
-        actor_role: Set(e.actor_role.clone()),
-        action: Set(e.action.clone()),
+        actor_role: Set(e.actor_role.as_str().to_owned()),
+        action: Set(e.action.as_str().to_owned()),
         from_status: Set(e.from_status.map(|s| s.as_str().to_owned())),
         to_status: Set(e.to_status.as_str().to_owned()),
         note: Set(e.note.clone()),
@@ -617,7 +618,7 @@ pub async fn append_event(db: &impl ConnectionTrait, e: &CaseEvent) -> Result<()
     }
     .insert(db)
     .await?;
-    if whistle_domain::notice::is_notable(&e.action) {
+    if whistle_domain::notice::is_notable(e.action.as_str()) {
         crate::repo::notifications::enqueue_event(db, stored.id, e.case_id, e.at).await?;
     }
     Ok(())
@@ -638,8 +639,8 @@ pub async fn timeline(db: &impl ConnectionTrait, id: CaseId) -> Result<Vec<CaseE
                 case_id: CaseId::new(m.case_id).map_err(bad)?,
                 at: m.at.with_timezone(&Utc),
                 actor_id: m.actor_id.map(UserId::new).transpose().map_err(bad)?,
-                actor_role: m.actor_role,
-                action: m.action,
+                actor_role: ActorRole::parse(&m.actor_role).map_err(bad)?,
+                action: TimelineAction::parse(&m.action).map_err(bad)?,
                 from_status: m
                     .from_status
                     .as_deref()
@@ -817,15 +818,18 @@ pub async fn search(
         // Correlated on the case, so the database walks the open cases and looks each one's
         // events up by idx_case_event_case rather than reading every event of the city.
         q = q.filter(match attention {
-            Attention::ExtensionRequest => Expr::cust(
+            Attention::ExtensionRequest => Expr::cust(format!(
                 "EXISTS (SELECT 1 FROM case_event r WHERE r.case_id = \"cases\".\"id\" \
-                 AND r.action = 'request_extension' AND NOT EXISTS (SELECT 1 FROM case_event d \
-                 WHERE d.case_id = r.case_id AND d.action = 'decide_extension' AND d.id > r.id))",
-            ),
-            Attention::Escalated => Expr::cust(
+                 AND r.action = '{request}' AND NOT EXISTS (SELECT 1 FROM case_event d \
+                 WHERE d.case_id = r.case_id AND d.action = '{decide}' AND d.id > r.id))",
+                request = CaseActionKind::RequestExtension.as_str(),
+                decide = CaseActionKind::DecideExtension.as_str(),
+            )),
+            Attention::Escalated => Expr::cust(format!(
                 "EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = \"cases\".\"id\" \
-                 AND e.action = 'escalate')",
-            ),
+                 AND e.action = '{escalate}')",
+                escalate = CaseActionKind::Escalate.as_str(),
+            )),
             Attention::PlacedByAddress => Expr::col(cases::Column::PlaceId).is_not_null(),
         });
     }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use whistle_domain::ValueError;
 use whistle_domain::ids::{CommunityId, UserId};
-use whistle_domain::stationing::Period;
+use whistle_domain::stationing::{OrganisationKind, Period};
 
 use crate::entities::{officer, organisation, organisation_member, stationing, users};
 use crate::error::{RepoError, corrupt};
@@ -272,7 +272,7 @@ pub async fn officer_photo(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Organisation {
     pub id: i64,
-    pub kind: String,
+    pub kind: OrganisationKind,
     pub name: String,
     pub community_id: CommunityId,
     pub contact_name: Option<String>,
@@ -288,7 +288,7 @@ impl TryFrom<organisation::Model> for Organisation {
             community_id: CommunityId::new(m.community_id)
                 .map_err(corrupt("organisation", m.id))?,
             id: m.id,
-            kind: m.kind,
+            kind: OrganisationKind::parse(&m.kind).map_err(corrupt("organisation", m.id))?,
             name: m.name,
             contact_name: m.contact_name,
             contact_phone: m.contact_phone,
@@ -299,14 +299,14 @@ impl TryFrom<organisation::Model> for Organisation {
 
 pub async fn insert_organisation(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: OrganisationKind,
     name: &str,
     community: CommunityId,
     contact_name: Option<&str>,
     contact_phone: Option<&str>,
 ) -> Result<Organisation, RepoError> {
     organisation::ActiveModel {
-        kind: Set(kind.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
         name: Set(name.to_owned()),
         community_id: Set(community.get()),
         contact_name: Set(contact_name.map(str::to_owned)),

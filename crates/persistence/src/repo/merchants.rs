@@ -25,7 +25,9 @@ use crate::error::{RepoError, corrupt};
 
 // ---- merchants ------------------------------------------------------------------------------
 
-/// A merchant as stored, with its place at every level.
+/// A merchant as stored, with its place at every level: the one merchant model. Its text was
+/// checked by the domain's types on the way in (`Name`, `LicenceNumber`, `PhoneNumber`,
+/// `merchant::Address`) and is kept as that checked text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MerchantRecord {
     pub id: MerchantId,

@@ -18,7 +18,8 @@ use sea_orm::{
 use whistle_domain::calendar::Stage;
 use whistle_domain::ids::{CaseId, CategoryId, CommunityId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
-use whistle_domain::notice::{Channel, Locale, NoticeKind, SlaLevel, Template};
+use whistle_domain::lifecycle::TimelineAction;
+use whistle_domain::notice::{Channel, DeliveryState, Locale, NoticeKind, SlaLevel, Template};
 use whistle_domain::people::Role;
 
 use crate::entities::{
@@ -60,7 +61,7 @@ pub struct Notification {
     pub title: String,
     pub body: String,
     pub payload: serde_json::Value,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -87,7 +88,7 @@ impl TryFrom<notification::Model> for Notification {
             title: m.title,
             body: m.body,
             payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null),
-            state: m.state,
+            state: DeliveryState::parse(&m.state).map_err(bad)?,
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at.with_timezone(&Utc),
             last_error: m.last_error,
@@ -132,7 +133,7 @@ pub async fn insert_new(
             title: Set(n.title.clone()),
             body: Set(n.body.clone()),
             payload: Set(n.payload.to_string()),
-            state: Set("pending".to_owned()),
+            state: Set(DeliveryState::Pending.as_str().to_owned()),
             attempts: Set(0),
             next_attempt_at: Set(ts(n.next_attempt_at)),
             claimed_by: Set(None),
@@ -187,17 +188,20 @@ async fn insert_new_pg(
             )),
         )
     }
-    let sql = "INSERT INTO notification (dedupe_key, kind, template, case_id, user_id, \
+    let sql = format!(
+        "INSERT INTO notification (dedupe_key, kind, template, case_id, user_id, \
                channel, address, locale, title, body, payload, state, attempts, \
                next_attempt_at, created_at) \
                SELECT dedupe_key, kind, template, NULLIF(case_id, 0), NULLIF(user_id, 0), \
-               channel, NULLIF(address, ''), locale, title, body, payload, 'pending', 0, \
+               channel, NULLIF(address, ''), locale, title, body, payload, '{pending}', 0, \
                next_attempt_at::timestamptz, created_at::timestamptz \
                FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                $12::text[], $13::text[]) AS r(dedupe_key, kind, template, case_id, user_id, \
                channel, address, locale, title, body, payload, next_attempt_at, created_at) \
-               ON CONFLICT (dedupe_key) DO NOTHING";
+               ON CONFLICT (dedupe_key) DO NOTHING",
+        pending = DeliveryState::Pending.as_str()
+    );
     let mut written = 0;
     for chunk in rows.chunks(5000) {
         let column = |f: &dyn Fn(&NewNotification) -> String| texts(chunk.iter().map(f));
@@ -219,7 +223,7 @@ async fn insert_new_pg(
         written += db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                sql,
+                sql.as_str(),
                 values,
             ))
             .await?
@@ -243,13 +247,13 @@ fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(
             Condition::all()
-                .add(notification::Column::State.eq("pending"))
+                .add(notification::Column::State.eq(DeliveryState::Pending.as_str()))
                 .add(notification::Column::NextAttemptAt.lte(ts(now))),
         )
         .add(
             // A notifier that died mid-delivery: its claim runs out and the work is taken over.
             Condition::all()
-                .add(notification::Column::State.eq("sending"))
+                .add(notification::Column::State.eq(DeliveryState::Sending.as_str()))
                 .add(notification::Column::ClaimedUntil.lt(ts(now))),
         )
 }
@@ -282,7 +286,10 @@ pub async fn claim(
         return Ok(Vec::new());
     }
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("sending"))
+        .col_expr(
+            notification::Column::State,
+            Expr::value(DeliveryState::Sending.as_str()),
+        )
         .col_expr(notification::Column::ClaimedBy, Expr::value(worker))
         .col_expr(notification::Column::ClaimedUntil, Expr::value(ts(until)))
         .col_expr(
@@ -304,14 +311,14 @@ pub async fn claim(
 fn held_by(id: i64, worker: &str) -> Condition {
     Condition::all()
         .add(notification::Column::Id.eq(id))
-        .add(notification::Column::State.eq("sending"))
+        .add(notification::Column::State.eq(DeliveryState::Sending.as_str()))
         .add(notification::Column::ClaimedBy.eq(worker))
 }
 
 /// The end of a claim.
 #[derive(Default)]
 struct Finish<'a> {
-    state: &'a str,
+    state: DeliveryState,
     error: Option<&'a str>,
     next: Option<DateTime<Utc>>,
     sent_at: Option<DateTime<Utc>>,
@@ -333,7 +340,7 @@ async fn finish(
         refund_attempt,
     } = f;
     let mut q = notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value(state))
+        .col_expr(notification::Column::State, Expr::value(state.as_str()))
         .col_expr(
             notification::Column::ClaimedBy,
             Expr::value(Option::<String>::None),
@@ -371,7 +378,7 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let f = Finish {
-        state: "sent",
+        state: DeliveryState::Sent,
         sent_at: Some(now),
         ..Finish::default()
     };
@@ -387,7 +394,7 @@ pub async fn reschedule(
     next: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let f = Finish {
-        state: "pending",
+        state: DeliveryState::Pending,
         error: Some(error),
         next: Some(next),
         ..Finish::default()
@@ -403,7 +410,7 @@ pub async fn mark_dead(
     error: &str,
 ) -> Result<bool, RepoError> {
     let f = Finish {
-        state: "dead",
+        state: DeliveryState::Dead,
         error: Some(error),
         ..Finish::default()
     };
@@ -418,7 +425,7 @@ pub async fn mark_moot(
     why: &str,
 ) -> Result<bool, RepoError> {
     let f = Finish {
-        state: "moot",
+        state: DeliveryState::Moot,
         error: Some(why),
         ..Finish::default()
     };
@@ -433,7 +440,7 @@ pub async fn defer(
     until: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let f = Finish {
-        state: "pending",
+        state: DeliveryState::Pending,
         next: Some(until),
         refund_attempt: true,
         ..Finish::default()
@@ -445,14 +452,17 @@ pub async fn defer(
 /// deadline.
 pub async fn moot_sla_reminders(db: &impl ConnectionTrait, case: CaseId) -> Result<(), RepoError> {
     notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("moot"))
+        .col_expr(
+            notification::Column::State,
+            Expr::value(DeliveryState::Moot.as_str()),
+        )
         .col_expr(
             notification::Column::LastError,
             Expr::value("the stage changed before the reminder went out"),
         )
         .filter(notification::Column::CaseId.eq(case.get()))
         .filter(notification::Column::Kind.eq(NoticeKind::Sla.as_str()))
-        .filter(notification::Column::State.eq("pending"))
+        .filter(notification::Column::State.eq(DeliveryState::Pending.as_str()))
         .exec(db)
         .await?;
     Ok(())
@@ -462,7 +472,10 @@ pub async fn moot_sla_reminders(db: &impl ConnectionTrait, case: CaseId) -> Resu
 /// `(state, next_attempt_at)`, so its cost follows the queue, not the history of sent ones.
 pub async fn queue_depth(db: &impl ConnectionTrait) -> Result<u64, RepoError> {
     Ok(notification::Entity::find()
-        .filter(notification::Column::State.is_in(["pending", "sending"]))
+        .filter(notification::Column::State.is_in([
+            DeliveryState::Pending.as_str(),
+            DeliveryState::Sending.as_str(),
+        ]))
         .count(db)
         .await?)
 }
@@ -491,7 +504,7 @@ pub async fn enqueue_event(
 pub struct QueuedEvent {
     pub event_id: i64,
     pub case_id: CaseId,
-    pub action: String,
+    pub action: TimelineAction,
     pub actor_id: Option<UserId>,
     pub at: DateTime<Utc>,
     pub data: Option<serde_json::Value>,
@@ -530,7 +543,7 @@ pub async fn take_events(
             Ok(QueuedEvent {
                 event_id: e.id,
                 case_id: CaseId::new(e.case_id).map_err(corrupt("case_event", e.id))?,
-                action: e.action,
+                action: TimelineAction::parse(&e.action).map_err(corrupt("case_event", e.id))?,
                 actor_id: e.actor_id.and_then(|a| UserId::new(a).ok()),
                 at: e.at.with_timezone(&Utc),
                 data: e.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
@@ -1144,7 +1157,7 @@ pub async fn inbox(
     let mut q = notification::Entity::find()
         .filter(notification::Column::UserId.eq(user.get()))
         .filter(notification::Column::Channel.eq(Channel::Inbox.as_str()))
-        .filter(notification::Column::State.eq("sent"));
+        .filter(notification::Column::State.eq(DeliveryState::Sent.as_str()));
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
     }
@@ -1165,7 +1178,7 @@ pub async fn unread_count(db: &impl ConnectionTrait, user: UserId) -> Result<u64
     Ok(notification::Entity::find()
         .filter(notification::Column::UserId.eq(user.get()))
         .filter(notification::Column::Channel.eq(Channel::Inbox.as_str()))
-        .filter(notification::Column::State.eq("sent"))
+        .filter(notification::Column::State.eq(DeliveryState::Sent.as_str()))
         .filter(notification::Column::ReadAt.is_null())
         .count(db)
         .await?)
@@ -1182,7 +1195,7 @@ pub async fn mark_read(
     let mine = notification::Entity::find_by_id(id)
         .filter(notification::Column::UserId.eq(user.get()))
         .filter(notification::Column::Channel.eq(Channel::Inbox.as_str()))
-        .filter(notification::Column::State.eq("sent"))
+        .filter(notification::Column::State.eq(DeliveryState::Sent.as_str()))
         .one(db)
         .await?;
     let Some(row) = mine else {
@@ -1209,7 +1222,7 @@ pub async fn mark_all_read(
         .col_expr(notification::Column::ReadAt, Expr::value(ts(now)))
         .filter(notification::Column::UserId.eq(user.get()))
         .filter(notification::Column::Channel.eq(Channel::Inbox.as_str()))
-        .filter(notification::Column::State.eq("sent"))
+        .filter(notification::Column::State.eq(DeliveryState::Sent.as_str()))
         .filter(notification::Column::ReadAt.is_null())
         .exec(db)
         .await?
@@ -1219,13 +1232,13 @@ pub async fn mark_all_read(
 /// Notifications in a state (all when `None`), newest first, `before` an id.
 pub async fn list(
     db: &impl ConnectionTrait,
-    state: Option<&str>,
+    state: Option<DeliveryState>,
     before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<Notification>, RepoError> {
     let mut q = notification::Entity::find();
     if let Some(s) = state {
-        q = q.filter(notification::Column::State.eq(s));
+        q = q.filter(notification::Column::State.eq(s.as_str()));
     }
     if let Some(b) = before {
         q = q.filter(notification::Column::Id.lt(b));
@@ -1255,11 +1268,14 @@ pub async fn retry_dead(
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let res = notification::Entity::update_many()
-        .col_expr(notification::Column::State, Expr::value("pending"))
+        .col_expr(
+            notification::Column::State,
+            Expr::value(DeliveryState::Pending.as_str()),
+        )
         .col_expr(notification::Column::Attempts, Expr::value(0))
         .col_expr(notification::Column::NextAttemptAt, Expr::value(ts(now)))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::State.eq("dead"))
+        .filter(notification::Column::State.eq(DeliveryState::Dead.as_str()))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

@@ -6,8 +6,8 @@ use sea_orm::TransactionTrait;
 use whistle_auth::Principal;
 use whistle_domain::case::Case;
 use whistle_domain::lifecycle::{
-    Actor, CaseActionKind, CaseCommand, CaseFacts, Change, Circumstances, Effects, Refusal,
-    StageChange, allowed_actions, decide, entries,
+    Actor, ActorRole, CaseActionKind, CaseCommand, CaseFacts, Change, Circumstances, Effects,
+    Refusal, StageChange, TimelineAction, allowed_actions, decide,
 };
 use whistle_persistence::repo::cases::{self, CaseEvent, CaseUpdate};
 use whistle_persistence::repo::users;
@@ -180,7 +180,7 @@ pub async fn act(
     if let (Some(original), Caller::Account(p)) = (&merged_into, caller) {
         let mut d = serde_json::Map::new();
         d.insert("duplicate".into(), case.number.as_str().into());
-        cases::append_event(&txn, &entry(original, p, now, entries::MERGED, d)).await?;
+        cases::append_event(&txn, &entry(original, p, now, TimelineAction::Merge, d)).await?;
     }
     txn.commit().await?;
     match caller {
@@ -217,8 +217,8 @@ async fn pending_extension(state: &AppState, case: &Case) -> Result<Option<u32>,
     Ok(events
         .iter()
         .rev()
-        .take_while(|e| e.action != CaseActionKind::DecideExtension.as_str())
-        .find(|e| e.action == CaseActionKind::RequestExtension.as_str())
+        .take_while(|e| e.action != TimelineAction::Step(CaseActionKind::DecideExtension))
+        .find(|e| e.action == TimelineAction::Step(CaseActionKind::RequestExtension))
         .and_then(|e| e.data.as_ref()?.get("extension_hours")?.as_u64())
         .and_then(|h| u32::try_from(h).ok()))
 }
@@ -345,8 +345,8 @@ fn events(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<CaseEvent> {
     let (actor_id, actor_role) = match caller {
-        Caller::Account(p) => (Some(p.user_id), p.role.as_str()),
-        Caller::Reporter => (None, "anonymous"),
+        Caller::Account(p) => (Some(p.user_id), ActorRole::Account(p.role)),
+        Caller::Reporter => (None, ActorRole::Anonymous),
     };
     let last = effects.steps.len().saturating_sub(1);
     effects
@@ -367,8 +367,8 @@ fn events(
                 case_id: case.id,
                 at: now,
                 actor_id,
-                actor_role: actor_role.to_owned(),
-                action: step.action.as_str().to_owned(),
+                actor_role,
+                action: TimelineAction::Step(step.action),
                 from_status: Some(step.from),
                 to_status: step.to,
                 note: if i == 0 { effects.note.clone() } else { None },

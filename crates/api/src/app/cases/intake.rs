@@ -17,11 +17,12 @@ use whistle_auth::token::keyed_digest;
 use whistle_domain::ValueError;
 use whistle_domain::calendar::Stage;
 use whistle_domain::case::{
-    Case, CaseLocation, CaseNumber, CaseSource, CaseStatus, CaseType, Description, Priority,
+    AttachmentKind, Case, CaseLocation, CaseNumber, CaseSource, CaseStatus, CaseType, Description,
+    Priority,
 };
 use whistle_domain::ids::{MerchantId, PlaceId, UserId};
 use whistle_domain::jurisdiction::AreaPath;
-use whistle_domain::lifecycle::{CaseActionKind, transition};
+use whistle_domain::lifecycle::{ActorRole, CaseActionKind, TimelineAction, transition};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::merchant::Address;
 use whistle_domain::people::{PhoneNumber, Role};
@@ -241,25 +242,23 @@ pub async fn insert(
 ) -> Result<Case, RepoError> {
     let new = &prepared.new;
     let case = cases::insert(txn, new, number).await?;
-    let event = |action: &str, from: Option<CaseStatus>, to: CaseStatus, data| CaseEvent {
-        id: 0,
-        case_id: case.id,
-        at: new.now,
-        actor_id: viewer.map(|p| p.user_id),
-        actor_role: viewer
-            .map(|p| p.role.as_str())
-            .unwrap_or("anonymous")
-            .to_owned(),
-        action: action.to_owned(),
-        from_status: from,
-        to_status: to,
-        note: None,
-        data,
-    };
+    let event =
+        |action: TimelineAction, from: Option<CaseStatus>, to: CaseStatus, data| CaseEvent {
+            id: 0,
+            case_id: case.id,
+            at: new.now,
+            actor_id: viewer.map(|p| p.user_id),
+            actor_role: viewer.map_or(ActorRole::Anonymous, |p| ActorRole::Account(p.role)),
+            action,
+            from_status: from,
+            to_status: to,
+            note: None,
+            data,
+        };
     cases::append_event(
         txn,
         &event(
-            "report",
+            TimelineAction::Report,
             None,
             CaseStatus::Reported,
             Some(serde_json::json!({
@@ -286,7 +285,12 @@ pub async fn insert(
             debug_assert_eq!(transition(from, action), Ok(to));
             cases::append_event(
                 txn,
-                &event(action.as_str(), Some(from), to, Some(data.clone())),
+                &event(
+                    TimelineAction::Step(action),
+                    Some(from),
+                    to,
+                    Some(data.clone()),
+                ),
             )
             .await?;
         }
@@ -330,7 +334,7 @@ impl IntakeExtras {
         now: DateTime<Utc>,
     ) -> Result<(), RepoError> {
         if let Some(photo) = &self.photo {
-            record_photo(txn, case, photo, "report", viewer, now).await?;
+            record_photo(txn, case, photo, AttachmentKind::Report, viewer, now).await?;
         }
         if let Some(client) = &self.open311_client {
             open311::record_origin(

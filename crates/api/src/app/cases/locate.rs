@@ -7,7 +7,7 @@ use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::{Case, CaseStatus};
 use whistle_domain::jurisdiction::AreaPath;
-use whistle_domain::lifecycle::entries;
+use whistle_domain::lifecycle::TimelineAction;
 use whistle_domain::location::Coordinate;
 use whistle_domain::routing::LocateError;
 use whistle_persistence::repo::cases::{self, Relocation};
@@ -104,7 +104,7 @@ pub async fn relocate(
         let current = cases::get(&state.db, case.id).await?.version;
         return Err(AppError::Stale { current });
     }
-    cases::append_event(&txn, &entry(case, p, now, entries::LOCATED, data)).await?;
+    cases::append_event(&txn, &entry(case, p, now, TimelineAction::Locate, data)).await?;
     txn.commit().await?;
     tracing::info!(
         case_id = case.id.get(),

@@ -12,7 +12,9 @@ use whistle_auth::policy::{Action, Resource, authorize};
 use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
 use whistle_domain::case::{Case, Priority};
 use whistle_domain::ids::{CaseId, CategoryId};
-use whistle_domain::lifecycle::{CaseActionKind, allowed_actions, needs_assignee};
+use whistle_domain::lifecycle::{
+    ActorRole, CaseActionKind, TimelineAction, allowed_actions, needs_assignee,
+};
 use whistle_domain::people::Role;
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
@@ -104,13 +106,13 @@ pub fn actions_for(p: &Principal, case: &Case) -> Vec<CaseActionKind> {
         .collect()
 }
 
-/// A timeline entry that is not a step of the lifecycle (`lifecycle::entries`): the status
-/// stays.
+/// A timeline entry that is not a step of the lifecycle (`TimelineAction::Merge`, `Locate`):
+/// the status stays.
 pub fn entry(
     case: &Case,
     p: &Principal,
     at: DateTime<Utc>,
-    action: &str,
+    action: TimelineAction,
     data: serde_json::Map<String, serde_json::Value>,
 ) -> CaseEvent {
     CaseEvent {
@@ -118,8 +120,8 @@ pub fn entry(
         case_id: case.id,
         at,
         actor_id: Some(p.user_id),
-        actor_role: p.role.as_str().to_owned(),
-        action: action.to_owned(),
+        actor_role: ActorRole::Account(p.role),
+        action,
         from_status: Some(case.status),
         to_status: case.status,
         note: None,

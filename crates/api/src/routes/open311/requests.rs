@@ -938,7 +938,7 @@ async fn render(
                     .map(|e| NoteDoc {
                         datetime: w3_time(state, e.at),
                         description: note_text(e, lang),
-                        kind: e.action.clone(),
+                        kind: e.action.as_str().to_owned(),
                     })
                     .collect()
             }),
