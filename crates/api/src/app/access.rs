@@ -9,25 +9,13 @@ use crate::app::AppError;
 
 /// Asks the policy; a denial becomes 403, or 404 for reads that must not reveal existence.
 pub fn require(principal: &Principal, action: Action, resource: &Resource) -> Result<(), AppError> {
-    match authorize(principal, action, resource) {
-        Decision::Allow => Ok(()),
-        Decision::Deny(reason) => {
-            // Every refusal is audited (target `whistle::audit`): who, what, why; never the
-            // object's personal data.
-            tracing::warn!(
-                target: "whistle::audit",
-                user_id = principal.user_id.get(),
-                role = principal.role.as_str(),
-                ?action,
-                ?reason,
-                "refused"
-            );
-            if action.is_read() && reason != DenyReason::NotPermitted {
-                return Err(AppError::not_found("not_found", "not found"));
-            }
-            Err(refusal(principal, action, reason))
+    ask(principal, action, resource, "refused").map_err(|reason| {
+        if action.is_read() && reason != DenyReason::NotPermitted {
+            AppError::not_found("not_found", "not found")
+        } else {
+            refusal(principal, action, reason)
         }
-    }
+    })
 }
 
 /// Like [`require`], for a scope the caller names explicitly (a list or summary of an officer's
@@ -38,6 +26,18 @@ pub fn require_scope(
     action: Action,
     resource: &Resource,
 ) -> Result<(), AppError> {
+    ask(principal, action, resource, "scope refused")
+        .map_err(|reason| refusal(principal, action, reason))
+}
+
+/// The policy's answer; every refusal is audited (target `whistle::audit`): who, what, why,
+/// never the object's personal data.
+fn ask(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+    what: &'static str,
+) -> Result<(), DenyReason> {
     match authorize(principal, action, resource) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
@@ -47,9 +47,9 @@ pub fn require_scope(
                 role = principal.role.as_str(),
                 ?action,
                 ?reason,
-                "scope refused"
+                "{what}"
             );
-            Err(refusal(principal, action, reason))
+            Err(reason)
         }
     }
 }

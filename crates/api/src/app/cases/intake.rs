@@ -21,18 +21,16 @@ use whistle_domain::case::{
     Priority,
 };
 use whistle_domain::ids::{MerchantId, PlaceId, UserId};
-use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::lifecycle::{ActorRole, CaseActionKind, TimelineAction, transition};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::merchant::Address;
 use whistle_domain::people::{PhoneNumber, Role};
-use whistle_domain::routing::LocateError;
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{self, CaseEvent, Idempotency, NewCase};
 use whistle_persistence::repo::open311;
 
-use super::{deadline, sla_policy};
+use super::{deadline, route_point, sla_policy};
 use crate::app::AppError;
 use crate::app::access::require;
 use crate::app::attachments::record_photo;
@@ -123,26 +121,20 @@ pub async fn prepare(
             (place.point, Crs::default(), Some(place.id))
         }
     };
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| {
-            AppError::invalid(
-                "outside_city",
-                if from_place.is_some() {
-                    "place_id"
-                } else {
-                    "lat"
-                },
-                "the location is not inside any grid of the city",
-            )
-        })?;
-    let place = state.reference.grid(&state.db, hit.grid_id).await?;
-    let area = AreaPath {
-        district: place.community.district.id,
-        street: place.community.street.id,
-        community: hit.community_id,
+    let field = if from_place.is_some() {
+        "place_id"
+    } else {
+        "lat"
     };
+    let (hit, area) = route_point(state, point, field).await?;
+    let prefix = state
+        .reference
+        .grid(&state.db, hit.grid_id)
+        .await?
+        .community
+        .district
+        .case_prefix
+        .clone();
     // Who reports decides the source, and whether priority and type may be set by hand.
     let (source, staff) = match viewer.map(|p| p.role) {
         _ if channel == Channel::Open311 => (CaseSource::Open311, false),
@@ -195,7 +187,7 @@ pub async fn prepare(
         Stage::Accept
     };
     let new = NewCase {
-        prefix: place.community.district.case_prefix.clone(),
+        prefix,
         local_day: today,
         category_id: category.id,
         case_type,

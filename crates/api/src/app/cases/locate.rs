@@ -6,13 +6,11 @@ use sea_orm::TransactionTrait;
 use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::{Case, CaseStatus};
-use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::lifecycle::TimelineAction;
 use whistle_domain::location::Coordinate;
-use whistle_domain::routing::LocateError;
 use whistle_persistence::repo::cases::{self, Relocation};
 
-use super::{as_missing_case, entry, resource};
+use super::{as_missing_case, entry, resource, route_point};
 use crate::app::AppError;
 use crate::app::access::require;
 use crate::state::AppState;
@@ -38,22 +36,7 @@ pub async fn relocate(
             ),
         ));
     }
-    let hit = state
-        .grids()
-        .locate(point)
-        .map_err(|LocateError::OutsideCity { .. }| {
-            AppError::invalid(
-                "outside_city",
-                "lat",
-                "the location is not inside any grid of the city",
-            )
-        })?;
-    let place = state.reference.grid(&state.db, hit.grid_id).await?;
-    let area = AreaPath {
-        district: place.community.district.id,
-        street: place.community.street.id,
-        community: hit.community_id,
-    };
+    let (hit, area) = route_point(state, point, "lat").await?;
     require(
         p,
         Action::DispatchCase,

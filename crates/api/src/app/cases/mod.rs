@@ -12,10 +12,13 @@ use whistle_auth::policy::{Action, Resource, authorize};
 use whistle_domain::calendar::{SlaPolicy, Stage, WorkingCalendar};
 use whistle_domain::case::{Case, Priority};
 use whistle_domain::ids::{CaseId, CategoryId};
+use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::lifecycle::{
     ActorRole, CaseActionKind, TimelineAction, allowed_actions, needs_assignee,
 };
+use whistle_domain::location::Coordinate;
 use whistle_domain::people::Role;
+use whistle_domain::routing::{GridHit, LocateError};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
 use crate::app::AppError;
@@ -41,6 +44,32 @@ pub async fn load(state: &AppState, id: i64) -> Result<Case, AppError> {
     cases::get(&state.db, id)
         .await
         .map_err(AppError::when_missing(no_such_case()))
+}
+
+/// The grid a point lies in and the place at every level: `outside_city` at `field` when no
+/// grid of the city holds it.
+pub async fn route_point(
+    state: &AppState,
+    point: Coordinate,
+    field: &str,
+) -> Result<(GridHit, AreaPath), AppError> {
+    let hit = state
+        .grids()
+        .locate(point)
+        .map_err(|LocateError::OutsideCity { .. }| {
+            AppError::invalid(
+                "outside_city",
+                field,
+                "the location is not inside any grid of the city",
+            )
+        })?;
+    let place = state.reference.grid(&state.db, hit.grid_id).await?;
+    let area = AreaPath {
+        district: place.community.district.id,
+        street: place.community.street.id,
+        community: hit.community_id,
+    };
+    Ok((hit, area))
 }
 
 /// Where a case is and whose it is, as the policy sees it.
