@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use whistle_auth::Principal;
 use whistle_auth::token::{KeyRing, SigningKey};
 
 use crate::config::{Environment, Settings};
@@ -247,42 +246,5 @@ impl SessionCutoffs {
             .unwrap_or_else(|p| p.into_inner())
             .get(&user.get())
             .is_some_and(|cutoff| issued_at_ms < *cutoff)
-    }
-}
-
-/// The header an anonymous reporter sends the tracking token of their case in.
-pub const TRACKING_HEADER: &str = "x-tracking-token";
-
-/// Who acts on one case: an account (the policy decides what it may do), or the anonymous
-/// reporter holding that case's tracking token (which opens that case and no other).
-#[derive(Debug, Clone)]
-pub enum CaseCaller {
-    Account(Principal),
-    Reporter,
-}
-
-/// Without a login the case's tracking token must come along: none is 401, a wrong one is
-/// answered like a missing case (404), so a token cannot be used to probe which ids exist.
-pub async fn case_caller(
-    state: &crate::state::AppState,
-    case_id: whistle_domain::ids::CaseId,
-    viewer: Option<Principal>,
-    headers: &axum::http::HeaderMap,
-) -> Result<CaseCaller, ApiError> {
-    if let Some(p) = viewer {
-        return Ok(CaseCaller::Account(p));
-    }
-    let Some(token) = headers.get(TRACKING_HEADER).and_then(|v| v.to_str().ok()) else {
-        return Err(ApiError::unauthorized(
-            "unauthenticated",
-            "log in or send the case's X-Tracking-Token",
-        ));
-    };
-    let stored = whistle_persistence::repo::cases::tracking_hash(&state.db, case_id).await?;
-    match stored {
-        Some(h) if token.len() <= 128 && whistle_auth::refresh::hash(token) == h => {
-            Ok(CaseCaller::Reporter)
-        }
-        _ => Err(ApiError::not_found("case_not_found", "no such case")),
     }
 }

@@ -18,9 +18,8 @@ use whistle_persistence::repo::cases::{self};
 
 use crate::app::access::require;
 use crate::app::attachments::record_photo;
-use crate::authn::{CaseCaller, TRACKING_HEADER, case_caller};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiPath, MaybeUser};
+use crate::extract::{ApiPath, CaseCaller, MaybeUser, TRACKING_HEADER, case_caller};
 use crate::media_store::{self};
 use crate::state::AppState;
 

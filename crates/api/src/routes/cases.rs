@@ -37,7 +37,9 @@ use crate::app::cases::intake::{self, Channel, IntakeExtras, Report, Whereabouts
 use crate::app::cases::locate;
 use crate::app::cases::{self as app_cases, actions_for};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser, idempotency_key};
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, CurrentUser, MaybeUser, TRACKING_HEADER, idempotency_key,
+};
 use crate::state::AppState;
 use crate::wire::paging::{self, PageOf};
 use crate::wire::{AreaRef, point_from, required_note};
@@ -51,8 +53,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(act))
         .routes(routes!(relocate))
 }
-
-const TRACKING_HEADER: &str = "x-tracking-token";
 
 // ---- wire types ----------------------------------------------------------------------------
 

@@ -12,9 +12,8 @@ use whistle_domain::lifecycle::CaseCommand;
 
 use crate::app::cases::act::{self, Caller, StepCommand};
 use crate::app::cases::{self as app_cases};
-use crate::authn::{CaseCaller, case_caller};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, CaseCaller, case_caller};
 use crate::state::AppState;
 use crate::wire::required_note;
 
