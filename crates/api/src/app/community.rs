@@ -1,6 +1,7 @@
 //! The communities and what stations officers there.
 
 use whistle_domain::ids::CommunityId;
+use whistle_domain::jurisdiction::AreaPath;
 use whistle_persistence::repo::geography::{self, CommunityInContext};
 
 use crate::app::AppError;
@@ -13,4 +14,13 @@ pub async fn load_community(state: &AppState, id: i64) -> Result<CommunityInCont
     geography::get_community(&state.db, id)
         .await
         .map_err(AppError::when_missing(not_found()))
+}
+
+/// The community's place at every level, for the policy.
+pub fn path_of(c: &CommunityInContext) -> AreaPath {
+    AreaPath {
+        district: c.district.id,
+        street: c.street.id,
+        community: c.community.id,
+    }
 }

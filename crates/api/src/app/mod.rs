@@ -22,6 +22,7 @@ mod error;
 pub mod merchants;
 pub mod places;
 pub mod sessions;
+pub mod stationing;
 
 pub use error::AppError;
 

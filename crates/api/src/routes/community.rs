@@ -13,18 +13,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
 use whistle_auth::policy::{Action, Resource, may_somewhere};
 use whistle_domain::ids::{CommunityId, UserId};
-use whistle_domain::jurisdiction::{Area, AreaPath, Jurisdiction};
+use whistle_domain::jurisdiction::{Area, Jurisdiction};
 use whistle_domain::people::{PhoneNumber, Role};
-use whistle_domain::stationing::{OrganisationKind, Period, first_overlap};
+use whistle_domain::stationing::OrganisationKind;
 use whistle_domain::text::{Name, clean_text};
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
-use whistle_persistence::repo::community::{self, NewStationing, Organisation, Stationing};
-use whistle_persistence::repo::geography::CommunityInContext;
+use whistle_persistence::repo::community::{self, Organisation, Stationing};
 use whistle_persistence::repo::users;
 
 use crate::app::access::require;
-use crate::app::community::load_community;
+use crate::app::community::{load_community, path_of};
+use crate::app::stationing::{self, Station};
 use crate::card;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
@@ -51,14 +51,6 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(put_officer_photo, get_officer_photo))
                 .layer(DefaultBodyLimit::disable()),
         )
-}
-
-pub(crate) fn path_of(c: &CommunityInContext) -> AreaPath {
-    AreaPath {
-        district: c.district.id,
-        street: c.street.id,
-        community: c.community.id,
-    }
 }
 
 fn optional_text(
@@ -248,50 +240,9 @@ async fn create_stationing(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<NewStationingRequest>,
 ) -> Result<(StatusCode, Json<StationingDto>), ApiError> {
-    let place = load_community(&state, req.community_id).await?;
-    let area = path_of(&place);
-    require(&p, Action::ManageStationing, &Resource::at(area))?;
-    let officer_id = UserId::new(req.officer_id)
-        .map_err(|_| ApiError::not_found("officer_not_found", "no such officer"))?;
-    let account = users::get_user(&state.db, officer_id)
-        .await
-        .map_err(ApiError::when_missing(ApiError::not_found(
-            "officer_not_found",
-            "no such officer",
-        )))?;
-    if account.role != Role::Officer || account.disabled {
-        return Err(ApiError::Unprocessable {
-            code: "not_an_officer",
-            detail: "only enabled officer accounts can be stationed".into(),
-            field: Some("officer_id".into()),
-        });
-    }
-    let starts = match req.starts_on.as_deref() {
-        Some(s) => parse_date("starts_on", s)?,
-        None => state.today(),
-    };
-    let ends = req
-        .ends_on
-        .as_deref()
-        .map(|s| parse_date("ends_on", s))
-        .transpose()?;
-    let period = Period::new(starts, ends)?;
-    let contact_phone = req
-        .contact_phone
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            // Named as the request names it, so the form shows it at its field.
-            PhoneNumber::parse(s).map_err(|e| whistle_domain::ValueError {
-                field: "contact_phone",
-                ..e
-            })
-        })
-        .transpose()?
-        .map(|p| p.as_str().to_owned());
-    let new = NewStationing {
-        officer_id,
-        community_id: place.community.id,
+    let command = Station {
+        officer_id: req.officer_id,
+        community_id: req.community_id,
         duties: optional_text("duties", req.duties.as_deref(), 1_000)?,
         enforcement_scope: optional_text(
             "enforcement_scope",
@@ -299,62 +250,30 @@ async fn create_stationing(
             1_000,
         )?,
         office_hours: optional_text("office_hours", req.office_hours.as_deref(), 200)?,
-        contact_phone,
-        period,
-        created_by: Some(p.user_id),
+        contact_phone: req
+            .contact_phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                // Named as the request names it, so the form shows it at its field.
+                PhoneNumber::parse(s).map_err(|e| whistle_domain::ValueError {
+                    field: "contact_phone",
+                    ..e
+                })
+            })
+            .transpose()?,
+        starts_on: req
+            .starts_on
+            .as_deref()
+            .map(|s| parse_date("starts_on", s))
+            .transpose()?,
+        ends_on: req
+            .ends_on
+            .as_deref()
+            .map(|s| parse_date("ends_on", s))
+            .transpose()?,
     };
-
-    let txn = state.db.begin().await?;
-    community::lock_officer(&txn, officer_id)
-        .await
-        .map_err(ApiError::when_missing(ApiError::Unprocessable {
-            code: "not_an_officer",
-            detail: "the account has no officer record (badge number)".into(),
-            field: Some("officer_id".into()),
-        }))?;
-    let existing: Vec<(i64, Period)> = community::of_officer(&txn, officer_id)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.period))
-        .collect();
-    if let Some(other) = first_overlap(period, &existing) {
-        return Err(ApiError::Conflict {
-            code: "stationing_overlaps",
-            detail: format!(
-                "the officer's stationing {other} overlaps this period; end it first (an officer serves one community at a time)"
-            ),
-        });
-    }
-    let stored = community::insert(&txn, &new).await?;
-    let jurisdiction = users::jurisdiction_of(&txn, officer_id, Role::Officer).await?;
-    if !jurisdiction.covers(&area) {
-        let mut areas = jurisdiction.areas().to_vec();
-        areas.push(Area::Community(place.community.id));
-        let widened = Jurisdiction::for_role(Role::Officer, areas)?;
-        users::set_jurisdiction(&txn, officer_id, &widened).await?;
-        audit::record(
-            &txn,
-            AuditEvent::JurisdictionChanged,
-            AuditEntry {
-                actor: Some(p.user_id),
-                subject: Some(officer_id),
-                username: None,
-                ip: None,
-                detail: Some(format!(
-                    "stationed in community {} ({})",
-                    place.community.id, place.community.name
-                )),
-            },
-        )
-        .await?;
-    }
-    txn.commit().await?;
-    tracing::info!(
-        stationing_id = stored.id,
-        officer_id = officer_id.get(),
-        community_id = place.community.id.get(),
-        "officer stationed"
-    );
+    let stored = stationing::station(&state, &p, command).await?;
     let mut dto = stationing_dtos(&state, vec![stored]).await?;
     let dto = dto
         .pop()
@@ -383,20 +302,12 @@ async fn end_stationing(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EndStationingRequest>,
 ) -> Result<Json<StationingDto>, ApiError> {
-    let not_found = || ApiError::not_found("stationing_not_found", "no such stationing");
-    let s = community::get(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
-    let place = load_community(&state, s.community_id.get()).await?;
-    require(&p, Action::ManageStationing, &Resource::at(path_of(&place)))?;
-    let day = match req.ends_on.as_deref() {
-        Some(d) => parse_date("ends_on", d)?,
-        None => state.today(),
-    };
-    let period = s.period.end_on(day)?;
-    let txn = state.db.begin().await?;
-    let stored = community::set_period(&txn, s.id, period).await?;
-    txn.commit().await?;
+    let ends_on = req
+        .ends_on
+        .as_deref()
+        .map(|d| parse_date("ends_on", d))
+        .transpose()?;
+    let stored = stationing::end(&state, &p, id, ends_on).await?;
     let mut dto = stationing_dtos(&state, vec![stored]).await?;
     dto.pop()
         .map(Json)
