@@ -292,9 +292,20 @@ impl From<AppError> for ApiError {
                 with(ApiError::Forbidden { code, detail }, zh)
             }
             AppError::NotFound { code, detail } => ApiError::NotFound { code, detail },
+            AppError::Unauthenticated { code, detail } => ApiError::Unauthorized { code, detail },
+            AppError::Throttled {
+                code,
+                detail,
+                retry_after_secs,
+            } => ApiError::TooManyRequests {
+                code,
+                detail,
+                retry_after_secs,
+            },
             AppError::Conflict { code, detail, zh } => {
                 with(ApiError::Conflict { code, detail }, zh)
             }
+            AppError::Taken { code, clash } => ApiError::taken(code, &clash),
             AppError::Stale { current } => ApiError::stale(false, current),
             AppError::Repo(e) => e.into(),
             AppError::Internal(e) => ApiError::Internal(e),
@@ -827,6 +838,12 @@ mod tests {
             "ApiError::forbidden(",
             "ApiError::bad_request(",
             "ApiError::taken(",
+            "AppError::invalid(",
+            "AppError::forbidden(",
+            "AppError::not_found(",
+            "AppError::conflict(",
+            "AppError::value(",
+            "unprocessable(",
         ] {
             for (i, _) in text.match_indices(ctor) {
                 let rest = text[i + ctor.len()..].trim_start();

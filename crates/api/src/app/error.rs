@@ -5,7 +5,7 @@
 //! problem+json, Open311 into its error list); nothing here knows a status code.
 
 use whistle_domain::ValueError;
-use whistle_persistence::RepoError;
+use whistle_persistence::{Clash, RepoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -16,6 +16,16 @@ pub enum AppError {
         detail: String,
         field: Option<String>,
         zh: Option<String>,
+    },
+    /// The caller's credentials are wrong, used up or expired.
+    #[error("{detail}")]
+    Unauthenticated { code: &'static str, detail: String },
+    /// The caller must wait before trying again.
+    #[error("{detail}")]
+    Throttled {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
     },
     /// The policy, or a rule about who may do this, refuses.
     #[error("{detail}")]
@@ -35,6 +45,10 @@ pub enum AppError {
         detail: String,
         zh: Option<String>,
     },
+    /// A value that must be unique is taken (a username, a phone, a badge): which rule, never
+    /// the values.
+    #[error("already taken")]
+    Taken { code: &'static str, clash: Clash },
     /// The caller's version of the record is not the current one; nothing was written.
     #[error("the record changed meanwhile; its version is now {current}: reload and retry")]
     Stale { current: i32 },

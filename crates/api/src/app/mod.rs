@@ -14,15 +14,21 @@
 //! (`boundary_tests` below) that refuses an HTTP import in any file under `src/app/`.
 
 pub mod access;
+pub mod accounts;
+pub mod analytics;
 pub mod api_keys;
 pub mod attachments;
 pub mod cases;
+pub mod catalogue;
 pub mod community;
 mod error;
+pub mod login;
 pub mod merchants;
 pub mod places;
+pub mod registration;
 pub mod sessions;
 pub mod stationing;
+pub mod worklogs;
 
 pub use error::AppError;
 

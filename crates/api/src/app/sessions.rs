@@ -3,13 +3,14 @@
 //! an access token naming it).
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use whistle_auth::Principal;
 use whistle_auth::password::{self, Password, PasswordError};
 use whistle_auth::refresh;
 use whistle_auth::token::SessionClaims;
 use whistle_domain::jurisdiction::Jurisdiction;
 use whistle_domain::people::{Officer, User};
+use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::sessions::{self, NewRefreshToken};
 use whistle_persistence::repo::users;
 
@@ -134,4 +135,113 @@ pub async fn open_session(
         jurisdiction,
         officer,
     })
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::Unauthenticated {
+        code: "invalid_refresh_token",
+        detail: "the refresh token is invalid, used or expired".into(),
+    }
+}
+
+/// The longest refresh token looked at; longer ones are refused unread.
+const MAX_REFRESH_TOKEN: usize = 256;
+
+/// Exchanges a refresh token for a new session of the same family. Each refresh token works
+/// once: presenting one that was already exchanged means it was copied, and every token of
+/// that login is revoked. Role and jurisdiction are read afresh, so an admin's changes apply
+/// from here on.
+pub async fn refresh(
+    state: &AppState,
+    token: &str,
+    user_agent: Option<&str>,
+    ip: &str,
+) -> Result<Session, AppError> {
+    if token.len() > MAX_REFRESH_TOKEN {
+        return Err(invalid_refresh());
+    }
+    let hash = refresh::hash(token.trim());
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let Some(record) = sessions::find_by_hash(&txn, &hash).await? else {
+        return Err(invalid_refresh());
+    };
+    if record.revoked_at.is_some() || record.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    if record.rotated_at.is_some() || !sessions::mark_rotated(&txn, record.id, now).await? {
+        let revoked = sessions::revoke_family(&txn, &record.family_id, now).await?;
+        audit::record(
+            &txn,
+            AuditEvent::RefreshReuseDetected,
+            AuditEntry {
+                subject: Some(record.user_id),
+                ip: Some(ip.to_owned()),
+                detail: Some(format!("family revoked ({revoked} live tokens)")),
+                ..Default::default()
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::warn!(
+            user_id = record.user_id.get(),
+            "refresh token reuse: session family revoked"
+        );
+        return Err(AppError::Unauthenticated {
+            code: "refresh_token_reused",
+            detail: "this refresh token was already used; log in again".into(),
+        });
+    }
+    let found = users::credentials(&txn, record.user_id).await?;
+    let user = found.user;
+    if user.disabled {
+        sessions::revoke_family(&txn, &record.family_id, now).await?;
+        txn.commit().await?;
+        return Err(invalid_refresh());
+    }
+    let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
+    let session = open_session(
+        state,
+        &txn,
+        &user,
+        jurisdiction,
+        SessionStart {
+            family: Some(record.family_id),
+            started_at: record.started_at,
+            user_agent,
+            ip,
+            password_change_required: found.must_change_password,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Logs out: revokes the refresh token and every token of the same login. Idempotent: an
+/// unknown token is no error.
+pub async fn logout(state: &AppState, token: &str, ip: &str) -> Result<(), AppError> {
+    if token.len() > MAX_REFRESH_TOKEN {
+        return Ok(());
+    }
+    let hash = refresh::hash(token.trim());
+    let txn = state.db.begin().await?;
+    if let Some(record) = sessions::find_by_hash(&txn, &hash).await? {
+        let revoked = sessions::revoke_family(&txn, &record.family_id, state.now()).await?;
+        if revoked > 0 {
+            audit::record(
+                &txn,
+                AuditEvent::LoggedOut,
+                AuditEntry {
+                    actor: Some(record.user_id),
+                    subject: Some(record.user_id),
+                    ip: Some(ip.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }

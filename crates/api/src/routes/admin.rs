@@ -5,24 +5,20 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::Principal;
-use whistle_auth::password::{self, Password};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::UserId;
-use whistle_domain::jurisdiction::{Area, Jurisdiction};
-use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, User, Username};
+use whistle_domain::jurisdiction::Area;
+use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::Name;
-use whistle_persistence::RepoError;
-use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
+use whistle_persistence::repo::PageRequest;
+use whistle_persistence::repo::audit::{self};
 use whistle_persistence::repo::users::{self, NewOfficer};
-use whistle_persistence::repo::{PageRequest, sessions};
 
 use crate::app::access::require;
-use crate::app::sessions::{hash_off_executor, weak_field};
+use crate::app::accounts::{self, Account, Admin, ChangeRole, CreateAccount};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::extract::{ClientIp, CurrentUser};
@@ -42,80 +38,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
 }
 
-fn may_manage_users(p: &Principal) -> Result<(), ApiError> {
-    Ok(require(p, Action::ManageUsers, &Resource::city())?)
-}
-
-fn parse_areas(role: Role, areas: &[AreaDto]) -> Result<Jurisdiction, ApiError> {
-    let parsed = areas
+fn areas_of(areas: &[AreaDto]) -> Result<Vec<Area>, ApiError> {
+    Ok(areas
         .iter()
         .map(|a| Area::new(a.level.parse()?, a.id))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Jurisdiction::for_role(role, parsed)?)
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
-fn user_id(raw: i64) -> Result<UserId, ApiError> {
-    UserId::new(raw).map_err(|_| ApiError::not_found("user_not_found", format!("no user {raw}")))
+/// The officer record the request names: a badge (and a squad) when one is given.
+fn officer_of(badge: Option<&str>, squad: Option<&str>) -> Result<Option<NewOfficer>, ApiError> {
+    badge
+        .map(|b| {
+            Ok(NewOfficer {
+                badge_number: BadgeNumber::parse(b)?,
+                squad: squad.map(Name::parse).transpose()?,
+            })
+        })
+        .transpose()
 }
 
-async fn load_user(db: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<User, ApiError> {
-    users::get_user(db, id)
-        .await
-        .map_err(ApiError::when_missing(ApiError::not_found(
-            "user_not_found",
-            format!("no user {id}"),
-        )))
-}
-
-async fn account(txn: &impl sea_orm::ConnectionTrait, id: UserId) -> Result<AccountDto, ApiError> {
-    let user = load_user(txn, id).await?;
-    let jurisdiction = users::jurisdiction_of(txn, id, user.role).await?;
-    let officer = users::officer_of_user(txn, id).await?;
-    Ok(AccountDto::new(&user, &jurisdiction, officer.as_ref()))
-}
-
-fn area_error(e: RepoError) -> ApiError {
-    match e {
-        RepoError::Reference(what) => ApiError::Unprocessable {
-            code: "unknown_area",
-            detail: what,
-            field: Some("areas".into()),
-        },
-        other => other.into(),
-    }
-}
-
-async fn audit_change(
-    txn: &DatabaseTransaction,
-    event: AuditEvent,
-    actor: &Principal,
-    subject: UserId,
-    ip: &str,
-    detail: String,
-) -> Result<(), ApiError> {
-    audit::record(
-        txn,
-        event,
-        AuditEntry {
-            actor: Some(actor.user_id),
-            subject: Some(subject),
-            ip: Some(ip.to_owned()),
-            detail: Some(detail),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-fn not_self(p: &Principal, id: UserId) -> Result<(), ApiError> {
-    if p.user_id == id {
-        return Err(ApiError::Conflict {
-            code: "cannot_modify_self",
-            detail: "admins cannot disable or re-role their own account".into(),
-        });
-    }
-    Ok(())
+fn dto(a: &Account) -> AccountDto {
+    AccountDto::new(&a.user, &a.jurisdiction, a.officer.as_ref())
 }
 
 // ---- wire types ----------------------------------------------------------------------------
@@ -216,19 +159,18 @@ async fn list_users(
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> Result<Json<PageOf<AccountDto>>, ApiError> {
-    may_manage_users(&p)?;
+    accounts::may_manage(&p)?;
     let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
     let page = PageRequest {
         after: Cursor::decode(q.cursor.as_deref())?,
         limit: paging::limit(q.limit)?,
     };
     let found = users::list_users(&state.db, role, page).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for u in &found.items {
-        let jurisdiction = users::jurisdiction_of(&state.db, u.id, u.role).await?;
-        let officer = users::officer_of_user(&state.db, u.id).await?;
-        items.push(AccountDto::new(u, &jurisdiction, officer.as_ref()));
-    }
+    let items = accounts::accounts_of(&state, &found.items)
+        .await?
+        .iter()
+        .map(dto)
+        .collect();
     Ok(Json(PageOf {
         items,
         next_cursor: found.next_after.map(Cursor::encode),
@@ -250,88 +192,23 @@ async fn create_user(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
-    may_manage_users(&p)?;
-    let role: Role = req.role.parse()?;
-    let username = Username::parse(&req.username)?;
-    let phone = req.phone.as_deref().map(PhoneNumber::parse).transpose()?;
-    let new = NewUser {
-        display_name: Name::parse(&req.display_name)?,
-        username,
-        phone,
-        role,
+    let cmd = CreateAccount {
+        user: NewUser {
+            display_name: Name::parse(&req.display_name)?,
+            username: Username::parse(&req.username)?,
+            phone: req.phone.as_deref().map(PhoneNumber::parse).transpose()?,
+            role: req.role.parse()?,
+        },
+        password: req.password,
+        officer: officer_of(req.badge_number.as_deref(), req.squad.as_deref())?,
+        areas: areas_of(&req.areas)?,
     };
-    let officer = new_officer(role, req.badge_number.as_deref(), req.squad.as_deref())?;
-    if role.is_enforcement() && officer.is_none() {
-        return Err(badge_required());
-    }
-    let jurisdiction = parse_areas(role, &req.areas)?;
-    let identity: Vec<&str> = [
-        Some(new.username.as_str()),
-        new.phone.as_ref().map(|p| p.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let password =
-        Password::new(&req.password, &identity).map_err(|e| ApiError::Unprocessable {
-            code: "weak_password",
-            detail: e.to_string(),
-            field: Some("password".into()),
-        })?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let txn = state.db.begin().await?;
-    let (user, _) = users::create_user(&txn, &new, hash, officer.as_ref())
-        .await
-        .map_err(|e| match e {
-            RepoError::Conflict(clash) => ApiError::taken("account_taken", &clash),
-            other => other.into(),
-        })?;
-    users::set_jurisdiction(&txn, user.id, &jurisdiction)
-        .await
-        .map_err(area_error)?;
-    audit_change(
-        &txn,
-        AuditEvent::UserCreated,
-        &p,
-        user.id,
-        &ip,
-        format!("role {role}"),
-    )
-    .await?;
-    let dto = account(&txn, user.id).await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(dto)))
-}
-
-fn new_officer(
-    role: Role,
-    badge: Option<&str>,
-    squad: Option<&str>,
-) -> Result<Option<NewOfficer>, ApiError> {
-    match (role.is_enforcement(), badge) {
-        (true, Some(b)) => Ok(Some(NewOfficer {
-            badge_number: BadgeNumber::parse(b)?,
-            squad: squad.map(Name::parse).transpose()?,
-        })),
-        (true, None) => Ok(None),
-        (false, Some(_)) => Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "badge_number is only for officers and leaders".into(),
-            field: Some("badge_number".into()),
-        }),
-        (false, None) => Ok(None),
-    }
-}
-
-fn badge_required() -> ApiError {
-    ApiError::Unprocessable {
-        code: "invalid_value",
-        detail: "officers and leaders need a badge_number".into(),
-        field: Some("badge_number".into()),
-    }
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
+    };
+    let account = accounts::create(&state, by, cmd).await?;
+    Ok((StatusCode::CREATED, Json(dto(&account))))
 }
 
 /// One account.
@@ -346,8 +223,7 @@ async fn get_user(
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AccountDto>, ApiError> {
-    may_manage_users(&p)?;
-    Ok(Json(account(&state.db, user_id(id)?).await?))
+    Ok(Json(dto(&accounts::get(&state, &p, id).await?)))
 }
 
 /// Disable an account: it can no longer log in, and all its sessions are revoked.
@@ -364,27 +240,11 @@ async fn disable_user(
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AccountDto>, ApiError> {
-    may_manage_users(&p)?;
-    let id = user_id(id)?;
-    not_self(&p, id)?;
-    let txn = state.db.begin().await?;
-    account(&txn, id).await?;
-    users::set_disabled(&txn, id, true).await?;
-    let now = state.now();
-    let revoked = sessions::revoke_user(&txn, id, now).await?;
-    audit_change(
-        &txn,
-        AuditEvent::UserDisabled,
-        &p,
-        id,
-        &ip,
-        format!("{revoked} sessions revoked"),
-    )
-    .await?;
-    let dto = account(&txn, id).await?;
-    txn.commit().await?;
-    state.cutoffs.note(id, now);
-    Ok(Json(dto))
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
+    };
+    Ok(Json(dto(&accounts::disable(&state, by, id).await?)))
 }
 
 /// Enable a disabled account.
@@ -400,15 +260,11 @@ async fn enable_user(
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AccountDto>, ApiError> {
-    may_manage_users(&p)?;
-    let id = user_id(id)?;
-    let txn = state.db.begin().await?;
-    account(&txn, id).await?;
-    users::set_disabled(&txn, id, false).await?;
-    audit_change(&txn, AuditEvent::UserEnabled, &p, id, &ip, String::new()).await?;
-    let dto = account(&txn, id).await?;
-    txn.commit().await?;
-    Ok(Json(dto))
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
+    };
+    Ok(Json(dto(&accounts::enable(&state, by, id).await?)))
 }
 
 /// Change an account's role, with its jurisdiction under the new role. Sessions are revoked so
@@ -428,42 +284,16 @@ async fn set_role(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> Result<Json<AccountDto>, ApiError> {
-    may_manage_users(&p)?;
-    let id = user_id(id)?;
-    not_self(&p, id)?;
-    let role: Role = req.role.parse()?;
-    let jurisdiction = parse_areas(role, &req.areas)?;
-    let officer = new_officer(role, req.badge_number.as_deref(), req.squad.as_deref())?;
-    let txn = state.db.begin().await?;
-    let before: User = load_user(&txn, id).await?;
-    if role.is_enforcement() && users::officer_of_user(&txn, id).await?.is_none() {
-        let officer = officer.ok_or_else(badge_required)?;
-        users::ensure_officer(&txn, id, &officer)
-            .await
-            .map_err(|e| match e {
-                RepoError::Conflict(clash) => ApiError::taken("account_taken", &clash),
-                other => other.into(),
-            })?;
-    }
-    users::set_role(&txn, id, role).await?;
-    users::set_jurisdiction(&txn, id, &jurisdiction)
-        .await
-        .map_err(area_error)?;
-    let now = state.now();
-    sessions::revoke_user(&txn, id, now).await?;
-    audit_change(
-        &txn,
-        AuditEvent::RoleChanged,
-        &p,
-        id,
-        &ip,
-        format!("{} -> {role}", before.role),
-    )
-    .await?;
-    let dto = account(&txn, id).await?;
-    txn.commit().await?;
-    state.cutoffs.note(id, now);
-    Ok(Json(dto))
+    let cmd = ChangeRole {
+        role: req.role.parse()?,
+        officer: officer_of(req.badge_number.as_deref(), req.squad.as_deref())?,
+        areas: areas_of(&req.areas)?,
+    };
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
+    };
+    Ok(Json(dto(&accounts::set_role(&state, by, id, cmd).await?)))
 }
 
 /// Replace an account's jurisdiction.
@@ -481,36 +311,15 @@ async fn set_jurisdiction(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SetJurisdictionRequest>,
 ) -> Result<Json<AccountDto>, ApiError> {
-    may_manage_users(&p)?;
-    let id = user_id(id)?;
-    let txn = state.db.begin().await?;
-    let user = load_user(&txn, id).await?;
-    let jurisdiction = parse_areas(user.role, &req.areas)?;
-    users::set_jurisdiction(&txn, id, &jurisdiction)
-        .await
-        .map_err(area_error)?;
-    // Access tokens carry the jurisdiction: the old ones are refused, and the next refresh
-    // issues one with the new areas.
-    let now = state.now();
-    users::end_access_tokens(&txn, id, now).await?;
-    let listed: Vec<String> = jurisdiction
-        .areas()
-        .iter()
-        .map(|a| format!("{}:{}", a.level(), a.id()))
-        .collect();
-    audit_change(
-        &txn,
-        AuditEvent::JurisdictionChanged,
-        &p,
-        id,
-        &ip,
-        listed.join(","),
+    let areas = areas_of(&req.areas)?;
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
+    };
+    Ok(Json(dto(&accounts::set_jurisdiction(
+        &state, by, id, areas,
     )
-    .await?;
-    let dto = account(&txn, id).await?;
-    txn.commit().await?;
-    state.cutoffs.note(id, now);
-    Ok(Json(dto))
+    .await?)))
 }
 
 /// The audit log, newest first.
@@ -578,63 +387,15 @@ async fn reset_password(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> Result<Json<PasswordResetDto>, ApiError> {
-    may_manage_users(&p)?;
-    let id = user_id(id)?;
-    if p.user_id == id {
-        return Err(ApiError::Conflict {
-            code: "cannot_modify_self",
-            detail: "admins change their own password with POST /api/v1/me/password".into(),
-        });
-    }
-    let user = load_user(&state.db, id).await?;
-    let phone = user.phone.as_ref().map(|ph| ph.as_str().to_owned());
-    let mut identity = vec![user.username.as_str()];
-    identity.extend(phone.as_deref());
-    let (temporary, chosen) = match &req.temporary_password {
-        Some(raw) => (
-            Password::new(raw, &identity).map_err(|e| weak_field(e, "temporary_password"))?,
-            true,
-        ),
-        None => (
-            Password::temporary(&identity)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
-            false,
-        ),
+    let by = Admin {
+        principal: &p,
+        ip: &ip,
     };
-    let shown = temporary.expose().to_owned();
-    let hash = hash_off_executor(temporary).await?;
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    users::set_password(&txn, id, hash, true)
-        .await
-        .map_err(ApiError::when_missing(ApiError::not_found(
-            "user_not_found",
-            format!("no user {id}"),
-        )))?;
-    let revoked = sessions::revoke_user(&txn, id, now).await?;
-    audit_change(
-        &txn,
-        AuditEvent::PasswordReset,
-        &p,
-        id,
-        &ip,
-        format!(
-            "temporary password {}; change required at next login; {revoked} refresh tokens revoked",
-            if chosen { "chosen by the admin" } else { "generated" }
-        ),
-    )
-    .await?;
-    txn.commit().await?;
-    state.cutoffs.note(id, now);
-    tracing::info!(
-        user_id = id.get(),
-        admin_id = p.user_id.get(),
-        "password reset by an admin"
-    );
+    let done = accounts::reset_password(&state, by, id, req.temporary_password).await?;
     Ok(Json(PasswordResetDto {
-        user_id: id.get(),
-        temporary_password: shown,
+        user_id: done.user_id.get(),
+        temporary_password: done.temporary_password,
         password_change_required: true,
-        sessions_revoked: revoked,
+        sessions_revoked: done.sessions_revoked,
     }))
 }

@@ -6,20 +6,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::policy::{Action, Resource};
 use whistle_domain::calendar::{SlaPolicy, Stage, TimeLimit, Window, WorkingCalendar};
 use whistle_domain::case::{CaseType, Priority};
 use whistle_domain::category::Category;
 use whistle_domain::text::{BilingualName, Code, Name};
-use whistle_persistence::RepoError;
-use whistle_persistence::repo::categories::{self, CategoryChange, NewCategory};
-use whistle_persistence::repo::sla;
+use whistle_persistence::repo::categories::{self, NewCategory};
 
-use crate::app::access::require;
+use crate::app::catalogue::{self, EditCategory, PriorityPolicy};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, CurrentUser};
 use crate::state::AppState;
@@ -41,10 +37,6 @@ fn field<T>(
     parsed: Result<T, whistle_domain::ValueError>,
 ) -> Result<T, whistle_domain::ValueError> {
     parsed.map_err(|e| whistle_domain::ValueError { field: name, ..e })
-}
-
-fn may(p: &whistle_auth::Principal) -> Result<(), ApiError> {
-    Ok(require(p, Action::ManageCatalogue, &Resource::city())?)
 }
 
 /// A category as administrators see it.
@@ -152,20 +144,17 @@ pub struct CalendarDto {
     pub makeup_days: Vec<NaiveDate>,
 }
 
-fn category_not_found(code: &str) -> ApiError {
-    ApiError::not_found(
-        "category_not_found",
-        format!(
-            "no category {:?}",
-            code.chars().take(40).collect::<String>()
-        ),
-    )
-}
-
-async fn category(state: &AppState, code: &str) -> Result<Category, ApiError> {
-    categories::get_by_code(&state.db, code)
-        .await?
-        .ok_or_else(|| category_not_found(code))
+fn sla_dto(p: &PriorityPolicy) -> SlaDto {
+    let l = |s| p.policy.limit(s).to_string();
+    SlaDto {
+        priority: p.priority.as_str().to_owned(),
+        accept: l(Stage::Accept),
+        dispatch: l(Stage::Dispatch),
+        sign: l(Stage::Sign),
+        resolve: l(Stage::Resolve),
+        verify: l(Stage::Verify),
+        configured: p.configured,
+    }
 }
 
 /// Every category in display order, retired ones included, with their questions.
@@ -179,7 +168,7 @@ async fn admin_categories(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
 ) -> Result<Json<Vec<AdminCategoryDto>>, ApiError> {
-    may(&p)?;
+    catalogue::may_manage(&p)?;
     let list = categories::list_categories(&state.db, true).await?;
     Ok(Json(list.into_iter().map(AdminCategoryDto::from).collect()))
 }
@@ -198,7 +187,6 @@ async fn create_category(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<NewCategoryRequest>,
 ) -> Result<(StatusCode, Json<AdminCategoryDto>), ApiError> {
-    may(&p)?;
     let new = NewCategory {
         code: Code::parse(&req.code)?,
         name: BilingualName::new(
@@ -210,17 +198,7 @@ async fn create_category(
         sort_order: req.sort_order,
         officer_may_take: req.officer_may_take,
     };
-    if categories::get_by_code(&state.db, new.code.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::Conflict {
-            code: "category_exists",
-            detail: format!("category {} exists", new.code),
-        });
-    }
-    let created = categories::ensure_category(&state.db, &new).await?;
-    state.reference_changed().await;
+    let created = catalogue::create_category(&state, &p, new).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -238,23 +216,17 @@ async fn update_category(
     ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<CategoryChangeRequest>,
 ) -> Result<Json<AdminCategoryDto>, ApiError> {
-    may(&p)?;
-    let current = category(&state, &code).await?;
-    let name = match (&req.name_zh, &req.name_en) {
-        (None, None) => None,
-        (zh, en) => Some(BilingualName::new(
-            field(
-                "name_zh",
-                Name::parse(zh.as_deref().unwrap_or(current.name.zh().as_str())),
-            )?,
-            field(
-                "name_en",
-                Name::parse(en.as_deref().unwrap_or(current.name.en().as_str())),
-            )?,
-        )),
-    };
-    let change = CategoryChange {
-        name,
+    let edit = EditCategory {
+        name_zh: req
+            .name_zh
+            .as_deref()
+            .map(|n| field("name_zh", Name::parse(n)))
+            .transpose()?,
+        name_en: req
+            .name_en
+            .as_deref()
+            .map(|n| field("name_en", Name::parse(n)))
+            .transpose()?,
         case_type: req
             .case_type
             .as_deref()
@@ -269,8 +241,7 @@ async fn update_category(
         sort_order: req.sort_order,
         officer_may_take: req.officer_may_take,
     };
-    let updated = categories::update(&state.db, current.id, &change).await?;
-    state.reference_changed().await;
+    let updated = catalogue::update_category(&state, &p, &code, edit).await?;
     Ok(Json(updated.into()))
 }
 
@@ -288,15 +259,11 @@ async fn set_attributes(
     ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<Vec<AttributeDto>>,
 ) -> Result<Json<AdminCategoryDto>, ApiError> {
-    may(&p)?;
-    let c = category(&state, &code).await?;
     let specs = req
         .iter()
         .map(AttributeDto::to_spec)
         .collect::<Result<Vec<_>, _>>()?;
-    whistle_domain::category::check_specs(&specs)?;
-    let updated = categories::set_attributes(&state.db, c.id, &specs).await?;
-    state.reference_changed().await;
+    let updated = catalogue::set_attributes(&state, &p, &code, specs).await?;
     Ok(Json(updated.into()))
 }
 
@@ -312,25 +279,8 @@ async fn get_sla(
     CurrentUser(p): CurrentUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<SlaDto>>, ApiError> {
-    may(&p)?;
-    let c = category(&state, &code).await?;
-    let mut out = Vec::new();
-    for priority in Priority::ALL {
-        let stored = sla::policy_for(&state.db, c.id, *priority).await?;
-        let configured = stored.is_some();
-        let policy = stored.unwrap_or_else(|| SlaPolicy::default_for(*priority));
-        let l = |s| policy.limit(s).to_string();
-        out.push(SlaDto {
-            priority: priority.as_str().to_owned(),
-            accept: l(Stage::Accept),
-            dispatch: l(Stage::Dispatch),
-            sign: l(Stage::Sign),
-            resolve: l(Stage::Resolve),
-            verify: l(Stage::Verify),
-            configured,
-        });
-    }
-    Ok(Json(out))
+    let policies = catalogue::sla_of(&state, &p, &code).await?;
+    Ok(Json(policies.iter().map(sla_dto).collect()))
 }
 
 /// Set the time limits of a category × priority. Applies to stages started from now on.
@@ -348,8 +298,6 @@ async fn set_sla(
     ApiPath((code, priority)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<SlaRequest>,
 ) -> Result<Json<SlaDto>, ApiError> {
-    may(&p)?;
-    let c = category(&state, &code).await?;
     let priority: Priority = priority.parse()?;
     // A limit that cannot be read is named by its stage, the request's own field.
     let limit = |name: &'static str, raw: &str| field(name, TimeLimit::parse(raw));
@@ -360,20 +308,8 @@ async fn set_sla(
         limit("resolve", &req.resolve)?,
         limit("verify", &req.verify)?,
     ]);
-    let txn = state.db.begin().await?;
-    sla::set_policy(&txn, c.id, priority, &policy).await?;
-    txn.commit().await?;
-    state.reference_changed().await;
-    let l = |s| policy.limit(s).to_string();
-    Ok(Json(SlaDto {
-        priority: priority.as_str().to_owned(),
-        accept: l(Stage::Accept),
-        dispatch: l(Stage::Dispatch),
-        sign: l(Stage::Sign),
-        resolve: l(Stage::Resolve),
-        verify: l(Stage::Verify),
-        configured: true,
-    }))
+    let set = catalogue::set_sla(&state, &p, &code, priority, policy).await?;
+    Ok(Json(sla_dto(&set)))
 }
 
 fn calendar_dto(c: &WorkingCalendar) -> CalendarDto {
@@ -396,8 +332,7 @@ async fn get_calendar(
     State(state): State<AppState>,
     CurrentUser(p): CurrentUser,
 ) -> Result<Json<CalendarDto>, ApiError> {
-    may(&p)?;
-    Ok(Json(calendar_dto(&sla::load_calendar(&state.db).await?)))
+    Ok(Json(calendar_dto(&catalogue::calendar(&state, &p).await?)))
 }
 
 /// Replace the working calendar (windows, weekend, holidays, make-up days). Applies to stages
@@ -413,14 +348,6 @@ async fn set_calendar(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<CalendarDto>,
 ) -> Result<Json<CalendarDto>, ApiError> {
-    may(&p)?;
-    if req.holidays.len() + req.makeup_days.len() > 2000 {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "at most 2000 special days".into(),
-            field: Some("holidays".into()),
-        });
-    }
     let windows = req
         .windows
         .iter()
@@ -444,11 +371,6 @@ async fn set_calendar(
         req.holidays.iter().copied().collect::<BTreeSet<_>>(),
         req.makeup_days.iter().copied().collect::<BTreeSet<_>>(),
     )?;
-    let txn = state.db.begin().await?;
-    sla::save_calendar(&txn, &calendar)
-        .await
-        .map_err(|e: RepoError| ApiError::from(e))?;
-    txn.commit().await?;
-    state.reference_changed().await;
+    let calendar = catalogue::set_calendar(&state, &p, calendar).await?;
     Ok(Json(calendar_dto(&calendar)))
 }

@@ -3,53 +3,31 @@
 //! with the property company; leaders read the records of their jurisdiction and everyone reads
 //! their own; the 721 mix (70 % service, 20 % management, 10 % enforcement) is measured per
 //! officer or community over a period.
-//!
-//! Periods are half-open on the start time, `[from, to)`. Without `to` a period ends now (plus
-//! the few minutes of clock skew an entry may have); without `from` it starts 366 days before
-//! `to`. A period longer than 366 days is refused, so no request scans all history.
+//! The rules (who records and reads what, the periods) are `app::worklogs`; this module
+//! translates the wire.
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::TransactionTrait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::Principal;
-use whistle_auth::policy::{Action, Decision, Resource, authorize};
 use whistle_domain::ValueError;
 use whistle_domain::ids::{CaseId, CommunityId, GridId, MerchantId, UserId, WorkLogId};
-use whistle_domain::jurisdiction::{Area, AreaPath};
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::people::Role;
 use whistle_domain::text::Name;
-use whistle_domain::worklog::{
-    Activity, Class721, Classification, Mix, Notes, Participant, SpanError, WorkLog, WorkLogSpan,
-};
-use whistle_persistence::RepoError;
-use whistle_persistence::repo::worklogs::{
-    self, NewWorkLog, WorkLogCursor, WorkLogFilter, WorkLogPhoto, WorkLogVisibility,
-};
-use whistle_persistence::repo::{cases, geography, users};
+use whistle_domain::worklog::{Class721, Mix, Notes, Participant, WorkLog};
+use whistle_persistence::repo::worklogs::{self, WorkLogCursor, WorkLogFilter, WorkLogPhoto};
 
-use crate::app::AppError;
-use crate::app::access::{require, require_scope};
+use crate::app::worklogs::{self as work, RecordWork};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
 use crate::state::AppState;
 use crate::wire::paging::{self, PageOf};
-
-/// The longest period a list or a mix covers, in days: a year, leap years included.
-pub const MAX_PERIOD_DAYS: i64 = 366;
-/// Photos one entry may hold.
-pub const MAX_PHOTOS: u64 = 20;
-/// Participants (names and accounts together) one entry may name.
-pub const MAX_PARTICIPANTS: usize = 30;
-/// Cases, and merchants, one entry may link to.
-pub const MAX_LINKS: usize = 20;
 
 pub fn router() -> OpenApiRouter<AppState> {
     let photos = OpenApiRouter::new()
@@ -301,14 +279,6 @@ fn mix_dto(
 
 // ---- helpers -------------------------------------------------------------------------------
 
-fn unprocessable(code: &'static str, field: &str, detail: impl Into<String>) -> ApiError {
-    ApiError::Unprocessable {
-        code,
-        detail: detail.into(),
-        field: Some(field.to_owned()),
-    }
-}
-
 fn timestamp(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.with_timezone(&Utc))
@@ -321,75 +291,6 @@ fn timestamp(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ApiError> 
         })
 }
 
-fn span_error(e: SpanError) -> ApiError {
-    let code = match e {
-        SpanError::EndsBeforeStart => "invalid_span",
-        SpanError::TooLong => "span_too_long",
-        SpanError::InFuture => "span_in_future",
-    };
-    unprocessable(code, "ended_at", e.to_string())
-}
-
-/// The community at every level, or 422 `unknown_community`.
-async fn community_path(state: &AppState, raw: i64) -> Result<AreaPath, ApiError> {
-    let unknown = || unprocessable("unknown_community", "community", "no such community");
-    let id = CommunityId::new(raw).map_err(|_| unknown())?;
-    match geography::get_community(&state.db, id).await {
-        Ok(c) => Ok(AreaPath {
-            district: c.district.id,
-            street: c.street.id,
-            community: id,
-        }),
-        Err(RepoError::NotFound(_)) => Err(unknown()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn resource(log: &WorkLog) -> Resource {
-    Resource::at(log.area).owned_by(log.officer)
-}
-
-/// The entry if the caller may read it; 404 alike for entries that do not exist and entries the
-/// caller may not see, so ids reveal nothing.
-async fn load_visible(state: &AppState, p: &Principal, id: i64) -> Result<WorkLog, ApiError> {
-    let not_found = || ApiError::not_found("work_log_not_found", "no such work log");
-    let id = WorkLogId::new(id).map_err(|_| not_found())?;
-    let log = worklogs::get(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
-    require(p, Action::ViewWorkLogs, &resource(&log)).map_err(|e| match e {
-        AppError::NotFound { .. } => not_found(),
-        other => other.into(),
-    })?;
-    Ok(log)
-}
-
-/// `[from, to)` with the defaults and the cap described in the module documentation.
-fn period(
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let max = Duration::days(MAX_PERIOD_DAYS);
-    let to = to.unwrap_or(now + Duration::minutes(WorkLogSpan::CLOCK_SKEW_MINUTES));
-    let from = from.unwrap_or(to - max);
-    if from >= to {
-        return Err(unprocessable(
-            "invalid_period",
-            "from",
-            "from must be before to",
-        ));
-    }
-    if to - from > max {
-        return Err(unprocessable(
-            "period_too_long",
-            "from",
-            format!("a period spans at most {MAX_PERIOD_DAYS} days"),
-        ));
-    }
-    Ok((from, to))
-}
-
 fn officer_param(raw: Option<&str>, p: &Principal) -> Result<Option<UserId>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
@@ -399,89 +300,74 @@ fn officer_param(raw: Option<&str>, p: &Principal) -> Result<Option<UserId>, Api
             .ok()
             .and_then(|n| UserId::new(n).ok())
             .map(Some)
-            .ok_or_else(|| {
-                unprocessable(
-                    "invalid_value",
-                    "officer",
-                    "officer must be me or an account id",
-                )
+            .ok_or_else(|| ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "officer must be me or an account id".into(),
+                field: Some("officer".into()),
             }),
     }
 }
 
-/// Checks that the caller may see the named officer's and community's work, and returns what the
-/// caller may see at all.
-///
-/// An officer's own work is always theirs to see. Another officer's work is visible where the
-/// policy lets the caller see it in one of the communities that officer is stationed in. A
-/// community's work is visible where the policy lets the caller see anyone's work there, unless
-/// the caller asked for their own work only (`officer=me`), which is a filter and not a scope.
-async fn scope(
-    state: &AppState,
-    p: &Principal,
-    officer: Option<UserId>,
-    community: Option<i64>,
-) -> Result<(WorkLogVisibility, Option<CommunityId>), ApiError> {
-    // Own entries are the least a reader of work logs sees; roles that cannot see even those
-    // cannot read work logs at all (403).
-    require_scope(
-        p,
-        Action::ViewWorkLogs,
-        &Resource::city().owned_by(p.user_id),
-    )?;
-    if let Some(o) = officer.filter(|o| *o != p.user_id) {
-        let user = match users::get_user(&state.db, o).await {
-            Ok(u) if u.role.is_enforcement() => u,
-            Ok(_) | Err(RepoError::NotFound(_)) => {
-                return Err(unprocessable(
-                    "unknown_officer",
-                    "officer",
-                    "no officer or leader with this account id",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let stationed = users::jurisdiction_of(&state.db, o, user.role).await?;
-        let mut decision = authorize(p, Action::ViewWorkLogs, &Resource::city().owned_by(o));
-        for area in stationed.areas() {
-            if let Area::Community(c) = area {
-                let path = community_path(state, c.get()).await?;
-                decision = authorize(p, Action::ViewWorkLogs, &Resource::at(path).owned_by(o));
-                if decision == Decision::Allow {
-                    break;
-                }
-            }
+/// The request as the use case's command: every value parsed.
+fn command_from(req: NewWorkLogRequest) -> Result<RecordWork, ApiError> {
+    let point = match (req.lat, req.lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => {
+            let crs: Crs = req
+                .crs
+                .as_deref()
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or_default();
+            Some(
+                Coordinate::from_crs(crs, lat, lon).map_err(|e| ApiError::Unprocessable {
+                    code: "invalid_coordinate",
+                    detail: e.reason.clone(),
+                    field: Some(e.field.to_owned()),
+                })?,
+            )
         }
-        if decision != Decision::Allow {
-            require_scope(p, Action::ViewWorkLogs, &Resource::city().owned_by(o))?;
+        _ => {
+            return Err(ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "give both lat and lon, or neither".into(),
+                field: Some(if req.lat.is_none() { "lat" } else { "lon" }.into()),
+            });
         }
-    }
-    let community = match community {
-        Some(raw) => {
-            let path = community_path(state, raw).await?;
-            if officer != Some(p.user_id) {
-                require_scope(p, Action::ViewWorkLogs, &Resource::at(path))?;
-            }
-            Some(path.community)
-        }
-        None => None,
     };
-    // The policy lets leaders read work logs inside their jurisdiction and officers only their
-    // own: the areas widen the visibility for leaders only.
-    let mut vis = WorkLogVisibility {
-        author: Some(p.user_id),
-        ..Default::default()
-    };
-    if p.role == Role::Leader {
-        for area in p.jurisdiction.areas() {
-            match area {
-                Area::District(d) => vis.districts.push(d.get()),
-                Area::Street(s) => vis.streets.push(s.get()),
-                Area::Community(c) => vis.communities.push(c.get()),
-            }
-        }
-    }
-    Ok((vis, community))
+    Ok(RecordWork {
+        activity: req.activity.parse()?,
+        class: req
+            .class
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .map(str::parse)
+            .transpose()?,
+        started_at: timestamp("started_at", &req.started_at)?,
+        ended_at: timestamp("ended_at", &req.ended_at)?,
+        community_id: req.community_id,
+        grid_id: req.grid_id,
+        point,
+        participants: req
+            .participants
+            .iter()
+            .map(|raw| Name::parse(raw).map_err(|e| ValueError::new("participants", e.reason)))
+            .collect::<Result<_, _>>()?,
+        participant_ids: req.participant_ids,
+        notes: req
+            .notes
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(Notes::parse)
+            .transpose()?,
+        case_ids: req.case_ids,
+        merchant_ids: req
+            .merchant_ids
+            .iter()
+            .map(|m| MerchantId::new(*m))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ValueError::new("merchant_ids", e.reason))?,
+    })
 }
 
 fn encode_cursor(c: WorkLogCursor) -> String {
@@ -521,207 +407,7 @@ async fn create_work_log(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<NewWorkLogRequest>,
 ) -> Result<(StatusCode, Json<WorkLogDto>), ApiError> {
-    let area = community_path(&state, req.community_id).await?;
-    require(&p, Action::LogWork, &Resource::at(area).owned_by(p.user_id))?;
-
-    let activity: Activity = req.activity.parse()?;
-    let class: Option<Class721> = req
-        .class
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .map(str::parse)
-        .transpose()?;
-    let now = state.now();
-    let span = WorkLogSpan::new(
-        timestamp("started_at", &req.started_at)?,
-        timestamp("ended_at", &req.ended_at)?,
-        now,
-    )
-    .map_err(span_error)?;
-    let notes = req
-        .notes
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .map(Notes::parse)
-        .transpose()?;
-
-    let mut grid = match req.grid_id {
-        Some(raw) => {
-            let unknown = || unprocessable("unknown_grid", "grid_id", "no such grid");
-            let id = GridId::new(raw).map_err(|_| unknown())?;
-            let g = geography::get_grid(&state.db, id)
-                .await
-                .map_err(ApiError::when_missing(unknown()))?;
-            if g.community_id != area.community {
-                return Err(unprocessable(
-                    "grid_not_in_community",
-                    "grid_id",
-                    format!("grid {id} is not in community {}", area.community),
-                ));
-            }
-            Some(id)
-        }
-        None => None,
-    };
-    let point = match (req.lat, req.lon) {
-        (None, None) => None,
-        (Some(lat), Some(lon)) => {
-            let crs: Crs = req
-                .crs
-                .as_deref()
-                .map(str::parse)
-                .transpose()?
-                .unwrap_or_default();
-            let point = Coordinate::from_crs(crs, lat, lon)
-                .map_err(|e| unprocessable("invalid_coordinate", e.field, e.reason.clone()))?;
-            let hit = state
-                .grids()
-                .locate(point)
-                .ok()
-                .filter(|hit| hit.community_id == area.community)
-                .ok_or_else(|| {
-                    unprocessable(
-                        "point_outside_community",
-                        "lat",
-                        format!("the point is not inside community {}", area.community),
-                    )
-                })?;
-            grid = grid.or(Some(hit.grid_id));
-            Some(point)
-        }
-        _ => {
-            return Err(unprocessable(
-                "invalid_value",
-                if req.lat.is_none() { "lat" } else { "lon" },
-                "give both lat and lon, or neither",
-            ));
-        }
-    };
-
-    if req.participants.len() + req.participant_ids.len() > MAX_PARTICIPANTS {
-        return Err(unprocessable(
-            "too_many_participants",
-            "participants",
-            format!("an entry names at most {MAX_PARTICIPANTS} participants"),
-        ));
-    }
-    let mut participants = Vec::new();
-    for raw in &req.participants {
-        let name = Name::parse(raw).map_err(|e| ValueError::new("participants", e.reason))?;
-        let p = Participant::Named(name);
-        if !participants.contains(&p) {
-            participants.push(p);
-        }
-    }
-    for raw in &req.participant_ids {
-        let unknown = || {
-            unprocessable(
-                "unknown_participant",
-                "participant_ids",
-                format!("{raw} is not an active staff account"),
-            )
-        };
-        let id = UserId::new(*raw).map_err(|_| unknown())?;
-        match users::get_user(&state.db, id).await {
-            Ok(u) if u.role.is_staff() && !u.disabled => {}
-            Ok(_) | Err(RepoError::NotFound(_)) => return Err(unknown()),
-            Err(e) => return Err(e.into()),
-        }
-        let p = Participant::Staff(id);
-        if !participants.contains(&p) {
-            participants.push(p);
-        }
-    }
-
-    if req.case_ids.len() > MAX_LINKS || req.merchant_ids.len() > MAX_LINKS {
-        return Err(unprocessable(
-            "too_many_links",
-            if req.case_ids.len() > MAX_LINKS {
-                "case_ids"
-            } else {
-                "merchant_ids"
-            },
-            format!("an entry links at most {MAX_LINKS} cases and {MAX_LINKS} merchants"),
-        ));
-    }
-    let mut linked_cases: Vec<CaseId> = Vec::new();
-    for raw in &req.case_ids {
-        // A case that does not exist and one the caller may not see get the same answer.
-        let unknown = || {
-            unprocessable(
-                "unknown_case",
-                "case_ids",
-                format!("no case {raw} that you can see"),
-            )
-        };
-        let id = CaseId::new(*raw).map_err(|_| unknown())?;
-        let case = match cases::get(&state.db, id).await {
-            Ok(c) => c,
-            Err(RepoError::NotFound(_)) => return Err(unknown()),
-            Err(e) => return Err(e.into()),
-        };
-        let visible = authorize(
-            &p,
-            Action::ViewCase,
-            &Resource {
-                area: Some(case.area),
-                owner: case.reporter_id,
-            },
-        );
-        if visible != Decision::Allow {
-            return Err(unknown());
-        }
-        if !linked_cases.contains(&id) {
-            linked_cases.push(id);
-        }
-    }
-    let mut merchants: Vec<MerchantId> = req
-        .merchant_ids
-        .iter()
-        .map(|m| MerchantId::new(*m))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ValueError::new("merchant_ids", e.reason))?;
-    merchants.sort();
-    merchants.dedup();
-    for m in &merchants {
-        match whistle_persistence::repo::merchants::get_merchant(&state.db, *m).await {
-            Ok(_) => {}
-            Err(RepoError::NotFound(_)) => {
-                return Err(unprocessable(
-                    "unknown_merchant",
-                    "merchant_ids",
-                    format!("no merchant {m}"),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-
-    let new = NewWorkLog {
-        officer: p.user_id,
-        activity,
-        classification: Classification::of(activity, class),
-        span,
-        area,
-        grid,
-        point,
-        participants,
-        notes,
-        cases: linked_cases,
-        merchants,
-        now,
-    };
-    let txn = state.db.begin().await?;
-    let log = worklogs::insert(&txn, &new).await?;
-    txn.commit().await?;
-    tracing::info!(
-        work_log_id = log.id.get(),
-        officer_id = p.user_id.get(),
-        community_id = area.community.get(),
-        activity = activity.as_str(),
-        class = log.classification.class.as_str(),
-        "work logged"
-    );
+    let log = work::record(&state, &p, command_from(req)?).await?;
     Ok((StatusCode::CREATED, Json(to_dto(log, Vec::new()))))
 }
 
@@ -741,8 +427,8 @@ async fn list_work_logs(
     ApiQuery(q): ApiQuery<WorkLogQuery>,
 ) -> Result<Json<PageOf<WorkLogDto>>, ApiError> {
     let officer = officer_param(q.officer.as_deref(), &p)?;
-    let (vis, community) = scope(&state, &p, officer, q.community).await?;
-    let (from, to) = period(q.from, q.to, state.now())?;
+    let (vis, community) = work::scope(&state, &p, officer, q.community).await?;
+    let (from, to) = work::period(q.from, q.to, state.now())?;
     let filter = WorkLogFilter {
         officer,
         community,
@@ -794,7 +480,7 @@ async fn get_work_log(
     CurrentUser(p): CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<WorkLogDto>, ApiError> {
-    let log = load_visible(&state, &p, id).await?;
+    let log = work::load_visible(&state, &p, id).await?;
     let photos = worklogs::photos_of(&state.db, &[log.id]).await?;
     Ok(Json(to_dto(log, photos)))
 }
@@ -815,8 +501,8 @@ async fn work_mix(
     ApiQuery(q): ApiQuery<MixQuery>,
 ) -> Result<Json<WorkMixDto>, ApiError> {
     let officer = officer_param(q.officer.as_deref(), &p)?;
-    let (vis, community) = scope(&state, &p, officer, q.community).await?;
-    let (from, to) = period(q.from, q.to, state.now())?;
+    let (vis, community) = work::scope(&state, &p, officer, q.community).await?;
+    let (from, to) = work::period(q.from, q.to, state.now())?;
     let filter = WorkLogFilter {
         officer,
         community,
@@ -858,40 +544,11 @@ async fn upload_photo(
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
 ) -> Result<(StatusCode, Json<WorkLogPhotoDto>), ApiError> {
-    let log = load_visible(&state, &p, id).await?;
-    if log.officer != p.user_id {
-        return Err(ApiError::forbidden(
-            "not_author",
-            "only the officer who recorded the entry can add photos",
-        ));
-    }
-    // Still allowed to record work there (a stationing may have ended since).
-    require(&p, Action::LogWork, &resource(&log))?;
-    if worklogs::count_photos(&state.db, log.id).await? >= MAX_PHOTOS {
-        return Err(ApiError::Conflict {
-            code: "too_many_photos",
-            detail: format!("an entry holds at most {MAX_PHOTOS} photos"),
-        });
-    }
+    let log = work::may_add_photo(&state, &p, id).await?;
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let bytes = upload.take_file()?;
     let image = media_store::store_image(&state, bytes).await?;
-    let txn = state.db.begin().await?;
-    let photo = worklogs::add_photo(
-        &txn,
-        log.id,
-        &image.sha256,
-        image.mime,
-        image.size,
-        state.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(
-        work_log_id = log.id.get(),
-        photo_id = photo.id,
-        "work-log photo added"
-    );
+    let photo = work::add_photo(&state, &log, &image).await?;
     Ok((StatusCode::CREATED, Json(photo.into())))
 }
 
@@ -907,7 +564,7 @@ async fn download_photo(
     CurrentUser(p): CurrentUser,
     ApiPath((id, photo_id)): ApiPath<(i64, i64)>,
 ) -> Result<Response, ApiError> {
-    let log = load_visible(&state, &p, id).await?;
+    let log = work::load_visible(&state, &p, id).await?;
     let photo = worklogs::get_photo(&state.db, log.id, photo_id)
         .await
         .map_err(ApiError::when_missing(ApiError::not_found(
@@ -932,22 +589,5 @@ mod tests {
         for bad in ["42", "w", "w1_", "w_1", "wx_1", "w1_0", "i42", "' OR 1=1"] {
             assert!(decode_cursor(Some(bad)).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn periods_default_cap_and_refuse_inversion() {
-        let now = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).unwrap();
-        let (from, to) = period(None, None, now).unwrap();
-        assert_eq!(to - from, Duration::days(MAX_PERIOD_DAYS));
-        assert!(to > now, "today's entries are included");
-        let day = Duration::days(1);
-        assert!(period(Some(now), Some(now - day), now).is_err());
-        assert!(period(Some(now), Some(now), now).is_err());
-        assert!(period(Some(now - Duration::days(400)), Some(now), now).is_err());
-        assert_eq!(
-            period(Some(now - day), None, now).unwrap().0,
-            now - day,
-            "from alone runs to now"
-        );
     }
 }

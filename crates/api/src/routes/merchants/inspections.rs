@@ -123,25 +123,6 @@ pub(super) async fn case_numbers(
     Ok(out)
 }
 
-pub(super) fn inspection_error(e: InspectionError) -> ApiError {
-    match e {
-        InspectionError::PledgeNotActive(_) => ApiError::Conflict {
-            code: "pledge_not_active",
-            detail: e.to_string(),
-        },
-        InspectionError::UnknownItem(_) => ApiError::Unprocessable {
-            code: "unknown_pledge_item",
-            detail: e.to_string(),
-            field: Some("results".into()),
-        },
-        InspectionError::DuplicateItem(_) | InspectionError::Empty => ApiError::Unprocessable {
-            code: "invalid_results",
-            detail: e.to_string(),
-            field: Some("results".into()),
-        },
-    }
-}
-
 /// Inspect a merchant against its pledge (门前四包检查): per item pass or fail with a note. A
 /// failed item with `open_case` opens a case against the merchant (at the merchant's place,
 /// linked to it) in the same transaction: the inspection and its cases are written together or
@@ -161,143 +142,45 @@ pub(super) async fn inspect(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<InspectionRequest>,
 ) -> Result<(StatusCode, Json<InspectionDto>), ApiError> {
-    let m = readable_merchant(&state, &p, id).await?;
-    require(&p, Action::InspectMerchant, &Resource::at(m.area))?;
-    let today = state.today();
-    let pledges = merchants::pledges_of(&state.db, m.id).await?;
-    let pledge = match req.pledge_id {
-        Some(pid) => pledges
-            .iter()
-            .find(|r| r.pledge.id.get() == pid)
-            .ok_or_else(|| ApiError::Unprocessable {
-                code: "unknown_pledge",
-                detail: "the merchant has no such pledge".into(),
-                field: Some("pledge_id".into()),
-            })?,
-        None => pledges
-            .iter()
-            .find(|r| r.pledge.status_on(today) == PledgeStatus::Active)
-            .ok_or_else(|| ApiError::Conflict {
-                code: "pledge_not_active",
-                detail: "the merchant has no active pledge to inspect against".into(),
-            })?,
-    };
-    if req.results.len() > 50 {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_results",
-            detail: "too many results".into(),
-            field: Some("results".into()),
-        });
-    }
-    let results = req
+    let items = req
         .results
         .iter()
-        .map(|r| ItemResult::new(&r.item, r.passed, r.note.as_deref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let codes: Vec<&str> = pledge.items.iter().map(|i| i.code.as_str()).collect();
-    inspection::check(pledge.pledge.status_on(today), &codes, &results)
-        .map_err(inspection_error)?;
-    let note = req
-        .note
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| clean_text("note", s, 2_000, true))
-        .transpose()?;
-
-    // Prepare every case before the transaction (validation, routing, SLA), as intake does.
-    let mut prepared = Vec::new();
-    for (r, raw) in results.iter().zip(&req.results) {
-        let Some(open) = &raw.open_case else { continue };
-        if r.passed {
-            return Err(ApiError::Unprocessable {
-                code: "invalid_results",
-                detail: format!(
-                    "item {:?} passed; only a failed item opens a case",
-                    r.item.as_str()
-                ),
-                field: Some("open_case".into()),
-            });
-        }
-        let item = pledge
-            .items
-            .iter()
-            .find(|i| i.code == r.item.as_str())
-            .map(|i| i.name_zh.clone())
-            .unwrap_or_default();
-        let description = match open.description.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(d) => d.to_owned(),
-            None => format!(
-                "门前四包检查未通过：{}（{}）。{}",
-                item,
-                m.name,
-                r.note.as_deref().unwrap_or_default()
-            ),
-        };
-        let report = Report {
-            category: open.category.clone(),
-            description: Description::parse(&description)?,
-            whereabouts: Whereabouts::Point {
-                point: m.location,
-                crs: Crs::Wgs84,
-            },
-            address: Some(m.address.as_str())
-                .filter(|a| !a.trim().is_empty())
-                .map(Address::parse)
-                .transpose()?,
-            address_text: Some(m.address.clone()),
-            priority: open.priority.as_deref().map(str::parse),
-            case_type: None,
-            reporter_name: None,
-            reporter_phone: None,
-            attributes: Default::default(),
-        };
-        let mut case =
-            intake::prepare(&state, Some(&p), &report, Channel::Native, None, None).await?;
-        case.new.merchant_id = Some(m.id);
-        prepared.push((r.item.as_str().to_owned(), case));
-    }
-
-    let mut numbers = Vec::with_capacity(prepared.len());
-    for (_, case) in &prepared {
-        numbers.push(intake::reserve_number(&state, case).await?);
-    }
-    let txn = state.db.begin().await?;
-    let mut opened: Vec<(String, Case)> = Vec::new();
-    for ((item, case), number) in prepared.iter().zip(&numbers) {
-        opened.push((
-            item.clone(),
-            intake::insert(&txn, case, number, Some(&p)).await?,
-        ));
-    }
-    let links: Vec<(String, CaseId)> = opened.iter().map(|(i, c)| (i.clone(), c.id)).collect();
-    let stored = merchants::insert_inspection(
-        &txn,
-        &NewInspection {
-            merchant: m.id,
-            pledge: pledge.pledge.id,
-            officer: p.user_id,
-            at: state.now(),
-            note: note.as_deref(),
-            results: &results,
-            cases: &links,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    for (_, c) in &opened {
-        tracing::info!(
-            case_id = c.id.get(),
-            merchant_id = m.id.get(),
-            "case opened by inspection"
-        );
-    }
-    let numbers: Vec<(CaseId, String)> = opened
-        .iter()
-        .map(|(_, c)| (c.id, c.number.as_str().to_owned()))
-        .collect();
+        .map(|r| {
+            Ok(Checked {
+                result: ItemResult::new(&r.item, r.passed, r.note.as_deref())?,
+                open_case: r
+                    .open_case
+                    .as_ref()
+                    .map(|open| {
+                        Ok::<_, ApiError>(OpenCase {
+                            category: open.category.clone(),
+                            description: open
+                                .description
+                                .as_deref()
+                                .filter(|s| !s.trim().is_empty())
+                                .map(Description::parse)
+                                .transpose()?,
+                            priority: open.priority.as_deref().map(str::parse),
+                        })
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let cmd = Inspect {
+        pledge_id: req.pledge_id,
+        note: req
+            .note
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| clean_text("note", s, 2_000, true))
+            .transpose()?,
+        items,
+    };
+    let done = inspecting::inspect(&state, &p, id, cmd).await?;
     Ok((
         StatusCode::CREATED,
-        Json(inspection_dto(stored, &numbers, Vec::new())),
+        Json(inspection_dto(done.record, &done.case_numbers, Vec::new())),
     ))
 }
 
@@ -343,24 +226,6 @@ pub(super) async fn merchant_inspections(
         out.push(inspection_dto(i, &numbers, photos));
     }
     Ok(Json(out))
-}
-
-pub(super) async fn readable_inspection(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-) -> Result<(InspectionRecord, MerchantRecord), ApiError> {
-    let not_found = || ApiError::not_found("inspection_not_found", "no such inspection");
-    let i = merchants::get_inspection(&state.db, id)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
-    let m = readable_merchant(state, p, i.merchant_id.get())
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound { .. } => not_found(),
-            other => other.into(),
-        })?;
-    Ok((i, m))
 }
 
 /// One inspection.
@@ -410,44 +275,13 @@ pub(super) async fn add_inspection_photo(
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
 ) -> Result<(StatusCode, Json<InspectionPhotoDto>), ApiError> {
-    let (i, _) = readable_inspection(&state, &p, id).await?;
-    if i.officer_id != p.user_id {
-        return Err(ApiError::forbidden(
-            "not_owner",
-            "only the inspecting officer adds photos",
-        ));
-    }
+    let max = state.settings.attachments.max_per_case;
+    let i = inspecting::may_add_photo(&state, &p, id, max).await?;
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let item = upload.field("item").map(str::to_owned);
-    if let Some(item) = &item
-        && !i.results.iter().any(|r| &r.item == item)
-    {
-        return Err(ApiError::Unprocessable {
-            code: "unknown_pledge_item",
-            detail: format!("the inspection did not check item {item:?}"),
-            field: Some("item".into()),
-        });
-    }
-    if merchants::inspection_photos(&state.db, i.id).await?.len() as u64
-        >= state.settings.attachments.max_per_case
-    {
-        return Err(ApiError::Conflict {
-            code: "too_many_attachments",
-            detail: "the inspection holds no more photos".into(),
-        });
-    }
+    inspecting::photo_item(&i, item.as_deref())?;
     let image = media_store::store_image(&state, upload.take_file()?).await?;
-    let txn = state.db.begin().await?;
-    let photo = merchants::insert_inspection_photo(
-        &txn,
-        i.id,
-        item.as_deref(),
-        &image.sha256,
-        image.mime,
-        image.size,
-    )
-    .await?;
-    txn.commit().await?;
+    let photo = inspecting::add_photo(&state, &i, item.as_deref(), &image).await?;
     Ok((StatusCode::CREATED, Json(photo.into())))
 }
 

@@ -8,41 +8,35 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
-use sea_orm::TransactionTrait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::Principal;
-use whistle_auth::policy::{Action, Resource};
-use whistle_domain::case::Case;
 use whistle_domain::ids::{CaseId, CommunityId, GridId, PledgeId};
-use whistle_domain::inspection::{self, InspectionError, ItemResult};
-use whistle_domain::jurisdiction::AreaPath;
+use whistle_domain::inspection::ItemResult;
 use whistle_domain::merchant::{Address, LicenceNumber};
 use whistle_domain::people::PhoneNumber;
-use whistle_domain::pledge::{Pledge, PledgeItem, PledgeStatus, Validity};
+use whistle_domain::pledge::{PledgeItem, PledgeStatus};
 use whistle_domain::text::{BilingualName, Code, Name, clean_text};
-use whistle_persistence::RepoError;
 use whistle_persistence::repo::merchants::{
-    self, InspectionPhoto, InspectionRecord, MerchantFields, MerchantFilter, MerchantRecord,
-    NewInspection, PledgeRecord, SignedItem,
+    self, InspectionPhoto, InspectionRecord, MerchantFilter, MerchantRecord, PledgeRecord,
+    SignedItem,
 };
 use whistle_persistence::repo::{PageRequest, geography};
 
-use crate::app::AppError;
-use crate::app::access::require;
-use crate::app::cases::intake::{self, Channel, Report, Whereabouts};
-use crate::app::merchants::{read_scope, readable_merchant, readable_pledge};
+use crate::app::merchants::inspections::{Checked, Inspect, OpenCase};
+use crate::app::merchants::pledges::SignPledge;
+use crate::app::merchants::{self as registry, MerchantDraft, inspections as inspecting};
+use crate::app::merchants::{pledges as pledging, read_scope, readable_inspection};
+use crate::app::merchants::{readable_merchant, readable_pledge};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::media_store;
 use crate::signed_link::{LinkParams, PrintAccess};
 use crate::state::AppState;
 use crate::wire::paging::{self, Cursor, PageOf};
-use crate::wire::routed_point;
+use crate::wire::point_from;
 use whistle_domain::case::Description;
-use whistle_domain::location::Crs;
 
 mod inspections;
 mod pledges;
@@ -135,39 +129,22 @@ impl From<MerchantRecord> for MerchantDto {
     }
 }
 
-/// Validates a merchant and routes its location to its grid.
-async fn fields_of(state: &AppState, req: &MerchantRequest) -> Result<MerchantFields, ApiError> {
-    let licence =
-        LicenceNumber::parse(&req.licence_number).map_err(|e| ApiError::Unprocessable {
-            code: "invalid_licence_number",
-            detail: e.to_string(),
-            field: Some("licence_number".into()),
-        })?;
-    let (point, hit) = routed_point(state, req.crs.as_deref(), req.lat, req.lon)?;
-    let place = geography::get_grid_in_context(&state.db, hit.grid_id).await?;
-    Ok(MerchantFields {
-        name: Name::parse(&req.name)?.as_str().to_owned(),
-        licence_number: licence.as_str().to_owned(),
-        owner_name: Name::parse(&req.owner_name)
-            .map_err(|e| rename(e, "owner_name"))?
-            .as_str()
-            .to_owned(),
-        owner_phone: PhoneNumber::parse(&req.owner_phone)
-            .map_err(|e| rename(e, "owner_phone"))?
-            .as_str()
-            .to_owned(),
-        address: Address::parse(&req.address)?.as_str().to_owned(),
-        business_type: Name::parse(&req.business_type)
-            .map_err(|e| rename(e, "business_type"))?
-            .as_str()
-            .to_owned(),
-        location: point,
-        grid_id: hit.grid_id,
-        area: AreaPath {
-            district: place.community.district.id,
-            street: place.community.street.id,
-            community: hit.community_id,
-        },
+/// The request as a draft: every value parsed.
+fn draft_of(req: &MerchantRequest) -> Result<MerchantDraft, ApiError> {
+    Ok(MerchantDraft {
+        licence_number: LicenceNumber::parse(&req.licence_number).map_err(|e| {
+            ApiError::Unprocessable {
+                code: "invalid_licence_number",
+                detail: e.to_string(),
+                field: Some("licence_number".into()),
+            }
+        })?,
+        location: point_from(req.crs.as_deref(), req.lat, req.lon)?,
+        name: Name::parse(&req.name)?,
+        owner_name: Name::parse(&req.owner_name).map_err(|e| rename(e, "owner_name"))?,
+        owner_phone: PhoneNumber::parse(&req.owner_phone).map_err(|e| rename(e, "owner_phone"))?,
+        address: Address::parse(&req.address)?,
+        business_type: Name::parse(&req.business_type).map_err(|e| rename(e, "business_type"))?,
     })
 }
 
@@ -176,16 +153,6 @@ fn rename(e: whistle_domain::ValueError, field: &'static str) -> ApiError {
         code: "invalid_value",
         detail: format!("{field}: {}", e.reason),
         field: Some(field.into()),
-    }
-}
-
-fn licence_taken(e: RepoError) -> ApiError {
-    match e {
-        RepoError::Conflict(_) => ApiError::Conflict {
-            code: "licence_number_taken",
-            detail: "a merchant with this licence number is already registered".into(),
-        },
-        other => other.into(),
     }
 }
 
@@ -203,13 +170,7 @@ async fn create_merchant(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<MerchantRequest>,
 ) -> Result<(StatusCode, Json<MerchantDto>), ApiError> {
-    let fields = fields_of(&state, &req).await?;
-    require(&p, Action::ManageMerchants, &Resource::at(fields.area))?;
-    let txn = state.db.begin().await?;
-    let m = merchants::insert_merchant(&txn, &fields, p.user_id)
-        .await
-        .map_err(licence_taken)?;
-    txn.commit().await?;
+    let m = registry::register(&state, &p, draft_of(&req)?).await?;
     Ok((StatusCode::CREATED, Json(m.into())))
 }
 
@@ -229,16 +190,8 @@ async fn update_merchant(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<MerchantRequest>,
 ) -> Result<Json<MerchantDto>, ApiError> {
-    let current = readable_merchant(&state, &p, id).await?;
-    require(&p, Action::ManageMerchants, &Resource::at(current.area))?;
-    let fields = fields_of(&state, &req).await?;
-    require(&p, Action::ManageMerchants, &Resource::at(fields.area))?;
-    let txn = state.db.begin().await?;
-    let m = merchants::update_merchant(&txn, current.id, &fields)
-        .await
-        .map_err(licence_taken)?;
-    txn.commit().await?;
-    Ok(Json(m.into()))
+    let draft = draft_of(&req)?;
+    Ok(Json(registry::update(&state, &p, id, draft).await?.into()))
 }
 
 /// One merchant.

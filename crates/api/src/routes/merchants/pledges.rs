@@ -51,33 +51,17 @@ pub(super) async fn put_pledge_items(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<Vec<PledgeItemDto>>,
 ) -> Result<Json<Vec<PledgeItemDto>>, ApiError> {
-    require(&p, Action::ManageCatalogue, &Resource::city())?;
-    if req.is_empty() || req.len() > 10 {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "a pledge has 1 to 10 items".into(),
-            field: None,
-        });
-    }
-    let mut items: Vec<PledgeItem> = Vec::new();
-    for i in &req {
-        let code = Code::parse(&i.code)?;
-        if items.iter().any(|x| x.code == code) {
-            return Err(ApiError::Unprocessable {
-                code: "duplicate_item",
-                detail: format!("item {:?} is given twice", code.as_str()),
-                field: Some("code".into()),
-            });
-        }
-        items.push(PledgeItem {
-            code,
-            name: BilingualName::new(Name::parse(&i.name_zh)?, Name::parse(&i.name_en)?),
-            text: clean_text("text", &i.text, 1_000, true)?,
-        });
-    }
-    let txn = state.db.begin().await?;
-    merchants::replace_pledge_items(&txn, &items).await?;
-    txn.commit().await?;
+    let items = req
+        .iter()
+        .map(|i| {
+            Ok(PledgeItem {
+                code: Code::parse(&i.code)?,
+                name: BilingualName::new(Name::parse(&i.name_zh)?, Name::parse(&i.name_en)?),
+                text: clean_text("text", &i.text, 1_000, true)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let items = pledging::replace_items(&state, &p, items).await?;
     Ok(Json(
         items.iter().map(|i| SignedItem::from(i).into()).collect(),
     ))
@@ -176,67 +160,14 @@ pub(super) async fn sign_pledge(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SignPledgeRequest>,
 ) -> Result<(StatusCode, Json<PledgeDto>), ApiError> {
-    let m = readable_merchant(&state, &p, id).await?;
-    require(&p, Action::SignPledge, &Resource::at(m.area))?;
-    let today = state.today();
-    let signed_on = date("signed_on", req.signed_on.as_deref())?.unwrap_or(today);
-    if signed_on > today {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_date",
-            detail: "signed_on must not be in the future".into(),
-            field: Some("signed_on".into()),
-        });
-    }
-    let from = date("valid_from", req.valid_from.as_deref())?.unwrap_or(signed_on);
-    let until = match date("valid_until", req.valid_until.as_deref())? {
-        Some(d) => d,
-        None => from
-            .checked_add_months(Months::new(12))
-            .and_then(|d| d.pred_opt())
-            .unwrap_or(from),
+    let cmd = SignPledge {
+        frontage: req.frontage,
+        signed_on: date("signed_on", req.signed_on.as_deref())?,
+        valid_from: date("valid_from", req.valid_from.as_deref())?,
+        valid_until: date("valid_until", req.valid_until.as_deref())?,
     };
-    let validity = Validity::new(from, until)?;
-    if (until - from).num_days() > 366 * 5 {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "a pledge is valid for at most five years".into(),
-            field: Some("valid_until".into()),
-        });
-    }
-    // The id is the database's to assign; `Pledge::new` checks the invariants.
-    let pledge = Pledge::new(
-        PledgeId::new(1)?,
-        m.id,
-        p.user_id,
-        &req.frontage,
-        signed_on,
-        validity,
-    )?;
-    let items: Vec<SignedItem> = merchants::pledge_items(&state.db)
-        .await?
-        .iter()
-        .map(SignedItem::from)
-        .collect();
-    let txn = state.db.begin().await?;
-    merchants::lock_merchant(&txn, m.id).await?;
-    let existing = merchants::pledges_of(&txn, m.id).await?;
-    if let Some(other) = existing
-        .iter()
-        .find(|r| r.pledge.revoked_on.is_none() && r.pledge.validity.overlaps(validity))
-    {
-        return Err(ApiError::Conflict {
-            code: "pledge_overlaps",
-            detail: format!(
-                "pledge {} of this merchant is valid from {} to {}; revoke it or start after it ends",
-                other.pledge.id,
-                other.pledge.validity.from(),
-                other.pledge.validity.until()
-            ),
-        });
-    }
-    let stored = merchants::insert_pledge(&txn, &pledge, &items).await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(pledge_dto(stored, today))))
+    let stored = pledging::sign(&state, &p, id, cmd).await?;
+    Ok((StatusCode::CREATED, Json(pledge_dto(stored, state.today()))))
 }
 
 /// A merchant's pledges, newest first.
@@ -297,21 +228,9 @@ pub(super) async fn revoke_pledge(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<Json<PledgeDto>, ApiError> {
-    let (r, m) = readable_pledge(&state, &p, id).await?;
-    require(&p, Action::SignPledge, &Resource::at(m.area))?;
     let reason = clean_text("reason", &req.reason, 1_000, true)?;
-    let today = state.today();
-    let status = r.pledge.status_on(today);
-    if matches!(status, PledgeStatus::Revoked | PledgeStatus::Expired) {
-        return Err(ApiError::Conflict {
-            code: "pledge_not_revocable",
-            detail: format!("the pledge is already {}", status.as_str()),
-        });
-    }
-    let txn = state.db.begin().await?;
-    let stored = merchants::revoke_pledge(&txn, r.pledge.id, today, &reason).await?;
-    txn.commit().await?;
-    Ok(Json(pledge_dto(stored, today)))
+    let stored = pledging::revoke(&state, &p, id, reason).await?;
+    Ok(Json(pledge_dto(stored, state.today())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -342,18 +261,8 @@ pub(super) async fn expiring_pledges(
     CurrentUser(p): CurrentUser,
     ApiQuery(q): ApiQuery<ExpiringQuery>,
 ) -> Result<Json<Vec<ExpiringPledgeDto>>, ApiError> {
-    let scope = read_scope(&p)?;
-    let days = q.within_days.unwrap_or(30);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_value",
-            detail: "within_days must be between 1 and 365".into(),
-            field: Some("within_days".into()),
-        });
-    }
+    let list = pledging::expiring(&state, &p, q.within_days.unwrap_or(30)).await?;
     let today = state.today();
-    let until = today + Duration::days(i64::from(days));
-    let list = merchants::pledges_expiring(&state.db, today, until, scope.as_ref()).await?;
     Ok(Json(
         list.into_iter()
             .map(|(r, m)| ExpiringPledgeDto {
@@ -383,13 +292,10 @@ pub(super) async fn put_signature(
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
 ) -> Result<Json<PledgeDto>, ApiError> {
-    let (r, m) = readable_pledge(&state, &p, id).await?;
-    require(&p, Action::SignPledge, &Resource::at(m.area))?;
+    let (r, _) = pledging::signable(&state, &p, id).await?;
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let image = media_store::store_image(&state, upload.take_file()?).await?;
-    let txn = state.db.begin().await?;
-    let stored = merchants::set_signature(&txn, r.pledge.id, &image.sha256, image.mime).await?;
-    txn.commit().await?;
+    let stored = pledging::set_signature(&state, &r, &image).await?;
     Ok(Json(pledge_dto(stored, state.today())))
 }
 

@@ -145,9 +145,15 @@ impl From<AppError> for Open311Error {
     fn from(e: AppError) -> Self {
         match e {
             AppError::NotFound { detail, .. } => Open311Error::not_found(detail),
-            AppError::Forbidden { detail, .. } => Open311Error::forbidden(detail),
+            AppError::Forbidden { detail, .. } | AppError::Unauthenticated { detail, .. } => {
+                Open311Error::forbidden(detail)
+            }
+            AppError::Throttled { detail, .. } => Open311Error::bad_request(detail),
             AppError::Invalid { detail, .. } | AppError::Conflict { detail, .. } => {
                 Open311Error::bad_request(detail)
+            }
+            AppError::Taken { .. } => {
+                Open311Error::bad_request("the request conflicts with existing data")
             }
             AppError::Stale { .. } => {
                 Open311Error::bad_request("the request changed meanwhile: retry")
