@@ -16,6 +16,7 @@
 //! revoked `api_key`, 400 for everything else — also for failures on our side, as the spec asks.
 //! An empty optional parameter is the same as an absent one.
 
+mod intake;
 mod requests;
 mod services;
 pub mod wire;
@@ -45,7 +46,7 @@ const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
     discovery,
     services::service_list,
     services::service_definition,
-    requests::create_request,
+    intake::create_request,
     requests::list_requests,
     requests::get_request,
     requests::get_token,
@@ -383,7 +384,7 @@ async fn post_resource(
         return unknown_format();
     };
     let result = match resource {
-        "requests" => requests::create_request(&state, &headers, req).await,
+        "requests" => intake::create_request(&state, &headers, req).await,
         "discovery" | "services" => Err(Open311Error::bad_request(format!(
             "{resource} is read with GET"
         ))),
