@@ -178,6 +178,7 @@ impl SessionCutoffs {
         db: &whistle_persistence::DatabaseConnection,
         every: Duration,
         access_ttl_secs: i64,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, whistle_persistence::RepoError> {
         let cutoffs = SessionCutoffs {
             ended: Default::default(),
@@ -186,15 +187,16 @@ impl SessionCutoffs {
             every,
             window: chrono::Duration::seconds(access_ttl_secs + 60),
         };
-        cutoffs.read(db).await?;
+        cutoffs.read(db, now).await?;
         Ok(cutoffs)
     }
 
     async fn read(
         &self,
         db: &whistle_persistence::DatabaseConnection,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), whistle_persistence::RepoError> {
-        let since = chrono::Utc::now() - self.window;
+        let since = now - self.window;
         let rows = whistle_persistence::repo::users::sessions_ended_since(db, since).await?;
         let fresh: std::collections::HashMap<i64, i64> = rows
             .into_iter()
@@ -212,7 +214,12 @@ impl SessionCutoffs {
     /// Reads the cutoffs again when this copy is older than the poll interval and no other
     /// request is reading them already. A failed read keeps the old copy (and is logged): the
     /// database being away must not turn every authenticated request into an error here.
-    pub async fn refresh_if_due(&self, db: &whistle_persistence::DatabaseConnection) {
+    /// `now` is the state's clock; the poll interval itself is measured on the monotonic clock.
+    pub async fn refresh_if_due(
+        &self,
+        db: &whistle_persistence::DatabaseConnection,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
         let due = self
             .polled_at
             .lock()
@@ -224,7 +231,7 @@ impl SessionCutoffs {
         let Ok(_reading) = self.polling.try_lock() else {
             return;
         };
-        if let Err(e) = self.read(db).await {
+        if let Err(e) = self.read(db, now).await {
             tracing::warn!(error = %e, "could not read the session cutoffs; using the last copy");
             // Try again after another interval, not on every request while the database is away.
             *self.polled_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();

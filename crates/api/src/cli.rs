@@ -277,18 +277,20 @@ fn parse_create_user(input: CreateUserInput) -> anyhow::Result<ParsedUser> {
 }
 
 async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<String> {
+    // A command run by an operator: the time is the machine's, read once.
+    let now = whistle_domain::time::Clock::now(&whistle_domain::time::SystemClock);
     let db = open_database(settings).await?;
     let pw = parsed.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
     let txn = db.begin().await?;
-    let (user, officer) = match create_user(&txn, &parsed.new, hash, parsed.officer.as_ref()).await
-    {
-        Ok(created) => created,
-        Err(RepoError::Conflict(what)) => {
-            anyhow::bail!("username, phone or badge number already taken ({what})")
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (user, officer) =
+        match create_user(&txn, &parsed.new, hash, parsed.officer.as_ref(), now).await {
+            Ok(created) => created,
+            Err(RepoError::Conflict(what)) => {
+                anyhow::bail!("username, phone or badge number already taken ({what})")
+            }
+            Err(e) => return Err(e.into()),
+        };
     let mut areas = Vec::new();
     for (level, code) in &parsed.areas {
         let area = find_area_by_code(&txn, *level, code)
@@ -297,7 +299,7 @@ async fn store_user(settings: &Settings, parsed: ParsedUser) -> anyhow::Result<S
         areas.push(area);
     }
     let jurisdiction = Jurisdiction::for_role(user.role, areas)?;
-    set_jurisdiction(&txn, user.id, &jurisdiction).await?;
+    set_jurisdiction(&txn, user.id, &jurisdiction, now).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id.get(), role = %user.role, "user created from the command line");
     Ok(match officer {

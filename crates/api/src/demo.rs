@@ -7,6 +7,7 @@
 //! WGS-84); they are not survey data. Every row is found by its code before it is inserted, so
 //! seeding twice changes nothing.
 
+use chrono::{DateTime, Utc};
 use std::fmt;
 
 use anyhow::Context;
@@ -339,7 +340,10 @@ const DEMO_UTC_OFFSET_SECS: i32 = 8 * 3600;
 
 /// Seeds 田野's work log once: only when he has no entries yet, so seeding again (or after he
 /// logged work himself) adds nothing.
-async fn seed_work_logs(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<usize> {
+async fn seed_work_logs(
+    txn: &sea_orm::DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     use chrono::{Duration, FixedOffset, Utc};
     use whistle_persistence::repo::worklogs::{self, NewWorkLog};
     let Some(tianye) = find_by_username(txn, &Username::parse("tianye")?).await? else {
@@ -360,7 +364,6 @@ async fn seed_work_logs(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<us
         community: wenchang,
     };
     let local = FixedOffset::east_opt(DEMO_UTC_OFFSET_SECS).context("demo offset")?;
-    let now = Utc::now();
     let today = now.with_timezone(&local).date_naive();
     for (days_ago, hour, minutes, activity, class, people, notes) in WORK_LOGS {
         let start = (today - Duration::days(days_ago))
@@ -482,8 +485,11 @@ const MAKEUP_2026: [&str; 1] = ["2026-10-10"];
 /// four-responsibility pledge that runs out in ten days: inside the 30-day renewal list and the
 /// notifier's 14-day reminder window, so both show it. Dates are relative to the day of seeding;
 /// nothing is added twice.
-async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
-    use chrono::{Duration, Utc};
+async fn seed_community_ops(
+    txn: &sea_orm::DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use chrono::Duration;
     use whistle_domain::ids::{CommunityId, PledgeId};
     use whistle_domain::jurisdiction::Area;
     use whistle_domain::merchant::LicenceNumber;
@@ -491,7 +497,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
     use whistle_domain::stationing::Period;
     use whistle_persistence::repo::{community, merchants};
 
-    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let today = (now + Duration::hours(8)).date_naive();
     let community_of = |area: Area| match area {
         Area::Community(c) => Ok(c),
         _ => Err(anyhow::anyhow!("not a community")),
@@ -540,6 +546,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
                 period: Period::new(today - Duration::days(180), None)?,
                 created_by: None,
             },
+            now,
         )
         .await?;
     }
@@ -555,6 +562,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
             wenchang,
             Some("王经理"),
             Some("13905180201"),
+            now,
         )
         .await?;
         let partner = find_by_username(txn, &Username::parse("wenchang.wuye")?)
@@ -600,6 +608,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
                 },
             },
             tianye.id,
+            now,
         )
         .await?;
         let items: Vec<merchants::SignedItem> = merchants::pledge_items(txn)
@@ -619,6 +628,7 @@ async fn seed_community_ops(txn: &sea_orm::DatabaseTransaction) -> anyhow::Resul
                 Validity::new(signed, today + Duration::days(10))?,
             )?,
             &items,
+            now,
         )
         .await?;
     }
@@ -709,6 +719,8 @@ async fn seed_sla(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<()> {
 
 /// Seeds the demo city in one transaction; running it again changes nothing.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
+    // The demo city is seeded as of the moment the command runs: the one clock reading here.
+    let now = whistle_domain::time::Clock::now(&whistle_domain::time::SystemClock);
     // Hash outside the transaction: argon2 takes tens of milliseconds per account and must not
     // hold a write lock (SQLite) meanwhile. Only accounts that do not exist yet are hashed.
     let mut missing = Vec::new();
@@ -735,10 +747,12 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
         &code("320706")?,
         &name("海州区")?,
         &CasePrefix::parse("HZ")?,
+        now,
     )
     .await?;
     for (row, spec) in STREETS.iter().enumerate() {
-        let street = ensure_street(&txn, district.id, &code(spec.code)?, &name(spec.name)?).await?;
+        let street =
+            ensure_street(&txn, district.id, &code(spec.code)?, &name(spec.name)?, now).await?;
         for (col, (c_code, c_name)) in spec.communities.iter().enumerate() {
             let [x0, y0, x1, y1] = community_rect(row, col);
             let community = ensure_community(
@@ -747,6 +761,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 &code(c_code)?,
                 &name(c_name)?,
                 &rectangle(x0, y0, x1, y1)?,
+                now,
             )
             .await?;
             report.communities += 1;
@@ -767,6 +782,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                     &g_code,
                     &name(GRID_NAMES[i])?,
                     &rectangle(a, b, c, d)?,
+                    now,
                 )
                 .await?;
                 report.grids += 1;
@@ -784,6 +800,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 sort_order: i as i32,
                 officer_may_take: !COMMAND_CENTRE_FIRST.contains(c),
             },
+            now,
         )
         .await?;
         report.categories += 1;
@@ -806,7 +823,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 })
             })
             .transpose()?;
-        let (user, _) = create_user(&txn, &new, hash, officer.as_ref()).await?;
+        let (user, _) = create_user(&txn, &new, hash, officer.as_ref(), now).await?;
         let mut areas = Vec::new();
         for (level, area_code) in spec.areas {
             let area = find_area_by_code(&txn, *level, &code(area_code)?)
@@ -814,12 +831,18 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<DemoReport> {
                 .with_context(|| format!("demo area {area_code}"))?;
             areas.push(area);
         }
-        set_jurisdiction(&txn, user.id, &Jurisdiction::for_role(spec.role, areas)?).await?;
+        set_jurisdiction(
+            &txn,
+            user.id,
+            &Jurisdiction::for_role(spec.role, areas)?,
+            now,
+        )
+        .await?;
         report.accounts_created += 1;
     }
-    seed_community_ops(&txn).await?;
-    report.places = seed_places(&txn).await?;
-    report.work_logs_created = seed_work_logs(&txn).await?;
+    seed_community_ops(&txn, now).await?;
+    report.places = seed_places(&txn, now).await?;
+    report.work_logs_created = seed_work_logs(&txn, now).await?;
     txn.commit().await?;
     report.accounts = ACCOUNTS
         .iter()
@@ -850,8 +873,10 @@ const PLACES: [(usize, usize, f64, f64, PlaceKind, &str); 11] = [
 ];
 
 /// The demo's address book; re-seeding updates the entries in place (their names are keys).
-async fn seed_places(txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<usize> {
-    let now = chrono::Utc::now();
+async fn seed_places(
+    txn: &sea_orm::DatabaseTransaction,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     for (row, col, fx, fy, kind, place_name) in PLACES {
         let [x0, y0, x1, y1] = community_rect(row, col);
         let point = Coordinate::wgs84(y0 + (y1 - y0) * fy, x0 + (x1 - x0) * fx)?;

@@ -138,7 +138,7 @@ async fn verify_session(state: &AppState, token: &str) -> Result<CurrentSession,
         }
     })?;
     let principal = verified.principal;
-    state.cutoffs.refresh_if_due(&state.db).await;
+    state.cutoffs.refresh_if_due(&state.db, state.now()).await;
     if state
         .cutoffs
         .refuses(principal.user_id, verified.issued_at_ms)

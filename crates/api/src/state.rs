@@ -44,10 +44,12 @@ impl AppState {
             std::time::Duration::from_secs(settings.database.reference_cache_secs),
         )
         .await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let cutoffs = SessionCutoffs::load(
             &db,
             std::time::Duration::from_millis(settings.auth.session_poll_ms),
             auth.access_ttl_secs,
+            clock.now(),
         )
         .await?;
         let state = AppState {
@@ -57,7 +59,7 @@ impl AppState {
             settings: Arc::new(settings),
             auth: Arc::new(auth),
             cutoffs: Arc::new(cutoffs),
-            clock: Arc::new(SystemClock),
+            clock,
         };
         state.reload_grids().await?;
         Ok(state)

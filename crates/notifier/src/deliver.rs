@@ -148,7 +148,7 @@ impl Notifier {
         let result = self.send(&n).await;
         let outcome = match result {
             Ok(()) => {
-                if outbox::mark_sent(&self.db, n.id, w, Utc::now()).await? {
+                if outbox::mark_sent(&self.db, n.id, w, self.clock.now()).await? {
                     self.metrics.sent(n.channel);
                     Outcome::Sent
                 } else {

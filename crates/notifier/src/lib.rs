@@ -15,6 +15,7 @@ use anyhow::Context;
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::DatabaseConnection;
 use whistle_domain::notice::{QuietHours, SlaThresholds};
+use whistle_domain::time::{Clock, SystemClock};
 use whistle_persistence::repo::notifications as outbox;
 use whistle_persistence::{Backend, RepoError, connect};
 
@@ -110,6 +111,9 @@ pub struct Notifier {
     sms: Option<Sms>,
     email: Option<Email>,
     metrics: Arc<Metrics>,
+    /// Where "now" comes from for a round started by [`Notifier::run_once`] and for the time a
+    /// delivery is recorded as sent.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -122,8 +126,18 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    /// A notifier over an open database (migrated by the API; the notifier never migrates).
+    /// A notifier over an open database (migrated by the API; the notifier never migrates),
+    /// on the system's clock.
     pub fn new(db: DatabaseConnection, settings: Settings) -> anyhow::Result<Arc<Self>> {
+        Self::with_clock(db, settings, Arc::new(SystemClock))
+    }
+
+    /// The same, reading the time from `clock`.
+    pub fn with_clock(
+        db: DatabaseConnection,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Arc<Self>> {
         settings.validate()?;
         let timeout = Duration::from_secs(settings.notifier.send_timeout_secs.max(1));
         let client = reqwest::Client::builder()
@@ -150,6 +164,7 @@ impl Notifier {
             sms,
             email,
             metrics: Arc::new(Metrics::default()),
+            clock,
             db,
             settings,
         }))
@@ -163,9 +178,9 @@ impl Notifier {
         Arc::clone(&self.metrics)
     }
 
-    /// One round at the current time.
+    /// One round at the clock's current time.
     pub async fn run_once(self: &Arc<Self>) -> Result<Report, RepoError> {
-        self.run_once_at(Utc::now()).await
+        self.run_once_at(self.clock.now()).await
     }
 
     /// One round as if it were `now`: fan out queued case events, plan and send deadline

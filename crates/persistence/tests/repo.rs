@@ -80,6 +80,7 @@ async fn geography_round_trips_and_is_idempotent() {
         &code("320706"),
         &name("海州区"),
         &CasePrefix::parse("HZ").unwrap(),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -88,19 +89,27 @@ async fn geography_round_trips_and_is_idempotent() {
         &code("320706"),
         &name("别的名字"),
         &CasePrefix::parse("XX").unwrap(),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
     assert_eq!(district, again, "found by code, not inserted twice");
-    let street = geography::ensure_street(&db, district.id, &code("S1"), &name("海州街道"))
-        .await
-        .unwrap();
+    let street = geography::ensure_street(
+        &db,
+        district.id,
+        &code("S1"),
+        &name("海州街道"),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let community = geography::ensure_community(
         &db,
         street.id,
         &code("C1"),
         &name("文昌社区"),
         &rect(0.0, 0.0, 2.0, 2.0),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -110,6 +119,7 @@ async fn geography_round_trips_and_is_idempotent() {
         &code("G1"),
         &name("第一网格"),
         &rect(0.0, 0.0, 1.0, 1.0),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -141,10 +151,11 @@ async fn a_grid_outside_its_community_is_refused() {
         &code("D"),
         &name("区"),
         &CasePrefix::parse("D").unwrap(),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
-    let s = geography::ensure_street(&db, d.id, &code("S"), &name("街道"))
+    let s = geography::ensure_street(&db, d.id, &code("S"), &name("街道"), chrono::Utc::now())
         .await
         .unwrap();
     let c = geography::ensure_community(
@@ -153,6 +164,7 @@ async fn a_grid_outside_its_community_is_refused() {
         &code("C"),
         &name("社区"),
         &rect(0.0, 0.0, 1.0, 1.0),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -162,6 +174,7 @@ async fn a_grid_outside_its_community_is_refused() {
         &code("G"),
         &name("网格"),
         &rect(0.5, 0.5, 1.5, 1.5),
+        chrono::Utc::now(),
     )
     .await
     .unwrap_err();
@@ -177,6 +190,7 @@ async fn unknown_parents_are_reference_errors() {
         whistle_domain::ids::DistrictId::new(999).unwrap(),
         &code("S"),
         &name("街道"),
+        chrono::Utc::now(),
     )
     .await
     .unwrap_err();
@@ -191,6 +205,7 @@ async fn usernames_and_phones_are_unique_but_phone_is_optional() {
         &new_user("alice", Some("13800000001"), Role::Resident),
         "h".into(),
         None,
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -200,6 +215,7 @@ async fn usernames_and_phones_are_unique_but_phone_is_optional() {
         &new_user("disp1", None, Role::Dispatcher),
         "h".into(),
         None,
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -208,11 +224,18 @@ async fn usernames_and_phones_are_unique_but_phone_is_optional() {
         &new_user("disp2", None, Role::Dispatcher),
         "h".into(),
         None,
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
-    let dup_name =
-        users::create_user(&db, &new_user("alice", None, Role::Admin), "h".into(), None).await;
+    let dup_name = users::create_user(
+        &db,
+        &new_user("alice", None, Role::Admin),
+        "h".into(),
+        None,
+        chrono::Utc::now(),
+    )
+    .await;
     assert!(
         matches!(dup_name, Err(RepoError::Conflict(_))),
         "{dup_name:?}"
@@ -222,6 +245,7 @@ async fn usernames_and_phones_are_unique_but_phone_is_optional() {
         &new_user("bob", Some("+86 138 0000 0001"), Role::Resident),
         "h".into(),
         None,
+        chrono::Utc::now(),
     )
     .await;
     assert!(
@@ -243,6 +267,7 @@ async fn an_officer_and_its_account_commit_together_or_not_at_all() {
         &new_user("tianye", None, Role::Officer),
         "h".into(),
         Some(&officer("HZ0101")),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -255,6 +280,7 @@ async fn an_officer_and_its_account_commit_together_or_not_at_all() {
         &new_user("someone", None, Role::Officer),
         "h".into(),
         Some(&officer("hz0101")),
+        chrono::Utc::now(),
     )
     .await
     .unwrap_err();
@@ -276,10 +302,11 @@ async fn a_row_changed_behind_our_back_is_reported_not_panicked_on() {
         &code("D"),
         &name("区"),
         &CasePrefix::parse("D").unwrap(),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
-    let s = geography::ensure_street(&db, d.id, &code("S"), &name("街道"))
+    let s = geography::ensure_street(&db, d.id, &code("S"), &name("街道"), chrono::Utc::now())
         .await
         .unwrap();
     geography::ensure_community(
@@ -288,6 +315,7 @@ async fn a_row_changed_behind_our_back_is_reported_not_panicked_on() {
         &code("C"),
         &name("社区"),
         &rect(0.0, 0.0, 1.0, 1.0),
+        chrono::Utc::now(),
     )
     .await
     .unwrap();

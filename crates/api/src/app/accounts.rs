@@ -3,6 +3,7 @@
 //! same transaction as the change, and a change that alters what the account may do ends its
 //! access tokens at once.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use whistle_auth::Principal;
 use whistle_auth::password::Password;
@@ -107,6 +108,7 @@ async fn audit_change(
     by: Admin<'_>,
     subject: UserId,
     detail: String,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     audit::record(
         txn,
@@ -118,6 +120,7 @@ async fn audit_change(
             detail: Some(detail),
             ..Default::default()
         },
+        now,
     )
     .await?;
     Ok(())
@@ -189,10 +192,10 @@ pub async fn create(
         Password::new(&cmd.password, &identity).map_err(|e| weak_field(e, "password"))?;
     let hash = hash_off_executor(password).await?;
     let txn = state.db.begin().await?;
-    let (user, _) = users::create_user(&txn, &cmd.user, hash, officer.as_ref())
+    let (user, _) = users::create_user(&txn, &cmd.user, hash, officer.as_ref(), state.now())
         .await
         .map_err(taken)?;
-    users::set_jurisdiction(&txn, user.id, &jurisdiction)
+    users::set_jurisdiction(&txn, user.id, &jurisdiction, state.now())
         .await
         .map_err(area_error)?;
     audit_change(
@@ -201,6 +204,7 @@ pub async fn create(
         by,
         user.id,
         format!("role {role}"),
+        state.now(),
     )
     .await?;
     let account = account_of(&txn, user.id).await?;
@@ -215,7 +219,7 @@ pub async fn disable(state: &AppState, by: Admin<'_>, id: i64) -> Result<Account
     not_self(by.principal, id)?;
     let txn = state.db.begin().await?;
     load_user(&txn, id).await?;
-    users::set_disabled(&txn, id, true).await?;
+    users::set_disabled(&txn, id, true, state.now()).await?;
     let now = state.now();
     let revoked = sessions::revoke_user(&txn, id, now).await?;
     audit_change(
@@ -224,6 +228,7 @@ pub async fn disable(state: &AppState, by: Admin<'_>, id: i64) -> Result<Account
         by,
         id,
         format!("{revoked} sessions revoked"),
+        now,
     )
     .await?;
     let account = account_of(&txn, id).await?;
@@ -238,8 +243,16 @@ pub async fn enable(state: &AppState, by: Admin<'_>, id: i64) -> Result<Account,
     let id = user_id(id)?;
     let txn = state.db.begin().await?;
     load_user(&txn, id).await?;
-    users::set_disabled(&txn, id, false).await?;
-    audit_change(&txn, AuditEvent::UserEnabled, by, id, String::new()).await?;
+    users::set_disabled(&txn, id, false, state.now()).await?;
+    audit_change(
+        &txn,
+        AuditEvent::UserEnabled,
+        by,
+        id,
+        String::new(),
+        state.now(),
+    )
+    .await?;
     let account = account_of(&txn, id).await?;
     txn.commit().await?;
     Ok(account)
@@ -272,12 +285,12 @@ pub async fn set_role(
     let before = load_user(&txn, id).await?;
     if role.is_enforcement() && users::officer_of_user(&txn, id).await?.is_none() {
         let officer = officer.ok_or_else(badge_required)?;
-        users::ensure_officer(&txn, id, &officer)
+        users::ensure_officer(&txn, id, &officer, state.now())
             .await
             .map_err(taken)?;
     }
-    users::set_role(&txn, id, role).await?;
-    users::set_jurisdiction(&txn, id, &jurisdiction)
+    users::set_role(&txn, id, role, state.now()).await?;
+    users::set_jurisdiction(&txn, id, &jurisdiction, state.now())
         .await
         .map_err(area_error)?;
     let now = state.now();
@@ -288,6 +301,7 @@ pub async fn set_role(
         by,
         id,
         format!("{} -> {role}", before.role),
+        now,
     )
     .await?;
     let account = account_of(&txn, id).await?;
@@ -308,7 +322,7 @@ pub async fn set_jurisdiction(
     let txn = state.db.begin().await?;
     let user = load_user(&txn, id).await?;
     let jurisdiction = Jurisdiction::for_role(user.role, areas)?;
-    users::set_jurisdiction(&txn, id, &jurisdiction)
+    users::set_jurisdiction(&txn, id, &jurisdiction, state.now())
         .await
         .map_err(area_error)?;
     // Access tokens carry the jurisdiction: the old ones are refused, and the next refresh
@@ -326,6 +340,7 @@ pub async fn set_jurisdiction(
         by,
         id,
         listed.join(","),
+        now,
     )
     .await?;
     let account = account_of(&txn, id).await?;
@@ -375,7 +390,7 @@ pub async fn reset_password(
     let hash = hash_off_executor(temporary).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
-    users::set_password(&txn, id, hash, true)
+    users::set_password(&txn, id, hash, true, now)
         .await
         .map_err(AppError::when_missing(no_user(id)))?;
     let revoked = sessions::revoke_user(&txn, id, now).await?;
@@ -392,7 +407,7 @@ pub async fn reset_password(
                 "generated"
             }
         ),
-    )
+    now)
     .await?;
     txn.commit().await?;
     state.cutoffs.note(id, now);

@@ -64,6 +64,7 @@ async fn record(
             )),
             ..Default::default()
         },
+        by.at,
     )
     .await?;
     Ok(())

@@ -55,7 +55,7 @@ pub async fn create_category(
             format!("category {} exists", new.code),
         ));
     }
-    let created = categories::ensure_category(&state.db, &new).await?;
+    let created = categories::ensure_category(&state.db, &new, state.now()).await?;
     state.reference_changed().await;
     Ok(created)
 }

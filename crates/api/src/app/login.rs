@@ -165,6 +165,7 @@ pub async fn login(state: &AppState, cmd: Login<'_>) -> Result<LoggedIn, AppErro
             &txn,
             AuditEvent::LoginThrottled,
             entry(subject, Some("this source must wait")),
+            now,
         )
         .await?;
         txn.commit().await?;
@@ -184,6 +185,7 @@ pub async fn login(state: &AppState, cmd: Login<'_>) -> Result<LoggedIn, AppErro
                 subject,
                 Some("many failures on the account; unknown sources wait"),
             ),
+            now,
         )
         .await?;
         return Err(throttled(until - now));
@@ -216,14 +218,20 @@ pub async fn login(state: &AppState, cmd: Login<'_>) -> Result<LoggedIn, AppErro
                     })
                     .await?;
                 if whole.failures == policy.account_limit {
-                    audit::record(&txn, AuditEvent::AccountThrottled, entry(subject, None)).await?;
+                    audit::record(
+                        &txn,
+                        AuditEvent::AccountThrottled,
+                        entry(subject, None),
+                        now,
+                    )
+                    .await?;
                     tracing::warn!(
                         account = %account,
                         "many failed logins on one account: sources that never logged in to it wait"
                     );
                 }
             }
-            audit::record(&txn, AuditEvent::LoginFailed, entry(subject, None)).await?;
+            audit::record(&txn, AuditEvent::LoginFailed, entry(subject, None), now).await?;
             txn.commit().await?;
             return Err(invalid_credentials());
         }
@@ -234,6 +242,7 @@ pub async fn login(state: &AppState, cmd: Login<'_>) -> Result<LoggedIn, AppErro
             &state.db,
             AuditEvent::LoginWhileDisabled,
             entry(Some(user.id), None),
+            now,
         )
         .await?;
         return Err(AppError::forbidden(
@@ -253,7 +262,13 @@ pub async fn login(state: &AppState, cmd: Login<'_>) -> Result<LoggedIn, AppErro
         logins::record_success(&txn, &account, ip, now).await?;
     }
     let jurisdiction = users::jurisdiction_of(&txn, user.id, user.role).await?;
-    audit::record(&txn, AuditEvent::LoginSucceeded, entry(Some(user.id), None)).await?;
+    audit::record(
+        &txn,
+        AuditEvent::LoginSucceeded,
+        entry(Some(user.id), None),
+        now,
+    )
+    .await?;
     let session = open_session(
         state,
         &txn,

@@ -230,7 +230,15 @@ pub async fn verify(
     if !registrations::complete(&txn, pending.id, &pending.code_hash).await? {
         return Err(invalid_code());
     }
-    let user = match users::create_user(&txn, &new, pending.password_hash.clone(), None).await {
+    let user = match users::create_user(
+        &txn,
+        &new,
+        pending.password_hash.clone(),
+        None,
+        state.now(),
+    )
+    .await
+    {
         Ok((user, _)) => user,
         // The phone has an account: it had one when the code was asked for (and the code went
         // to nobody), or got one since.
@@ -246,6 +254,7 @@ pub async fn verify(
             ip: Some(client.ip.to_owned()),
             ..Default::default()
         },
+        state.now(),
     )
     .await?;
     let session = open_session(state, &txn, &user, Jurisdiction::none(), client).await?;

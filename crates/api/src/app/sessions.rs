@@ -103,6 +103,7 @@ pub async fn open_session(
             user_agent: start.user_agent,
             client_ip: Some(start.ip),
         },
+        now,
     )
     .await?;
     let officer = users::officer_of_user(txn, user.id).await?;
@@ -180,6 +181,7 @@ pub async fn refresh(
                 detail: Some(format!("family revoked ({revoked} live tokens)")),
                 ..Default::default()
             },
+            now,
         )
         .await?;
         txn.commit().await?;
@@ -238,6 +240,7 @@ pub async fn logout(state: &AppState, token: &str, ip: &str) -> Result<(), AppEr
                     ip: Some(ip.to_owned()),
                     ..Default::default()
                 },
+                state.now(),
             )
             .await?;
         }

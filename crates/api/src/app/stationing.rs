@@ -88,13 +88,13 @@ pub async fn station(
             ),
         ));
     }
-    let stored = community::insert(&txn, &new).await?;
+    let stored = community::insert(&txn, &new, state.now()).await?;
     let jurisdiction = users::jurisdiction_of(&txn, officer_id, Role::Officer).await?;
     if !jurisdiction.covers(&area) {
         let mut areas = jurisdiction.areas().to_vec();
         areas.push(Area::Community(place.community.id));
         let widened = Jurisdiction::for_role(Role::Officer, areas)?;
-        users::set_jurisdiction(&txn, officer_id, &widened).await?;
+        users::set_jurisdiction(&txn, officer_id, &widened, state.now()).await?;
         audit::record(
             &txn,
             AuditEvent::JurisdictionChanged,
@@ -108,6 +108,7 @@ pub async fn station(
                     place.community.id, place.community.name
                 )),
             },
+            state.now(),
         )
         .await?;
     }
@@ -138,7 +139,7 @@ pub async fn end(
     require(p, Action::ManageStationing, &Resource::at(path_of(&place)))?;
     let period = s.period.end_on(ends_on.unwrap_or_else(|| state.today()))?;
     let txn = state.db.begin().await?;
-    let stored = community::set_period(&txn, s.id, period).await?;
+    let stored = community::set_period(&txn, s.id, period, state.now()).await?;
     txn.commit().await?;
     Ok(stored)
 }

@@ -149,6 +149,7 @@ async fn change_password(
                 detail: Some("wrong current password at a password change".into()),
                 ..Default::default()
             },
+            now,
         )
         .await?;
         txn.commit().await?;
@@ -173,7 +174,7 @@ async fn change_password(
             .map(|s| s.started_at),
         None => None,
     };
-    users::set_password(&txn, uid, hash, false).await?;
+    users::set_password(&txn, uid, hash, false, now).await?;
     let revoked = sessions::revoke_user(&txn, uid, now).await?;
     logins::record_success(&txn, &account, &source, now).await?;
     audit::record(
@@ -193,6 +194,7 @@ async fn change_password(
             )),
             ..Default::default()
         },
+        now,
     )
     .await?;
     let jurisdiction = users::jurisdiction_of(&txn, uid, user.role).await?;
@@ -300,6 +302,7 @@ async fn end_session(
             detail: Some(format!("session {id} ({revoked} refresh tokens revoked)")),
             ..Default::default()
         },
+        now,
     )
     .await?;
     txn.commit().await?;

@@ -40,6 +40,7 @@ async fn logout_everywhere(
             detail: Some(format!("everywhere ({revoked} sessions revoked)")),
             ..Default::default()
         },
+        now,
     )
     .await?;
     txn.commit().await?;

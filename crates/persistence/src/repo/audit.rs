@@ -89,6 +89,7 @@ pub async fn record(
     db: &impl ConnectionTrait,
     event: AuditEvent,
     entry: AuditEntry,
+    now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     // Client-supplied text is bounded so a hostile login name cannot bloat the log, and control
     // characters are replaced: PostgreSQL refuses NUL in text columns.
@@ -99,7 +100,7 @@ pub async fn record(
             .collect::<String>()
     };
     audit_log::ActiveModel {
-        at: Set(Utc::now().fixed_offset()),
+        at: Set(now.fixed_offset()),
         event: Set(event.as_str().to_owned()),
         actor_id: Set(entry.actor.map(UserId::get)),
         subject_id: Set(entry.subject.map(UserId::get)),

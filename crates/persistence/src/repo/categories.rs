@@ -1,6 +1,6 @@
 //! The case-category catalogue.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -73,6 +73,7 @@ pub async fn list_categories(
 pub async fn ensure_category(
     db: &impl ConnectionTrait,
     new: &NewCategory,
+    now: DateTime<Utc>,
 ) -> Result<Category, RepoError> {
     if let Some(found) = case_category::Entity::find()
         .filter(case_category::Column::Code.eq(new.code.as_str()))
@@ -90,7 +91,7 @@ pub async fn ensure_category(
         active: Set(true),
         sort_order: Set(new.sort_order),
         officer_may_take: Set(new.officer_may_take),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

@@ -115,8 +115,9 @@ pub async fn of_officer(
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: &NewStationing,
+    now: DateTime<Utc>,
 ) -> Result<Stationing, RepoError> {
-    let now = Utc::now().fixed_offset();
+    let now = now.fixed_offset();
     stationing::ActiveModel {
         officer_id: Set(new.officer_id.get()),
         community_id: Set(new.community_id.get()),
@@ -149,11 +150,12 @@ pub async fn set_period(
     db: &impl ConnectionTrait,
     id: i64,
     period: Period,
+    now: DateTime<Utc>,
 ) -> Result<Stationing, RepoError> {
     stationing::ActiveModel {
         id: Set(id),
         ends_on: Set(period.ends_on().map(day)),
-        updated_at: Set(Utc::now().fixed_offset()),
+        updated_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .update(db)
@@ -304,6 +306,7 @@ pub async fn insert_organisation(
     community: CommunityId,
     contact_name: Option<&str>,
     contact_phone: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<Organisation, RepoError> {
     organisation::ActiveModel {
         kind: Set(kind.as_str().to_owned()),
@@ -311,7 +314,7 @@ pub async fn insert_organisation(
         community_id: Set(community.get()),
         contact_name: Set(contact_name.map(str::to_owned)),
         contact_phone: Set(contact_phone.map(str::to_owned)),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -303,6 +303,7 @@ pub async fn ensure_district(
     code: &Code,
     name: &Name,
     case_prefix: &CasePrefix,
+    now: DateTime<Utc>,
 ) -> Result<District, RepoError> {
     if let Some(found) = district::Entity::find()
         .filter(district::Column::Code.eq(code.as_str()))
@@ -315,7 +316,7 @@ pub async fn ensure_district(
         code: Set(code.as_str().to_owned()),
         name: Set(name.as_str().to_owned()),
         case_prefix: Set(case_prefix.as_str().to_owned()),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)
@@ -328,6 +329,7 @@ pub async fn ensure_street(
     district_id: DistrictId,
     code: &Code,
     name: &Name,
+    now: DateTime<Utc>,
 ) -> Result<Street, RepoError> {
     if let Some(found) = street::Entity::find()
         .filter(street::Column::Code.eq(code.as_str()))
@@ -340,7 +342,7 @@ pub async fn ensure_street(
         district_id: Set(district_id.get()),
         code: Set(code.as_str().to_owned()),
         name: Set(name.as_str().to_owned()),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)
@@ -354,6 +356,7 @@ pub async fn ensure_community(
     code: &Code,
     name: &Name,
     boundary: &Boundary,
+    now: DateTime<Utc>,
 ) -> Result<Community, RepoError> {
     if let Some(found) = community::Entity::find()
         .filter(community::Column::Code.eq(code.as_str()))
@@ -372,7 +375,7 @@ pub async fn ensure_community(
         min_lat: Set(min_lat),
         max_lon: Set(max_lon),
         max_lat: Set(max_lat),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)
@@ -388,6 +391,7 @@ pub async fn ensure_grid(
     code: &Code,
     name: &Name,
     boundary: &Boundary,
+    now: DateTime<Utc>,
 ) -> Result<Grid, RepoError> {
     if let Some(found) = grid::Entity::find()
         .filter(grid::Column::Code.eq(code.as_str()))
@@ -414,7 +418,7 @@ pub async fn ensure_grid(
         min_lat: Set(min_lat),
         max_lon: Set(max_lon),
         max_lat: Set(max_lat),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

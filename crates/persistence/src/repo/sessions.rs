@@ -53,7 +53,11 @@ pub struct NewRefreshToken<'a> {
     pub client_ip: Option<&'a str>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: &NewRefreshToken<'_>) -> Result<(), RepoError> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &NewRefreshToken<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
     let clip = |s: &str, n: usize| -> String {
         s.chars()
             .take(n)
@@ -64,7 +68,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: &NewRefreshToken<'_>) -> Res
         user_id: Set(new.user_id.get()),
         family_id: Set(new.family_id.to_owned()),
         token_hash: Set(new.token_hash.to_owned()),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         expires_at: Set(new.expires_at.fixed_offset()),
         started_at: Set(Some(new.started_at.fixed_offset())),
         user_agent: Set(new.user_agent.map(|u| clip(u, 200))),

@@ -94,8 +94,9 @@ pub async fn create_user(
     new: &NewUser,
     password_hash: String,
     officer: Option<&NewOfficer>,
+    now: DateTime<Utc>,
 ) -> Result<(User, Option<Officer>), RepoError> {
-    let now = Utc::now().fixed_offset();
+    let now = now.fixed_offset();
     let user: User = users::ActiveModel {
         username: Set(new.username.as_str().to_owned()),
         display_name: Set(new.display_name.as_str().to_owned()),
@@ -193,14 +194,12 @@ pub async fn set_password(
     id: UserId,
     password_hash: String,
     must_change: bool,
+    now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
         .col_expr(users::Column::MustChangePassword, Expr::value(must_change))
-        .col_expr(
-            users::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.fixed_offset()))
         .filter(users::Column::Id.eq(id.get()))
         .exec(db)
         .await?;
@@ -238,6 +237,7 @@ pub async fn set_jurisdiction(
     db: &impl ConnectionTrait,
     id: UserId,
     jurisdiction: &Jurisdiction,
+    now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     for area in jurisdiction.areas() {
         let exists = match area {
@@ -263,7 +263,7 @@ pub async fn set_jurisdiction(
         .filter(user_area::Column::UserId.eq(id.get()))
         .exec(db)
         .await?;
-    let now = Utc::now().fixed_offset();
+    let now = now.fixed_offset();
     for area in jurisdiction.areas() {
         user_area::ActiveModel {
             user_id: Set(id.get()),
@@ -280,13 +280,15 @@ pub async fn set_jurisdiction(
 
 /// Changes an account's role. The caller clears or replaces the jurisdiction in the same
 /// transaction, since what an account may hold depends on its role.
-pub async fn set_role(db: &impl ConnectionTrait, id: UserId, role: Role) -> Result<(), RepoError> {
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::Role, Expr::value(role.as_str()))
-        .col_expr(
-            users::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.fixed_offset()))
         .filter(users::Column::Id.eq(id.get()))
         .exec(db)
         .await?;
@@ -300,13 +302,11 @@ pub async fn set_disabled(
     db: &impl ConnectionTrait,
     id: UserId,
     disabled: bool,
+    now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let res = users::Entity::update_many()
         .col_expr(users::Column::Disabled, Expr::value(disabled))
-        .col_expr(
-            users::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.fixed_offset()))
         .filter(users::Column::Id.eq(id.get()))
         .exec(db)
         .await?;
@@ -368,6 +368,7 @@ pub async fn ensure_officer(
     db: &impl ConnectionTrait,
     id: UserId,
     new: &NewOfficer,
+    now: DateTime<Utc>,
 ) -> Result<Officer, RepoError> {
     if let Some(found) = officer_of_user(db, id).await? {
         return Ok(found);
@@ -376,7 +377,7 @@ pub async fn ensure_officer(
         user_id: Set(id.get()),
         badge_number: Set(new.badge_number.as_str().to_owned()),
         squad: Set(new.squad.as_ref().map(|s| s.as_str().to_owned())),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

@@ -262,9 +262,16 @@ pub async fn add_photo(
     image: &StoredImage,
 ) -> Result<InspectionPhoto, AppError> {
     let txn = state.db.begin().await?;
-    let photo =
-        merchants::insert_inspection_photo(&txn, i.id, item, &image.sha256, image.mime, image.size)
-            .await?;
+    let photo = merchants::insert_inspection_photo(
+        &txn,
+        i.id,
+        item,
+        &image.sha256,
+        image.mime,
+        image.size,
+        state.now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(photo)
 }

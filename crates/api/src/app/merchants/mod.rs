@@ -156,7 +156,7 @@ pub async fn register(
     let fields = fields_of(state, draft).await?;
     require(p, Action::ManageMerchants, &Resource::at(fields.area))?;
     let txn = state.db.begin().await?;
-    let m = merchants::insert_merchant(&txn, &fields, p.user_id)
+    let m = merchants::insert_merchant(&txn, &fields, p.user_id, state.now())
         .await
         .map_err(licence_taken)?;
     txn.commit().await?;
@@ -175,7 +175,7 @@ pub async fn update(
     let fields = fields_of(state, draft).await?;
     require(p, Action::ManageMerchants, &Resource::at(fields.area))?;
     let txn = state.db.begin().await?;
-    let m = merchants::update_merchant(&txn, current.id, &fields)
+    let m = merchants::update_merchant(&txn, current.id, &fields, state.now())
         .await
         .map_err(licence_taken)?;
     txn.commit().await?;

@@ -127,7 +127,7 @@ pub async fn sign(
             ),
         ));
     }
-    let stored = merchants::insert_pledge(&txn, &pledge, &items).await?;
+    let stored = merchants::insert_pledge(&txn, &pledge, &items, state.now()).await?;
     txn.commit().await?;
     Ok(stored)
 }

@@ -110,6 +110,7 @@ pub(super) async fn create_organisation(
         place.community.id,
         contact_name.as_ref().map(Name::as_str),
         contact_phone.as_ref().map(PhoneNumber::as_str),
+        state.now(),
     )
     .await?;
     txn.commit().await?;
@@ -220,7 +221,7 @@ pub(super) async fn add_member(
     let jurisdiction = Jurisdiction::for_role(Role::Partner, [Area::Community(org.community_id)])?;
     let txn = state.db.begin().await?;
     community::set_member(&txn, org.id, user_id).await?;
-    users::set_jurisdiction(&txn, user_id, &jurisdiction).await?;
+    users::set_jurisdiction(&txn, user_id, &jurisdiction, state.now()).await?;
     audit::record(
         &txn,
         AuditEvent::JurisdictionChanged,
@@ -231,6 +232,7 @@ pub(super) async fn add_member(
             ip: None,
             detail: Some(format!("member of organisation {} ({})", org.id, org.name)),
         },
+        state.now(),
     )
     .await?;
     txn.commit().await?;

@@ -24,7 +24,7 @@ pub use repeats::*;
 pub use workload::*;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{DbBackend, QueryResult, Statement, Value};
 use whistle_domain::analytics::{GroupBy, Period};
 
 use crate::error::RepoError;
@@ -201,7 +201,7 @@ fn real(row: &QueryResult, col: &str) -> Result<Option<f64>, RepoError> {
 /// deadline had passed. Tests only: production timestamps are written by the actions.
 #[cfg(feature = "testing")]
 pub async fn set_case_times(
-    db: &impl ConnectionTrait,
+    db: &impl sea_orm::ConnectionTrait,
     case_id: i64,
     created_at: Option<DateTime<Utc>>,
     stage_due: Option<DateTime<Utc>>,
@@ -222,7 +222,7 @@ pub async fn set_case_times(
 /// Links a case to a merchant, as an inspection that opens a case does. Tests only.
 #[cfg(feature = "testing")]
 pub async fn set_case_merchant(
-    db: &impl ConnectionTrait,
+    db: &impl sea_orm::ConnectionTrait,
     case_id: i64,
     merchant_id: i64,
 ) -> Result<(), RepoError> {

@@ -281,6 +281,7 @@ pub async fn insert_inspection_photo(
     sha256: &str,
     mime: &str,
     size: i64,
+    now: DateTime<Utc>,
 ) -> Result<InspectionPhoto, RepoError> {
     Ok(inspection_photo::ActiveModel {
         inspection_id: Set(inspection_id),
@@ -288,7 +289,7 @@ pub async fn insert_inspection_photo(
         sha256: Set(sha256.to_owned()),
         mime: Set(mime.to_owned()),
         size: Set(size),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)

@@ -85,8 +85,9 @@ pub async fn insert_merchant(
     db: &impl ConnectionTrait,
     f: &MerchantFields,
     created_by: UserId,
+    now: DateTime<Utc>,
 ) -> Result<MerchantRecord, RepoError> {
-    let now = Utc::now().fixed_offset();
+    let now = now.fixed_offset();
     merchant::ActiveModel {
         name: Set(f.name.clone()),
         licence_number: Set(f.licence_number.clone()),
@@ -114,6 +115,7 @@ pub async fn update_merchant(
     db: &impl ConnectionTrait,
     id: MerchantId,
     f: &MerchantFields,
+    now: DateTime<Utc>,
 ) -> Result<MerchantRecord, RepoError> {
     merchant::ActiveModel {
         id: Set(id.get()),
@@ -129,7 +131,7 @@ pub async fn update_merchant(
         community_id: Set(f.area.community.get()),
         street_id: Set(f.area.street.get()),
         district_id: Set(f.area.district.get()),
-        updated_at: Set(Utc::now().fixed_offset()),
+        updated_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .update(db)

@@ -146,6 +146,7 @@ pub async fn insert_pledge(
     db: &impl ConnectionTrait,
     p: &Pledge,
     items: &[SignedItem],
+    now: DateTime<Utc>,
 ) -> Result<PledgeRecord, RepoError> {
     let year = p.signed_on.year();
     let counter = pledge_number_counter::Entity::insert(pledge_number_counter::ActiveModel {
@@ -180,7 +181,7 @@ pub async fn insert_pledge(
         items: Set(serde_json::to_string(items).unwrap_or_else(|_| "[]".into())),
         signature_sha256: Set(None),
         signature_mime: Set(None),
-        created_at: Set(Utc::now().fixed_offset()),
+        created_at: Set(now.fixed_offset()),
         ..Default::default()
     }
     .insert(db)
