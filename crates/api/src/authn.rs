@@ -10,7 +10,6 @@ use anyhow::Context;
 use whistle_auth::token::{KeyRing, SigningKey};
 
 use crate::config::{Environment, Settings};
-use crate::error::ApiError;
 use crate::ratelimit::KeyedLimiter;
 
 /// What authentication needs at run time.
@@ -83,7 +82,7 @@ impl AuthContext {
     /// For registration and its codes, keyed by phone; logins use [`AuthContext::throttle_address`]
     /// and the per-source counts instead, since a limit per account name alone would let anyone
     /// keep the account's owner out.
-    pub fn throttle(&self, ip: &str, account: &str) -> Result<(), ApiError> {
+    pub fn throttle(&self, ip: &str, account: &str) -> Result<(), TooManyAttempts> {
         self.throttle_address(ip)?;
         self.account_limiter
             .check(&format!("acct:{account}"), Instant::now())
@@ -91,17 +90,19 @@ impl AuthContext {
     }
 
     /// Counts an authentication attempt from `ip`; 429 when the address sends too many.
-    pub fn throttle_address(&self, ip: &str) -> Result<(), ApiError> {
+    pub fn throttle_address(&self, ip: &str) -> Result<(), TooManyAttempts> {
         self.ip_limiter.check(ip, Instant::now()).map_err(too_many)
     }
 }
 
-fn too_many(wait: Duration) -> ApiError {
-    ApiError::TooManyRequests {
-        code: "rate_limited",
-        detail: "too many attempts; retry later".into(),
-        retry_after_secs: wait.as_secs().max(1),
-    }
+/// Too many attempts from one address or for one account: try again after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyAttempts {
+    pub retry_after: Duration,
+}
+
+fn too_many(retry_after: Duration) -> TooManyAttempts {
+    TooManyAttempts { retry_after }
 }
 
 /// The configured signing key; in development without one, a key generated once and kept in

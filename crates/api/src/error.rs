@@ -219,6 +219,17 @@ impl ApiError {
 }
 
 /// A domain value that failed to parse is a 422 `invalid_value` naming the field.
+/// 429 `rate_limited`, with the wait in `Retry-After`.
+impl From<crate::authn::TooManyAttempts> for ApiError {
+    fn from(e: crate::authn::TooManyAttempts) -> Self {
+        ApiError::TooManyRequests {
+            code: "rate_limited",
+            detail: "too many attempts; retry later".into(),
+            retry_after_secs: e.retry_after.as_secs().max(1),
+        }
+    }
+}
+
 impl From<ValueError> for ApiError {
     fn from(e: ValueError) -> Self {
         ApiError::invalid("invalid_value", e)

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use whistle_domain::media::{self, Dimensions, ImageFormat, strip_metadata};
 
+use crate::app::attachments::StoredImage;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -97,14 +98,6 @@ pub async fn read_form(
         }
     }
     Ok(upload)
-}
-
-/// A photo as stored.
-#[derive(Debug, Clone)]
-pub struct StoredImage {
-    pub sha256: String,
-    pub mime: &'static str,
-    pub size: i64,
 }
 
 /// Recognises, checks, re-encodes and stores a photo: 415 if it is not a JPEG, PNG or WebP (or a

@@ -368,19 +368,6 @@ impl SlaPolicy {
         Self { limits }
     }
 
-    /// What applies when no policy is configured for a category × priority: urgent matters on
-    /// the clock, others on working time. The demo and a real city configure their own.
-    pub fn default_for(priority: crate::case::Priority) -> Self {
-        use crate::case::Priority as P;
-        use TimeLimit::{NaturalHours as N, WorkingDays as D, WorkingHours as W};
-        match priority {
-            P::Urgent => Self::new([N(1), N(1), N(1), N(4), N(24)]),
-            P::High => Self::new([W(2), W(2), W(2), D(1), D(1)]),
-            P::Normal => Self::new([W(4), W(4), W(4), D(3), D(2)]),
-            P::Low => Self::new([D(1), D(1), D(1), D(5), D(3)]),
-        }
-    }
-
     pub fn limit(&self, stage: Stage) -> TimeLimit {
         self.limits[stage as usize]
     }

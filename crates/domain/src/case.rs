@@ -8,7 +8,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValueError;
-use crate::calendar::Stage;
+use crate::calendar::{SlaPolicy, Stage, TimeLimit};
 use crate::geography::CasePrefix;
 use crate::ids::{CaseId, CategoryId, PlaceId, UserId};
 use crate::jurisdiction::AreaPath;
@@ -106,6 +106,21 @@ wire_enum!(
         Low = "low" / "不急",
     }
 );
+
+impl Priority {
+    /// The SLA limits that apply when no policy is configured for a category × this priority:
+    /// urgent matters on the clock, others on working time. The demo and a real city configure
+    /// their own.
+    pub fn default_sla(self) -> SlaPolicy {
+        use TimeLimit::{NaturalHours as N, WorkingDays as D, WorkingHours as W};
+        match self {
+            Priority::Urgent => SlaPolicy::new([N(1), N(1), N(1), N(4), N(24)]),
+            Priority::High => SlaPolicy::new([W(2), W(2), W(2), D(1), D(1)]),
+            Priority::Normal => SlaPolicy::new([W(4), W(4), W(4), D(3), D(2)]),
+            Priority::Low => SlaPolicy::new([D(1), D(1), D(1), D(5), D(3)]),
+        }
+    }
+}
 
 wire_enum!(
     /// Through which channel the case came in.

@@ -9,8 +9,6 @@ use whistle_persistence::RepoError;
 use whistle_persistence::repo::attachments::{self, Attachment, NewAttachment};
 use whistle_persistence::repo::cases::{self, CaseEvent};
 
-use crate::media_store::StoredImage;
-
 /// Attaches a stored photo to a case: its row and the `attach` timeline event, inside the
 /// caller's transaction. The one way a photo joins a case, whether it comes with the report
 /// (intake, Open311 `media`) or later (the upload endpoint). `actor` is `None` for anonymous
@@ -53,4 +51,13 @@ pub async fn record_photo(
     )
     .await?;
     Ok(stored)
+}
+
+/// A photo as the photo store keeps it: named by the SHA-256 of its bytes, always a JPEG once
+/// stored (`media_store` recognises, strips and writes it).
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    pub sha256: String,
+    pub mime: &'static str,
+    pub size: i64,
 }

@@ -140,7 +140,7 @@ pub async fn sla_of(
         out.push(PriorityPolicy {
             priority: *priority,
             configured: stored.is_some(),
-            policy: stored.unwrap_or_else(|| SlaPolicy::default_for(*priority)),
+            policy: stored.unwrap_or_else(|| priority.default_sla()),
         });
     }
     Ok(out)

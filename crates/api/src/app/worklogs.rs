@@ -23,7 +23,7 @@ use whistle_persistence::repo::{cases, geography, merchants, users};
 
 use crate::app::AppError;
 use crate::app::access::{require, require_scope};
-use crate::media_store::StoredImage;
+use crate::app::attachments::StoredImage;
 use crate::state::AppState;
 
 /// The longest period a list or a mix covers, in days: a year, leap years included.

@@ -33,9 +33,9 @@ use whistle_persistence::repo::open311;
 use super::{deadline, route_point, sla_policy};
 use crate::app::AppError;
 use crate::app::access::require;
+use crate::app::attachments::StoredImage;
 use crate::app::attachments::record_photo;
 use crate::app::places::place_report;
-use crate::media_store::StoredImage;
 use crate::state::AppState;
 
 /// Where a report came in: the native API (and inspections) or an Open311 client.

@@ -98,7 +98,7 @@ pub async fn sla_policy(state: &AppState, category: CategoryId, priority: Priori
         .reference
         .policy(&state.db, category, priority)
         .await
-        .unwrap_or_else(|| SlaPolicy::default_for(priority))
+        .unwrap_or_else(|| priority.default_sla())
 }
 
 /// The policy's name for what an action does; accepting is taking the case when the stationed

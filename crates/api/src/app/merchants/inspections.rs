@@ -17,9 +17,9 @@ use whistle_persistence::repo::merchants::{
 
 use crate::app::AppError;
 use crate::app::access::require;
+use crate::app::attachments::StoredImage;
 use crate::app::cases::intake::{self, Channel, Report, Whereabouts};
 use crate::app::merchants::{readable_inspection, readable_merchant};
-use crate::media_store::StoredImage;
 use crate::state::AppState;
 
 /// The most item results one inspection holds.

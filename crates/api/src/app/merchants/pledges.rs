@@ -11,8 +11,8 @@ use whistle_persistence::repo::merchants::{self, MerchantRecord, PledgeRecord, S
 
 use crate::app::AppError;
 use crate::app::access::require;
+use crate::app::attachments::StoredImage;
 use crate::app::merchants::{read_scope, readable_merchant, readable_pledge};
-use crate::media_store::StoredImage;
 use crate::state::AppState;
 
 /// The most items a pledge has.
