@@ -8,15 +8,11 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_auth::password::Password;
 use whistle_domain::ids::UserId;
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
-use whistle_persistence::repo::logins::{self, Forget};
-use whistle_persistence::repo::{sessions, users};
+use whistle_persistence::repo::sessions;
 
-use crate::app::sessions::{
-    SessionStart, hash_off_executor, open_session, verify_off_executor, weak_field,
-};
+use crate::app::password::{self, ChangePassword};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentSession};
 use crate::state::AppState;
@@ -57,18 +53,6 @@ pub struct AccountSessionDto {
     pub current: bool,
 }
 
-fn wrong_password() -> ApiError {
-    ApiError::Unprocessable {
-        code: "wrong_password",
-        detail: "the current password is not right".into(),
-        field: Some("current_password".into()),
-    }
-}
-
-fn gone() -> ApiError {
-    ApiError::unauthorized("invalid_token", "the account is gone or disabled")
-}
-
 /// Change one's own password, giving the current one.
 ///
 /// Every session of the account ends — its refresh tokens are revoked and access tokens issued
@@ -94,130 +78,20 @@ async fn change_password(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<SessionDto>, ApiError> {
-    let uid = session.principal.user_id;
     state.auth.throttle_address(&ip)?;
-    let found = users::credentials(&state.db, uid)
-        .await
-        .map_err(ApiError::when_missing(gone()))?;
-    if found.user.disabled {
-        return Err(gone());
-    }
-    let user = found.user;
-    let phone = user.phone.as_ref().map(|p| p.as_str().to_owned());
-    let mut identity = vec![user.username.as_str()];
-    identity.extend(phone.as_deref());
-    let new =
-        Password::new(&req.new_password, &identity).map_err(|e| weak_field(e, "new_password"))?;
-    if req.new_password == req.current_password {
-        return Err(ApiError::Unprocessable {
-            code: "password_unchanged",
-            detail: "the new password must differ from the current one".into(),
-            field: Some("new_password".into()),
-        });
-    }
-    let current = Password::for_login(&req.current_password).ok_or_else(wrong_password)?;
-
-    // Guessing the current password with a stolen access token is slowed like guessing at login.
-    let now = state.now();
-    let policy = state.auth.login_throttle.clone();
-    let account = user.username.as_str().to_lowercase();
-    let source = format!("pw:{}", uid.get());
-    let counts = logins::states(&state.db, &account, &[&source]).await?;
-    let forget = Forget::LastFailureBefore(
-        now - chrono::Duration::from_std(policy.forget_after).unwrap_or_default(),
-    );
-    let delay = |f: u32| {
-        policy
-            .source_delay(f)
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-    };
-    let must_wait = counts
-        .get(&source)
-        .and_then(|c| c.blocked_until)
-        .is_some_and(|until| until > now);
-    let matches = !must_wait && verify_off_executor(current, found.password_hash).await?;
-    if !matches {
-        let txn = state.db.begin().await?;
-        let after = logins::record_failure(&txn, &account, &source, now, forget, delay).await?;
-        audit::record(
-            &txn,
-            AuditEvent::LoginFailed,
-            AuditEntry {
-                actor: Some(uid),
-                subject: Some(uid),
-                ip: Some(ip.clone()),
-                detail: Some("wrong current password at a password change".into()),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        return match after.blocked_until.filter(|_| must_wait) {
-            Some(until) => Err(ApiError::TooManyRequests {
-                code: "login_throttled",
-                detail: "too many wrong passwords; wait before trying again".into(),
-                retry_after_secs: ((until - now).num_milliseconds() / 1000 + 1).max(1) as u64,
-            }),
-            None => Err(wrong_password()),
-        };
-    }
-    let hash = hash_off_executor(new).await?;
-
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    let started_at = match &session.session_id {
-        Some(sid) => sessions::list_live(&txn, uid, now)
-            .await?
-            .into_iter()
-            .find(|s| &s.id == sid)
-            .map(|s| s.started_at),
-        None => None,
-    };
-    users::set_password(&txn, uid, hash, false, now).await?;
-    let revoked = sessions::revoke_user(&txn, uid, now).await?;
-    logins::record_success(&txn, &account, &source, now).await?;
-    audit::record(
-        &txn,
-        AuditEvent::PasswordChanged,
-        AuditEntry {
-            actor: Some(uid),
-            subject: Some(uid),
-            ip: Some(ip.clone()),
-            detail: Some(format!(
-                "{}; other sessions ended ({revoked} refresh tokens revoked)",
-                if found.must_change_password {
-                    "after an admin's reset"
-                } else {
-                    "by the owner"
-                }
-            )),
-            ..Default::default()
+    let session = password::change(
+        &state,
+        ChangePassword {
+            user: session.principal.user_id,
+            session_id: session.session_id.clone(),
+            current: &req.current_password,
+            new: &req.new_password,
+            ip: &ip,
+            user_agent: user_agent(&headers),
         },
-        now,
     )
     .await?;
-    let jurisdiction = users::jurisdiction_of(&txn, uid, user.role).await?;
-    let fresh = SessionDto::from(
-        open_session(
-            &state,
-            &txn,
-            &user,
-            jurisdiction,
-            SessionStart {
-                family: session.session_id.clone(),
-                started_at,
-                user_agent: user_agent(&headers),
-                ip: &ip,
-                password_change_required: false,
-            },
-        )
-        .await?,
-    );
-    txn.commit().await?;
-    state.cutoffs.note(uid, now);
-    tracing::info!(user_id = uid.get(), revoked, "password changed");
-    Ok(Json(fresh))
+    Ok(Json(SessionDto::from(session)))
 }
 
 fn full_session(session: &CurrentSession) -> Result<UserId, ApiError> {

@@ -4,26 +4,21 @@
 //! Intake places a report without coordinates by its `place_id` or by the entry its address text
 //! names (see `whistle_domain::place::best_match`).
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::{CommunityId, PlaceId};
-use whistle_domain::jurisdiction::AreaPath;
 use whistle_domain::location::{Coordinate, Crs};
-use whistle_domain::place::{MAX_KEY_CHARS, Place, PlaceKey, PlaceKind};
-use whistle_domain::routing::LocateError;
+use whistle_domain::place::{Place, PlaceKey, PlaceKind};
 use whistle_domain::text::Name;
-use whistle_persistence::repo::geography;
-use whistle_persistence::repo::places::{self, NewPlace, Upserted};
+use whistle_persistence::repo::places::{self};
 
 use crate::app::access::require;
+use crate::app::places::{self as places_app, MAX_IMPORT, PlaceEntry};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::state::AppState;
@@ -35,9 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_places))
         .routes(routes!(retire_place))
 }
-
-/// At most this many entries per import request; a city's list goes in several requests.
-const MAX_IMPORT: usize = 1000;
 
 // ---- wire types ----------------------------------------------------------------------------
 
@@ -215,121 +207,49 @@ async fn import_places(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<ImportRequest>,
 ) -> Result<Json<ImportResult>, ApiError> {
-    require(&p, Action::ManageGeography, &Resource::city())?;
-    if req.places.is_empty() || req.places.len() > MAX_IMPORT {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_batch",
-            detail: format!("send 1–{MAX_IMPORT} places per request"),
-            field: Some("places".into()),
-        });
+    // One entry past the limit is enough for the use case to refuse the batch.
+    let mut entries = Vec::with_capacity(req.places.len().min(MAX_IMPORT + 1));
+    for (i, input) in req.places.iter().take(MAX_IMPORT + 1).enumerate() {
+        entries.push(entry_from(i, input)?);
     }
-    let mut areas: HashMap<CommunityId, AreaPath> = HashMap::new();
-    let mut seen: HashMap<PlaceKey, usize> = HashMap::new();
-    let mut batch = Vec::with_capacity(req.places.len());
-    for (i, input) in req.places.iter().enumerate() {
-        let at = |what: &str| Some(format!("places[{i}].{what}"));
-        let name = Name::parse(&input.name).map_err(|e| ApiError::Unprocessable {
-            code: "invalid_name",
-            detail: e.to_string(),
-            field: at("name"),
-        })?;
-        let key = PlaceKey::of(name.as_str()).ok_or_else(|| ApiError::Unprocessable {
-            code: "invalid_name",
-            detail: "a place name needs at least two letters, digits or Chinese characters".into(),
-            field: at("name"),
-        })?;
-        if key.chars() > MAX_KEY_CHARS {
-            return Err(ApiError::Unprocessable {
-                code: "invalid_name",
-                detail: format!(
-                    "an address-book name may have at most {MAX_KEY_CHARS} letters, digits and \
-                     Chinese characters"
-                ),
-                field: at("name"),
-            });
-        }
-        if let Some(first) = seen.insert(key.clone(), i) {
-            return Err(ApiError::Unprocessable {
-                code: "duplicate_place",
-                detail: format!("places[{first}] and places[{i}] name the same place"),
-                field: at("name"),
-            });
-        }
-        let kind: PlaceKind = input
-            .kind
-            .parse()
-            .map_err(|e: whistle_domain::ValueError| ApiError::Unprocessable {
-                code: "invalid_kind",
-                detail: e.to_string(),
-                field: at("kind"),
-            })?;
-        let crs: Crs = input
-            .crs
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(str::parse)
-            .transpose()?
-            .unwrap_or_default();
-        let point = Coordinate::from_crs(crs, input.lat, input.lon).map_err(|e| {
-            ApiError::Unprocessable {
-                code: "invalid_coordinate",
-                detail: e.to_string(),
-                field: at(e.field),
-            }
-        })?;
-        let hit = state
-            .grids()
-            .locate(point)
-            .map_err(|LocateError::OutsideCity { .. }| ApiError::Unprocessable {
-                code: "outside_city",
-                detail: format!("places[{i}] is not inside any grid of the city"),
-                field: at("lat"),
-            })?;
-        let area = match areas.get(&hit.community_id) {
-            Some(a) => *a,
-            None => {
-                let c = geography::get_community(&state.db, hit.community_id).await?;
-                let a = AreaPath {
-                    district: c.district.id,
-                    street: c.street.id,
-                    community: hit.community_id,
-                };
-                areas.insert(hit.community_id, a);
-                a
-            }
-        };
-        batch.push(NewPlace {
-            name,
-            kind,
-            point,
-            grid: hit,
-            area,
-        });
-    }
+    let done = places_app::import(&state, &p, entries).await?;
+    Ok(Json(ImportResult {
+        created: done.created,
+        updated: done.updated,
+        places: done.places.iter().map(PlaceDto::from).collect(),
+    }))
+}
 
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    let mut result = ImportResult {
-        created: 0,
-        updated: 0,
-        places: Vec::with_capacity(batch.len()),
-    };
-    for new in &batch {
-        let (place, how) = places::upsert(&txn, new, now).await?;
-        match how {
-            Upserted::Created => result.created += 1,
-            Upserted::Updated => result.updated += 1,
-        }
-        result.places.push(PlaceDto::from(&place));
-    }
-    txn.commit().await?;
-    tracing::info!(
-        created = result.created,
-        updated = result.updated,
-        by = p.user_id.get(),
-        "address book imported"
-    );
-    Ok(Json(result))
+/// One entry of the body, its values parsed; a refusal names `places[i].…`.
+fn entry_from(i: usize, input: &PlaceInput) -> Result<PlaceEntry, ApiError> {
+    let at = |what: &str| Some(format!("places[{i}].{what}"));
+    let name = Name::parse(&input.name).map_err(|e| ApiError::Unprocessable {
+        code: "invalid_name",
+        detail: e.to_string(),
+        field: at("name"),
+    })?;
+    let kind: PlaceKind = input
+        .kind
+        .parse()
+        .map_err(|e: whistle_domain::ValueError| ApiError::Unprocessable {
+            code: "invalid_kind",
+            detail: e.to_string(),
+            field: at("kind"),
+        })?;
+    let crs: Crs = input
+        .crs
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let point =
+        Coordinate::from_crs(crs, input.lat, input.lon).map_err(|e| ApiError::Unprocessable {
+            code: "invalid_coordinate",
+            detail: e.to_string(),
+            field: at(e.field),
+        })?;
+    Ok(PlaceEntry { name, kind, point })
 }
 
 /// Retire an entry (admins): it no longer places new reports; cases it placed keep it.
