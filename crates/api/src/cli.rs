@@ -346,9 +346,7 @@ async fn run_api_key(settings: &Settings, command: ApiKeyCommand) -> anyhow::Res
     };
     match command {
         ApiKeyCommand::Create { name } => {
-            let txn = db.begin().await?;
-            let (key, plaintext) = issue(&txn, &Name::parse(&name)?, cli).await?;
-            txn.commit().await?;
+            let (key, plaintext) = issue(&db, &Name::parse(&name)?, cli).await?;
             tracing::info!(api_key_id = key.id, "api key issued from the command line");
             Ok(format!(
                 "created api key {} for {}\n{plaintext}\n(keep it: it is not shown again)",
@@ -375,9 +373,7 @@ async fn run_api_key(settings: &Settings, command: ApiKeyCommand) -> anyhow::Res
                 .join("\n"))
         }
         ApiKeyCommand::Revoke { id } => {
-            let txn = db.begin().await?;
-            let key = revoke(&txn, id, cli).await?;
-            txn.commit().await?;
+            let key = revoke(&db, id, cli).await?;
             Ok(format!("revoked api key {} ({})", key.id, key.name))
         }
     }

@@ -2,7 +2,7 @@
 //! command line), each change audited in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use whistle_auth::Principal;
 use whistle_auth::api_key;
 use whistle_domain::ids::UserId;
@@ -31,17 +31,19 @@ impl<'a> Issuer<'a> {
     }
 }
 
-/// Issues a key inside the caller's transaction and audits it; returns the stored key and the
-/// plaintext (to be shown once).
+/// Issues a key and audits it, in one transaction; returns the stored key and the plaintext (to
+/// be shown once). Used by the admin endpoint and the command line alike.
 pub async fn issue(
-    txn: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     name: &Name,
     by: Issuer<'_>,
 ) -> Result<(ApiKey, String), AppError> {
     let new = api_key::generate()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness for a key: {e}")))?;
-    let key = api_keys::insert(txn, name, &new.hash, &new.hint, by.user, by.at).await?;
-    record(txn, AuditEvent::ApiKeyCreated, &key, &by).await?;
+    let txn = db.begin().await?;
+    let key = api_keys::insert(&txn, name, &new.hash, &new.hint, by.user, by.at).await?;
+    record(&txn, AuditEvent::ApiKeyCreated, &key, &by).await?;
+    txn.commit().await?;
     Ok((key, new.plaintext))
 }
 
@@ -70,21 +72,19 @@ async fn record(
     Ok(())
 }
 
-/// Revokes a key inside the caller's transaction, auditing it when this call revoked it (a second
+/// Revokes a key, auditing it in the same transaction when this call revoked it (a second
 /// revocation changes nothing); `api_key_not_found` for an unknown id.
-pub async fn revoke(
-    txn: &impl ConnectionTrait,
-    id: i64,
-    by: Issuer<'_>,
-) -> Result<ApiKey, AppError> {
-    let (key, newly) = api_keys::revoke(txn, id, by.at)
+pub async fn revoke(db: &DatabaseConnection, id: i64, by: Issuer<'_>) -> Result<ApiKey, AppError> {
+    let txn = db.begin().await?;
+    let (key, newly) = api_keys::revoke(&txn, id, by.at)
         .await
         .map_err(AppError::when_missing(AppError::not_found(
             "api_key_not_found",
             format!("no api key {id}"),
         )))?;
     if newly {
-        record(txn, AuditEvent::ApiKeyRevoked, &key, &by).await?;
+        record(&txn, AuditEvent::ApiKeyRevoked, &key, &by).await?;
     }
+    txn.commit().await?;
     Ok(key)
 }

@@ -24,6 +24,7 @@ pub mod community;
 mod error;
 pub mod login;
 pub mod merchants;
+pub mod organisations;
 pub mod password;
 pub mod places;
 pub mod registration;

@@ -8,6 +8,7 @@ use whistle_auth::Principal;
 use whistle_auth::password::{self, Password, PasswordError};
 use whistle_auth::refresh;
 use whistle_auth::token::SessionClaims;
+use whistle_domain::ids::UserId;
 use whistle_domain::jurisdiction::Jurisdiction;
 use whistle_domain::people::{Officer, User};
 use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
@@ -245,6 +246,61 @@ pub async fn logout(state: &AppState, token: &str, ip: &str) -> Result<(), AppEr
             .await?;
         }
     }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of `user` (log out everywhere): refresh tokens revoked, access tokens
+/// issued until now refused.
+pub async fn end_all(state: &AppState, user: UserId, ip: &str) -> Result<u64, AppError> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let revoked = sessions::revoke_user(&txn, user, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::LoggedOut,
+        AuditEntry {
+            actor: Some(user),
+            subject: Some(user),
+            ip: Some(ip.to_owned()),
+            detail: Some(format!("everywhere ({revoked} sessions revoked)")),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.cutoffs.note(user, now);
+    tracing::info!(user_id = user.get(), revoked, "logged out everywhere");
+    Ok(revoked)
+}
+
+/// Ends one live session of `user`, named by its id; another account's session, or one that
+/// has ended, is `NotFound`.
+pub async fn end_one(state: &AppState, user: UserId, id: &str, ip: &str) -> Result<(), AppError> {
+    let not_found = || AppError::not_found("session_not_found", "no such session of yours");
+    if id.len() > 64 {
+        return Err(not_found());
+    }
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if !sessions::is_live(&txn, user, id, now).await? {
+        return Err(not_found());
+    }
+    let revoked = sessions::revoke_session(&txn, user, id, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::SessionRevoked,
+        AuditEntry {
+            actor: Some(user),
+            subject: Some(user),
+            ip: Some(ip.to_owned()),
+            detail: Some(format!("session {id} ({revoked} refresh tokens revoked)")),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

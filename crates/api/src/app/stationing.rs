@@ -16,6 +16,7 @@ use whistle_persistence::repo::users;
 
 use crate::app::AppError;
 use crate::app::access::require;
+use crate::app::attachments::StoredImage;
 use crate::app::community::{load_community, path_of};
 use crate::state::AppState;
 
@@ -142,4 +143,45 @@ pub async fn end(
     let stored = community::set_period(&txn, s.id, period, state.now()).await?;
     txn.commit().await?;
     Ok(stored)
+}
+
+fn no_officer() -> AppError {
+    AppError::not_found("officer_not_found", "no such officer")
+}
+
+/// Whether `p` may change the portrait of officer `id`: the officer, or a leader of a
+/// community the officer is (or was) stationed in. Asked before the upload is read.
+pub async fn may_set_portrait(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+) -> Result<UserId, AppError> {
+    let officer = UserId::new(id).map_err(|_| no_officer())?;
+    if officer == p.user_id {
+        return Ok(officer);
+    }
+    for s in &community::of_officer(&state.db, officer).await? {
+        let place = load_community(state, s.community_id.get()).await?;
+        if require(p, Action::ManageStationing, &Resource::at(path_of(&place))).is_ok() {
+            return Ok(officer);
+        }
+    }
+    Err(AppError::forbidden(
+        "forbidden",
+        "only the officer or their leader may change the portrait",
+    ))
+}
+
+/// Makes a stored photo the portrait of `officer` (from [`may_set_portrait`]).
+pub async fn set_portrait(
+    state: &AppState,
+    officer: UserId,
+    image: &StoredImage,
+) -> Result<(), AppError> {
+    let txn = state.db.begin().await?;
+    community::set_officer_photo(&txn, officer, &image.sha256, image.mime)
+        .await
+        .map_err(AppError::when_missing(no_officer()))?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -4,15 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_domain::ids::UserId;
-use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::sessions;
 
 use crate::app::password::{self, ChangePassword};
+use crate::app::sessions as app_sessions;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ClientIp, CurrentSession};
 use crate::state::AppState;
@@ -156,29 +155,6 @@ async fn end_session(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let uid = full_session(&session)?;
-    let not_found = || ApiError::not_found("session_not_found", "no such session of yours");
-    if id.len() > 64 {
-        return Err(not_found());
-    }
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    if !sessions::is_live(&txn, uid, &id, now).await? {
-        return Err(not_found());
-    }
-    let revoked = sessions::revoke_session(&txn, uid, &id, now).await?;
-    audit::record(
-        &txn,
-        AuditEvent::SessionRevoked,
-        AuditEntry {
-            actor: Some(uid),
-            subject: Some(uid),
-            ip: Some(ip),
-            detail: Some(format!("session {id} ({revoked} refresh tokens revoked)")),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    app_sessions::end_one(&state, uid, &id, &ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use whistle_domain::jurisdiction::Area;
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
 use whistle_domain::text::Name;
 use whistle_persistence::repo::PageRequest;
-use whistle_persistence::repo::audit::{self};
+use whistle_persistence::repo::audit;
 use whistle_persistence::repo::users::{self, NewOfficer};
 
 use crate::app::access::require;

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -112,9 +111,7 @@ async fn create_key(
 ) -> Result<(StatusCode, Json<IssuedApiKeyDto>), ApiError> {
     may_manage(&p)?;
     let name = Name::parse(&req.name)?;
-    let txn = state.db.begin().await?;
-    let (key, plaintext) = issue(&txn, &name, Issuer::admin(&p, &ip, state.now())).await?;
-    txn.commit().await?;
+    let (key, plaintext) = issue(&state.db, &name, Issuer::admin(&p, &ip, state.now())).await?;
     tracing::info!(
         api_key_id = key.id,
         user_id = p.user_id.get(),
@@ -144,9 +141,7 @@ async fn revoke_key(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ApiKeyDto>, ApiError> {
     may_manage(&p)?;
-    let txn = state.db.begin().await?;
-    let key = revoke(&txn, id, Issuer::admin(&p, &ip, state.now())).await?;
-    txn.commit().await?;
+    let key = revoke(&state.db, id, Issuer::admin(&p, &ip, state.now())).await?;
     tracing::info!(
         api_key_id = key.id,
         user_id = p.user_id.get(),

@@ -7,20 +7,19 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use whistle_auth::policy::{Action, Resource};
 use whistle_domain::case::{AttachmentKind, Case};
 use whistle_persistence::repo::attachments::{self, Attachment};
-use whistle_persistence::repo::cases::{self};
+use whistle_persistence::repo::cases;
 
 use crate::app::access::require;
-use crate::app::attachments::record_photo;
+use crate::app::attachments as photos;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, CaseCaller, MaybeUser, TRACKING_HEADER, case_caller};
-use crate::media_store::{self};
+use crate::media_store;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -120,41 +119,13 @@ async fn upload(
             field: Some("kind".into()),
         }
     })?;
-    // A reporter adds evidence; only the handling side adds after-photos.
-    match (kind, &caller) {
-        (AttachmentKind::Report, CaseCaller::Account(p)) => {
-            require(p, Action::CommentCase, &resource)?
-        }
-        (AttachmentKind::After, CaseCaller::Account(p)) => {
-            require(p, Action::HandleCase, &resource)?
-        }
-        (AttachmentKind::Report, CaseCaller::Reporter) => {}
-        (AttachmentKind::After, CaseCaller::Reporter) => {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only the handling officer adds after-photos",
-            ));
-        }
-    }
-    let p = match &caller {
+    let by = match &caller {
         CaseCaller::Account(p) => Some(p),
         CaseCaller::Reporter => None,
     };
-    if attachments::count_of_case(&state.db, case.id).await?
-        >= state.settings.attachments.max_per_case
-    {
-        return Err(ApiError::Conflict {
-            code: "too_many_attachments",
-            detail: format!(
-                "a case holds at most {} photos",
-                state.settings.attachments.max_per_case
-            ),
-        });
-    }
+    photos::may_attach(&state, &case, kind, by).await?;
     let image = media_store::store_image(&state, bytes).await?;
-    let txn = state.db.begin().await?;
-    let stored = record_photo(&txn, &case, &image, kind, p, state.now()).await?;
-    txn.commit().await?;
+    let stored = photos::attach(&state, &case, &image, kind, by).await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 

@@ -15,7 +15,7 @@ use whistle_domain::ids::{CommunityId, PlaceId};
 use whistle_domain::location::{Coordinate, Crs};
 use whistle_domain::place::{Place, PlaceKey, PlaceKind};
 use whistle_domain::text::Name;
-use whistle_persistence::repo::places::{self};
+use whistle_persistence::repo::places;
 
 use crate::app::access::require;
 use crate::app::places::{self as places_app, MAX_IMPORT, PlaceEntry};

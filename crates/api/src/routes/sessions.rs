@@ -2,11 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
-use whistle_persistence::repo::sessions;
 
+use crate::app::sessions as app_sessions;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientIp, CurrentUser};
 use crate::state::AppState;
@@ -27,24 +25,6 @@ async fn logout_everywhere(
     CurrentUser(p): CurrentUser,
     ClientIp(ip): ClientIp,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    let revoked = sessions::revoke_user(&txn, p.user_id, now).await?;
-    audit::record(
-        &txn,
-        AuditEvent::LoggedOut,
-        AuditEntry {
-            actor: Some(p.user_id),
-            subject: Some(p.user_id),
-            ip: Some(ip),
-            detail: Some(format!("everywhere ({revoked} sessions revoked)")),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    state.cutoffs.note(p.user_id, now);
-    tracing::info!(user_id = p.user_id.get(), revoked, "logged out everywhere");
+    app_sessions::end_all(&state, p.user_id, &ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use whistle_domain::ids::UserId;
-use whistle_persistence::repo::community::{self};
+use whistle_persistence::repo::community;
 
 use crate::app::community::load_community;
 use crate::card;

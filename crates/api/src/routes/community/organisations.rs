@@ -5,23 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::{CommunityId, UserId};
-use whistle_domain::jurisdiction::{Area, Jurisdiction};
-use whistle_domain::people::{PhoneNumber, Role};
+use whistle_domain::people::PhoneNumber;
 use whistle_domain::stationing::OrganisationKind;
 use whistle_domain::text::Name;
-use whistle_persistence::RepoError;
-use whistle_persistence::repo::audit::{self, AuditEntry, AuditEvent};
 use whistle_persistence::repo::community::{self, Organisation};
-use whistle_persistence::repo::users;
 
 use super::require_staff;
-use crate::app::access::require;
-use crate::app::community::load_community;
+use crate::app::organisations::{self, NewOrganisation};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::state::AppState;
@@ -82,38 +75,29 @@ pub(super) async fn create_organisation(
     CurrentUser(p): CurrentUser,
     ApiJson(req): ApiJson<NewOrganisationRequest>,
 ) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
-    require(&p, Action::ManageUsers, &Resource::city())?;
     let kind = OrganisationKind::parse(req.kind.trim()).map_err(|_| ApiError::Unprocessable {
         code: "invalid_value",
         detail: "kind must be property_company or homeowners_committee".into(),
         field: Some("kind".into()),
     })?;
-    let name = Name::parse(&req.name)?;
-    let place = load_community(&state, req.community_id).await?;
-    let contact_name = req
-        .contact_name
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(Name::parse)
-        .transpose()?;
-    let contact_phone = req
-        .contact_phone
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(PhoneNumber::parse)
-        .transpose()?;
-    let txn = state.db.begin().await?;
-    let org = community::insert_organisation(
-        &txn,
+    let new = NewOrganisation {
         kind,
-        name.as_str(),
-        place.community.id,
-        contact_name.as_ref().map(Name::as_str),
-        contact_phone.as_ref().map(PhoneNumber::as_str),
-        state.now(),
-    )
-    .await?;
-    txn.commit().await?;
+        name: Name::parse(&req.name)?,
+        community_id: req.community_id,
+        contact_name: req
+            .contact_name
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(Name::parse)
+            .transpose()?,
+        contact_phone: req
+            .contact_phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(PhoneNumber::parse)
+            .transpose()?,
+    };
+    let org = organisations::register(&state, &p, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(organisation_dto(&state, org).await?),
@@ -194,47 +178,6 @@ pub(super) async fn add_member(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> Result<Json<OrganisationDto>, ApiError> {
-    require(&p, Action::ManageUsers, &Resource::city())?;
-    let org = community::get_organisation(&state.db, id)
-        .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => {
-                ApiError::not_found("organisation_not_found", "no such organisation")
-            }
-            other => other.into(),
-        })?;
-    let user_id = UserId::new(req.user_id)
-        .map_err(|_| ApiError::not_found("user_not_found", "no such account"))?;
-    let user = users::get_user(&state.db, user_id)
-        .await
-        .map_err(|e| match e {
-            RepoError::NotFound(_) => ApiError::not_found("user_not_found", "no such account"),
-            other => other.into(),
-        })?;
-    if user.role != Role::Partner {
-        return Err(ApiError::Unprocessable {
-            code: "not_a_partner",
-            detail: "only partner accounts join organisations".into(),
-            field: Some("user_id".into()),
-        });
-    }
-    let jurisdiction = Jurisdiction::for_role(Role::Partner, [Area::Community(org.community_id)])?;
-    let txn = state.db.begin().await?;
-    community::set_member(&txn, org.id, user_id).await?;
-    users::set_jurisdiction(&txn, user_id, &jurisdiction, state.now()).await?;
-    audit::record(
-        &txn,
-        AuditEvent::JurisdictionChanged,
-        AuditEntry {
-            actor: Some(p.user_id),
-            subject: Some(user_id),
-            username: None,
-            ip: None,
-            detail: Some(format!("member of organisation {} ({})", org.id, org.name)),
-        },
-        state.now(),
-    )
-    .await?;
-    txn.commit().await?;
+    let org = organisations::add_member(&state, &p, id, req.user_id).await?;
     Ok(Json(organisation_dto(&state, org).await?))
 }

@@ -3,13 +3,10 @@
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use sea_orm::TransactionTrait;
-use whistle_auth::policy::{Action, Resource};
 use whistle_domain::ids::UserId;
-use whistle_persistence::repo::community::{self};
+use whistle_persistence::repo::community;
 
-use crate::app::access::require;
-use crate::app::community::{load_community, path_of};
+use crate::app::stationing;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, CurrentUser};
 use crate::media_store;
@@ -36,32 +33,10 @@ pub(super) async fn put_officer_photo(
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
 ) -> Result<StatusCode, ApiError> {
-    let not_found = || ApiError::not_found("officer_not_found", "no such officer");
-    let officer = UserId::new(id).map_err(|_| not_found())?;
-    if officer != p.user_id {
-        let stationed = community::of_officer(&state.db, officer).await?;
-        let mut allowed = false;
-        for s in &stationed {
-            let place = load_community(&state, s.community_id.get()).await?;
-            if require(&p, Action::ManageStationing, &Resource::at(path_of(&place))).is_ok() {
-                allowed = true;
-                break;
-            }
-        }
-        if !allowed {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only the officer or their leader may change the portrait",
-            ));
-        }
-    }
+    let officer = stationing::may_set_portrait(&state, &p, id).await?;
     let mut upload = media_store::read_upload(form, state.settings.attachments.max_bytes).await?;
     let image = media_store::store_image(&state, upload.take_file()?).await?;
-    let txn = state.db.begin().await?;
-    community::set_officer_photo(&txn, officer, &image.sha256, image.mime)
-        .await
-        .map_err(ApiError::when_missing(not_found()))?;
-    txn.commit().await?;
+    stationing::set_portrait(&state, officer, &image).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
