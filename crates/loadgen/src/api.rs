@@ -523,6 +523,16 @@ struct Row {
     api_rss_mb: Option<f64>,
 }
 
+impl Row {
+    /// CPU time per operation in µs from a share of the cores (`cores` × 1 s ÷ operations per
+    /// second): less sensitive than the throughput to what else runs on a shared machine.
+    fn micros_per_op(&self, cores: Option<f64>) -> Option<f64> {
+        let per_sec = self.api.as_ref()?.per_sec();
+        let cores = cores?;
+        (per_sec > 0.0).then(|| cores * 1e6 / per_sec)
+    }
+}
+
 pub async fn run(mut args: Args) -> anyhow::Result<()> {
     if args.smoke {
         args.cases = 10_000;
@@ -1065,9 +1075,10 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
         end.peak_rss_kb as f64 / 1024.0
     ));
     md.push_str(
-        "| scenario | Whistle /s | p50 ms | p95 ms | p99 ms | raw /s | raw p50 | raw p95 | raw p99 \
-         | Whistle ÷ raw | API CPU (cores) | PG CPU (cores) | API RSS MB | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | API µs/op | PG µs/op | Whistle /s | p50 ms | p95 ms | p99 ms | raw /s | raw p50 \
+         | raw p95 | raw p99 | Whistle ÷ raw | API CPU (cores) | PG CPU (cores) | API RSS MB \
+         | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let f = |s: &Option<Stats>, g: &dyn Fn(&Stats) -> String| s.as_ref().map_or("–".into(), g);
     for r in rows {
@@ -1078,8 +1089,13 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
         let errors =
             r.api.as_ref().map_or(0, |s| s.errors) + r.raw.as_ref().map_or(0, |s| s.errors);
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {ratio} | {} | {} | {} | {errors} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {ratio} | {} | {} | {} \
+             | {errors} |\n",
             r.scenario,
+            r.micros_per_op(r.api_cpu)
+                .map_or("–".into(), |u| format!("{u:.0}")),
+            r.micros_per_op(r.pg_cpu)
+                .map_or("–".into(), |u| format!("{u:.0}")),
             f(&r.api, &|s| format!("{:.0}", s.per_sec())),
             f(&r.api, &|s| format!("{:.1}", s.ms(0.5))),
             f(&r.api, &|s| format!("{:.1}", s.ms(0.95))),
@@ -1116,6 +1132,8 @@ fn report(args: &Args, rows: &[Row], seed_secs: f64, end: ProcSample) -> anyhow:
                 },
                 "api_cpu_cores": r.api_cpu,
                 "postgres_cpu_cores": r.pg_cpu,
+                "api_cpu_micros_per_op": r.micros_per_op(r.api_cpu),
+                "postgres_cpu_micros_per_op": r.micros_per_op(r.pg_cpu),
                 "api_rss_mb": r.api_rss_mb,
             })).collect::<Vec<_>>(),
         });
