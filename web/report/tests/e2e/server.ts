@@ -40,7 +40,7 @@ export default async function setup() {
       WHISTLE__DATABASE__URL: `sqlite://${join(dir, "whistle.db")}`,
       WHISTLE__ATTACHMENTS__DIR: join(dir, "attachments"),
       WHISTLE__AUTH__DEV_KEY_FILE: join(dir, "jwt.key"),
-      WHISTLE__LOG__FILTER: "warn,whistle_api::routes::auth=info",
+      WHISTLE__LOG__FILTER: "warn,whistle_api::app::registration=info",
       WHISTLE__LOG__FORMAT: "json",
       // Every test signs in from 127.0.0.1: the per-address login limit is for the world
       // outside, not for a suite that logs in a few hundred times a minute.
