@@ -8,6 +8,8 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynch
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use whistle_migration::{Migrator, MigratorTrait};
 
+use crate::nodelay;
+
 /// Which database engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -124,6 +126,17 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, Connec
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });
+    if let Some(port) = tcp_port(&settings.url) {
+        // sqlx 0.9.0 leaves Nagle's algorithm on; see `nodelay`.
+        options.map_sqlx_postgres_pool_opts(move |pool| {
+            pool.after_connect(move |_connection, _metadata| {
+                Box::pin(async move {
+                    nodelay::on_new_connection(port);
+                    Ok(())
+                })
+            })
+        });
+    }
     if let Some(limit) = settings.statement_timeout {
         let millis = limit.as_millis().max(1).to_string();
         options.map_sqlx_postgres_opts(move |opts: PgConnectOptions| {
@@ -136,6 +149,16 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, Connec
             url: redact_url(&settings.url),
             source,
         })
+}
+
+/// The server's port when a PostgreSQL URL reaches it over TCP (not through a Unix socket).
+fn tcp_port(url: &str) -> Option<u16> {
+    if Backend::of_url(url) != Some(Backend::Postgres) {
+        return None;
+    }
+    let options: PgConnectOptions = url.parse().ok()?;
+    let through_socket = options.get_socket().is_some() || options.get_host().starts_with('/');
+    (!through_socket).then(|| options.get_port())
 }
 
 fn ensure_sqlite_dir(url: &str) -> Result<(), ConnectError> {

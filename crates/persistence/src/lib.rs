@@ -3,6 +3,7 @@
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod nodelay;
 pub mod repo;
 #[cfg(feature = "testing")]
 pub mod testing;
