@@ -27,7 +27,7 @@ use whistle_domain::merchant::Address;
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::text::Name;
 use whistle_persistence::RepoError;
-use whistle_persistence::repo::cases::{self, CaseEvent, Idempotency, NewCase};
+use whistle_persistence::repo::cases::{self, FirstEvent, Idempotency, NewCase};
 use whistle_persistence::repo::open311;
 
 use super::{deadline, route_point, sla_policy};
@@ -232,39 +232,35 @@ pub async fn insert(
     number: &CaseNumber,
     viewer: Option<&Principal>,
 ) -> Result<Case, RepoError> {
+    cases::insert(txn, &prepared.new, number, &first_events(prepared, viewer)).await
+}
+
+/// The timeline a new case starts with: its report, and for a case its finder handles himself
+/// the acceptance, dispatch and signing that happened in the same instant, by him, step by step
+/// as the state machine has them.
+fn first_events(prepared: &PreparedCase, viewer: Option<&Principal>) -> Vec<FirstEvent> {
     let new = &prepared.new;
-    let case = cases::insert(txn, new, number).await?;
     let event =
-        |action: TimelineAction, from: Option<CaseStatus>, to: CaseStatus, data| CaseEvent {
-            id: 0,
-            case_id: case.id,
-            at: new.now,
+        |action: TimelineAction, from: Option<CaseStatus>, to: CaseStatus, data| FirstEvent {
             actor_id: viewer.map(|p| p.user_id),
             actor_role: viewer.map_or(ActorRole::Anonymous, |p| ActorRole::Account(p.role)),
             action,
             from_status: from,
             to_status: to,
-            note: None,
             data,
         };
-    cases::append_event(
-        txn,
-        &event(
-            TimelineAction::Report,
-            None,
-            CaseStatus::Reported,
-            Some(serde_json::json!({
-                "source": new.source.as_str(),
-                "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
-                "suggested_officer_id": new.suggested_officer.map(UserId::get),
-                "merchant_id": new.merchant_id.map(MerchantId::get),
-                "place_id": new.location.place().map(PlaceId::get),
-            })),
-        ),
-    )
-    .await?;
-    // A case its finder handles himself went through acceptance, dispatch and signing in the
-    // same instant, by him: the timeline says so step by step, as the state machine has it.
+    let mut events = vec![event(
+        TimelineAction::Report,
+        None,
+        CaseStatus::Reported,
+        Some(serde_json::json!({
+            "source": new.source.as_str(),
+            "crs": new.location.place().is_none().then(|| prepared.crs.as_str()),
+            "suggested_officer_id": new.suggested_officer.map(UserId::get),
+            "merchant_id": new.merchant_id.map(MerchantId::get),
+            "place_id": new.location.place().map(PlaceId::get),
+        })),
+    )];
     if let Some(officer) = new.handled_by {
         use CaseActionKind as A;
         use CaseStatus as S;
@@ -275,19 +271,15 @@ pub async fn insert(
             (A::Sign, S::Dispatched, S::InProgress),
         ] {
             debug_assert_eq!(transition(from, action), Ok(to));
-            cases::append_event(
-                txn,
-                &event(
-                    TimelineAction::Step(action),
-                    Some(from),
-                    to,
-                    Some(data.clone()),
-                ),
-            )
-            .await?;
+            events.push(event(
+                TimelineAction::Step(action),
+                Some(from),
+                to,
+                Some(data.clone()),
+            ));
         }
     }
-    Ok(case)
+    events
 }
 
 /// A case taken in (or found again for a retried key), with the anonymous reporter's token.
@@ -318,6 +310,10 @@ pub struct Open311Client {
 }
 
 impl IntakeExtras {
+    fn is_empty(&self) -> bool {
+        self.photo.is_none() && self.open311_client.is_none()
+    }
+
     async fn write(
         &self,
         txn: &impl ConnectionTrait,
@@ -402,16 +398,26 @@ pub async fn intake(
     )
     .await?;
     let number = reserve_number(state, &prepared).await?;
-    let txn = state.db.begin().await?;
-    let written = async {
-        let case = insert(&txn, &prepared, &number, viewer).await?;
-        extras.write(&txn, &case, viewer, prepared.new.now).await?;
-        Ok::<_, RepoError>(case)
-    }
-    .await;
+    let written = if extras.is_empty() {
+        // Nothing comes with the report: the case and its timeline are written by themselves
+        // (on PostgreSQL one statement, no transaction to open and commit).
+        let events = first_events(&prepared, viewer);
+        cases::insert_alone(&state.db, &prepared.new, &number, &events).await
+    } else {
+        let txn = state.db.begin().await?;
+        let written = async {
+            let case = insert(&txn, &prepared, &number, viewer).await?;
+            extras.write(&txn, &case, viewer, prepared.new.now).await?;
+            Ok::<_, RepoError>(case)
+        }
+        .await;
+        match written {
+            Ok(case) => txn.commit().await.map(|()| case).map_err(RepoError::from),
+            Err(e) => Err(e),
+        }
+    };
     match written {
         Ok(case) => {
-            txn.commit().await?;
             tracing::info!(case_id = case.id.get(), number = %case.number, community_id = case.area.community.get(), source = case.source.as_str(), "case reported");
             Ok(Intake {
                 case,
@@ -421,7 +427,6 @@ pub async fn intake(
         }
         // A concurrent request with the same key won the race: a retry answers with its case.
         Err(RepoError::Conflict(_)) if idempotency.is_some() => {
-            drop(txn);
             let i = idempotency.as_ref().expect("checked above");
             let found = cases::find_by_idempotency(&state.db, &i.scope, &i.key)
                 .await?

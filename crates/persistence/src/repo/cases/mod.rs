@@ -1,16 +1,18 @@
 //! Cases and their append-only timeline.
 
+mod create;
 mod search;
 mod timeline;
 
+pub use create::*;
 pub use search::*;
 pub use timeline::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use whistle_domain::calendar::Stage;
 use whistle_domain::case::{
@@ -28,7 +30,7 @@ use whistle_domain::routing::GridHit;
 use whistle_domain::text::Name;
 
 use crate::db::Backend;
-use crate::entities::{case_number_counter, cases, stationing, users};
+use crate::entities::{case_number_counter, cases};
 use crate::error::{RepoError, corrupt};
 
 impl TryFrom<cases::Model> for Case {
@@ -262,68 +264,6 @@ async fn next_number(
     Ok(CaseNumber::new(prefix, day, counter.last_seq as u64))
 }
 
-/// Stores a new case (status `reported`, version 1) with the number [`reserve_number`] took.
-/// Run in the intake transaction together with the first timeline event.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    new: &NewCase,
-    number: &CaseNumber,
-) -> Result<Case, RepoError> {
-    let now = new.now.fixed_offset();
-    let point = new.location.point();
-    let hit = new.location.grid();
-    let stored = cases::ActiveModel {
-        number: Set(number.as_str().to_owned()),
-        category_id: Set(new.category_id.get()),
-        case_type: Set(new.case_type.as_str().to_owned()),
-        priority: Set(new.priority.as_str().to_owned()),
-        source: Set(new.source.as_str().to_owned()),
-        status: Set(new.starting_status().as_str().to_owned()),
-        description: Set(new.description.as_str().to_owned()),
-        address: Set(new.address.clone()),
-        lat: Set(point.lat()),
-        lon: Set(point.lon()),
-        grid_id: Set(hit.grid_id.get()),
-        community_id: Set(hit.community_id.get()),
-        street_id: Set(new.area.street.get()),
-        district_id: Set(new.area.district.get()),
-        reporter_id: Set(new.reporter_id.map(UserId::get)),
-        reporter_name: Set(new.reporter_name.as_ref().map(|n| n.as_str().to_owned())),
-        reporter_phone: Set(new.reporter_phone.as_ref().map(|p| p.as_str().to_owned())),
-        tracking_token_hash: Set(new.tracking_token_hash.clone()),
-        suggested_officer_id: Set(new.suggested_officer.map(UserId::get)),
-        assignee_id: Set(new.handled_by.map(UserId::get)),
-        stage: Set(Some(new.starting_stage().as_str().to_owned())),
-        stage_due: Set(Some(new.stage_due.fixed_offset())),
-        version: Set(1),
-        rating: Set(None),
-        rating_comment: Set(None),
-        idempotency_scope: Set(new.idempotency.as_ref().map(|i| i.scope.clone())),
-        idempotency_key: Set(new.idempotency.as_ref().map(|i| i.key.clone())),
-        idempotency_fingerprint: Set(new.idempotency.as_ref().map(|i| i.fingerprint.clone())),
-        created_at: Set(now),
-        updated_at: Set(now),
-        closed_at: Set(None),
-        attributes: Set(
-            (!new.attributes.is_empty()).then(|| serde_json::json!(new.attributes).to_string())
-        ),
-        merchant_id: Set(new.merchant_id.map(MerchantId::get)),
-        place_id: Set(new.location.place().map(PlaceId::get)),
-        stage_started_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    // The first stage starts now; the notifier plans its reminders on its next sweep.
-    crate::repo::notifications::replan_deadline(
-        db,
-        CaseId::new(stored.id).map_err(corrupt("cases", stored.id))?,
-        Some(new.now),
-    )
-    .await?;
-    stored.try_into()
-}
-
 pub async fn get(db: &impl ConnectionTrait, id: CaseId) -> Result<Case, RepoError> {
     cases::Entity::find_by_id(id.get())
         .one(db)
@@ -370,66 +310,56 @@ pub async fn tracking_hash(
 /// rejected); ties go to the longest-stationed, then the lowest account id. `None` when nobody is
 /// stationed there: the command centre dispatches by hand.
 ///
-/// Three queries whatever the number of officers: the stationings, their accounts, then their
-/// loads in one `GROUP BY`.
+/// One query whatever the number of officers. Each load is counted from the partial index of
+/// open cases (`idx_case_open_assignee`, whose condition the query repeats word for word so
+/// that every plan may use it): an index-only scan, 0.6 ms instead of 5 ms for an officer with
+/// 6,000 open cases (whistle-bench api).
 pub async fn suggest_officer(
     db: &impl ConnectionTrait,
     community: CommunityId,
     today: NaiveDate,
 ) -> Result<Option<UserId>, RepoError> {
+    let backend = db.get_database_backend();
+    let p = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    debug_assert_eq!(
+        (CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()),
+        ("closed", "rejected")
+    );
+    let sql = format!(
+        "SELECT s.officer_id FROM stationing s JOIN users u ON u.id = s.officer_id \
+         WHERE s.community_id = {} AND s.starts_on <= {} AND (s.ends_on IS NULL OR s.ends_on >= {}) \
+         AND u.role = {} AND u.disabled = {} \
+         ORDER BY (SELECT COUNT(c.assignee_id) FROM cases c WHERE c.assignee_id = s.officer_id \
+         AND c.status NOT IN ('closed', 'rejected')), s.starts_on, s.officer_id \
+         LIMIT 1",
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5)
+    );
     let day = today.format("%Y-%m-%d").to_string();
-    let mut stationed: Vec<(i64, String)> = stationing::Entity::find()
-        .select_only()
-        .column(stationing::Column::OfficerId)
-        .column(stationing::Column::StartsOn)
-        .filter(stationing::Column::CommunityId.eq(community.get()))
-        .filter(stationing::Column::StartsOn.lte(day.as_str()))
-        .filter(
-            sea_orm::Condition::any()
-                .add(stationing::Column::EndsOn.is_null())
-                .add(stationing::Column::EndsOn.gte(day.as_str())),
-        )
-        .into_tuple()
-        .all(db)
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                community.get().into(),
+                day.clone().into(),
+                day.into(),
+                Role::Officer.as_str().into(),
+                false.into(),
+            ],
+        ))
         .await?;
-    let active: Vec<i64> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .filter(users::Column::Id.is_in(stationed.iter().map(|(id, _)| *id)))
-        .filter(users::Column::Role.eq(Role::Officer.as_str()))
-        .filter(users::Column::Disabled.eq(false))
-        .into_tuple()
-        .all(db)
-        .await?;
-    stationed.retain(|(id, _)| active.contains(id));
-    if stationed.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<i64> = stationed.iter().map(|(id, _)| *id).collect();
-    // Counting `assignee_id` (not `id`) reads only the partial index of open cases
-    // (`idx_case_open_assignee`): an index-only scan, 0.6 ms instead of 5 ms for an officer with
-    // 6,000 open cases (whistle-bench api).
-    let loads: Vec<(i64, i64)> = cases::Entity::find()
-        .select_only()
-        .column(cases::Column::AssigneeId)
-        .column_as(cases::Column::AssigneeId.count(), "load")
-        .filter(cases::Column::AssigneeId.is_in(ids))
-        .filter(
-            cases::Column::Status
-                .is_not_in([CaseStatus::Closed.as_str(), CaseStatus::Rejected.as_str()]),
-        )
-        .group_by(cases::Column::AssigneeId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let load_of = |id: i64| loads.iter().find(|(a, _)| *a == id).map_or(0, |(_, n)| *n);
-    stationed
-        .iter()
-        .min_by(|(a, a_start), (b, b_start)| {
-            (load_of(*a), a_start, *a).cmp(&(load_of(*b), b_start, *b))
-        })
-        .map(|(id, _)| UserId::new(*id).map_err(corrupt("users", *id)))
-        .transpose()
+    row.map(|row| {
+        let id: i64 = row.try_get_by_index(0)?;
+        UserId::new(id).map_err(corrupt("users", id))
+    })
+    .transpose()
 }
 
 /// The new state of a case after an action.
