@@ -40,7 +40,6 @@ mod boundary_tests {
     /// error type or the extractors.
     #[test]
     fn the_application_layer_knows_nothing_of_http() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
         let forbidden = [
             "axum",
             "crate::routes",
@@ -49,27 +48,19 @@ mod boundary_tests {
             "ApiError",
             "StatusCode",
         ];
-        let mut stack = vec![root];
         let mut checked = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                // This file names what it forbids.
-                let text = text.split("mod boundary_tests").next().unwrap_or_default();
-                for word in forbidden {
-                    assert!(
-                        !text.contains(word),
-                        "{} mentions {word}: the application layer must not know HTTP",
-                        path.display()
-                    );
-                }
-                checked += 1;
+        for path in crate::rust_files_under("src/app") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            // This file names what it forbids.
+            let text = text.split("mod boundary_tests").next().unwrap_or_default();
+            for word in forbidden {
+                assert!(
+                    !text.contains(word),
+                    "{} mentions {word}: the application layer must not know HTTP",
+                    path.display()
+                );
             }
+            checked += 1;
         }
         assert!(checked >= 5, "only {checked} files under src/app");
     }

@@ -257,27 +257,16 @@ mod layering_tests {
     /// `routes/` (folders included) names sea-orm.
     #[test]
     fn no_route_file_opens_a_transaction() {
-        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes")];
         let mut checked = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                if path.extension().is_none_or(|e| e != "rs") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-                assert!(
-                    !text.contains("sea_orm") && !text.contains(".begin()"),
-                    "{} opens a transaction or names sea-orm",
-                    path.display()
-                );
-                checked += 1;
-            }
+        for path in crate::rust_files_under("src/routes") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                !text.contains("sea_orm") && !text.contains(".begin()"),
+                "{} opens a transaction or names sea-orm",
+                path.display()
+            );
+            checked += 1;
         }
         assert!(checked >= 35, "only {checked} route files");
     }
