@@ -21,6 +21,7 @@ mod m20261201_000016_pending_registration;
 mod m20261202_000017_accounts;
 mod m20261202_000018_printing;
 mod m20261202_000020_officer_may_take;
+mod m20261203_000021_narrow_case_indexes;
 
 /// Every migration, in order. Append; never reorder or edit one that has shipped.
 #[derive(Debug)]
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_accounts::Migration),
             Box::new(m20261202_000018_printing::Migration),
             Box::new(m20261202_000020_officer_may_take::Migration),
+            Box::new(m20261203_000021_narrow_case_indexes::Migration),
         ]
     }
 }
