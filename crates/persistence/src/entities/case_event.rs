@@ -19,6 +19,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// Who took the step (none for an anonymous reporter or the system).
+    #[sea_orm(
+        belongs_to = "super::users::Entity",
+        from = "Column::ActorId",
+        to = "super::users::Column::Id"
+    )]
+    Actor,
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Actor.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

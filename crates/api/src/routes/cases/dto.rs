@@ -12,7 +12,6 @@ use whistle_auth::policy::{Action, Decision, Resource, authorize};
 use whistle_domain::case::{Case, Rating, Reporter};
 use whistle_domain::ids::{MerchantId, PlaceId, UserId};
 use whistle_domain::people::Role;
-use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases;
 use whistle_persistence::repo::users;
 
@@ -200,60 +199,66 @@ pub(super) async fn to_dto(
     to_dto_with(state, case, viewer, tracking, &mut Lookups::default()).await
 }
 
-/// The reporters `to_dto` names, remembered across the cases of one page and read for the
-/// whole page at once ([`Lookups::reporters_of`]): looking each up once per case made the queue
-/// ~300 queries a page (whistle-bench api). Grids and categories come from the reference cache.
+/// The people `to_dto` names (reporters with an account, suggested and assigned officers) and
+/// the officers' stationings, remembered across the cases of one page and read for the whole
+/// page at once ([`Lookups::people_of`]): looking each up once per case made the queue ~300
+/// queries a page (whistle-bench api), and reporters and officers are one query, not two.
+/// Grids and categories come from the reference cache.
 #[derive(Default)]
 pub(super) struct Lookups {
-    /// A reporter's display name and phone; `None` for an account that no longer exists.
-    reporters: HashMap<i64, Option<(String, Option<whistle_domain::people::PhoneNumber>)>>,
-    /// Suggested and assigned officers, the same way.
-    officers: HashMap<i64, Option<whistle_domain::people::User>>,
+    /// By account id; `None` for an account that no longer exists.
+    people: HashMap<i64, Option<whistle_domain::people::User>>,
+    /// An officer's stationings, for the contact number a reporter sees.
+    postings: HashMap<i64, Vec<whistle_persistence::repo::community::Stationing>>,
 }
 
 impl Lookups {
-    /// Reads the reporters of a page's cases in one query.
-    pub(super) async fn reporters_of(
+    /// Reads the reporters and officers of these cases not yet known, in one query.
+    pub(super) async fn people_of(
         &mut self,
         state: &AppState,
         cases: &[Case],
     ) -> Result<(), ApiError> {
         let mut wanted: Vec<UserId> = cases
             .iter()
-            .filter_map(|c| match c.reporter {
-                Reporter::Account(id) if !self.reporters.contains_key(&id.get()) => Some(id),
-                _ => None,
+            .flat_map(|c| {
+                let reporter = match c.reporter {
+                    Reporter::Account(id) => Some(id),
+                    Reporter::Anonymous { .. } => None,
+                };
+                [reporter, c.suggested_officer, c.assignee]
             })
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        for id in &wanted {
-            self.reporters.insert(id.get(), None);
-        }
-        for u in users::get_users(&state.db, &wanted).await? {
-            self.reporters
-                .insert(u.id.get(), Some((u.display_name.to_string(), u.phone)));
-        }
-        self.officers_of(state, cases).await
-    }
-
-    /// Reads the suggested and assigned officers of the cases not yet known, in one query.
-    async fn officers_of(&mut self, state: &AppState, cases: &[Case]) -> Result<(), ApiError> {
-        let mut wanted: Vec<UserId> = cases
-            .iter()
-            .flat_map(|c| [c.suggested_officer, c.assignee])
             .flatten()
-            .filter(|id| !self.officers.contains_key(&id.get()))
+            .filter(|id| !self.people.contains_key(&id.get()))
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
         for id in &wanted {
-            self.officers.insert(id.get(), None);
+            self.people.insert(id.get(), None);
         }
         for u in users::get_users(&state.db, &wanted).await? {
-            self.officers.insert(u.id.get(), Some(u));
+            self.people.insert(u.id.get(), Some(u));
         }
         Ok(())
+    }
+
+    fn person(&self, id: UserId) -> Option<&whistle_domain::people::User> {
+        self.people.get(&id.get()).and_then(Option::as_ref)
+    }
+
+    /// The officer's stationings, read once per officer.
+    async fn postings_of(
+        &mut self,
+        state: &AppState,
+        officer: UserId,
+    ) -> Result<&[whistle_persistence::repo::community::Stationing], ApiError> {
+        let found = match self.postings.entry(officer.get()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(
+                whistle_persistence::repo::community::of_officer(&state.db, officer).await?,
+            ),
+        };
+        Ok(found)
     }
 }
 
@@ -281,26 +286,32 @@ impl OfficerView {
     }
 }
 
-/// The officer as `view` shows them; the reporter's number is the one on the contact card of
-/// the case's community (the stationing's contact phone, else the account's).
+/// The officer as `view` shows them, `None` when there is none or the account is gone; the
+/// reporter's number is the one on the contact card of the case's community (the stationing's
+/// contact phone, else the account's).
 async fn officer_ref(
     state: &AppState,
-    user: &whistle_domain::people::User,
+    seen: &mut Lookups,
+    officer: Option<UserId>,
     case: &Case,
     view: OfficerView,
-) -> Result<OfficerRef, ApiError> {
+) -> Result<Option<OfficerRef>, ApiError> {
+    let Some(user) = officer.and_then(|id| seen.person(id)).cloned() else {
+        return Ok(None);
+    };
     let (name, phone) = match view {
         OfficerView::Staff => (
             user.display_name.to_string(),
             user.phone.as_ref().map(|p| p.as_str().to_owned()),
         ),
         OfficerView::Reporter => {
-            let posted = whistle_persistence::repo::community::of_officer(&state.db, user.id)
+            let posted = seen
+                .postings_of(state, user.id)
                 .await?
-                .into_iter()
+                .iter()
                 .rev()
                 .find(|s| s.community_id == case.area.community)
-                .and_then(|s| s.contact_phone);
+                .and_then(|s| s.contact_phone.clone());
             (
                 whistle_domain::people::public_name(user.display_name.as_str(), user.role, false),
                 posted.or_else(|| user.phone.as_ref().map(|p| p.as_str().to_owned())),
@@ -311,11 +322,11 @@ async fn officer_ref(
             None,
         ),
     };
-    Ok(OfficerRef {
+    Ok(Some(OfficerRef {
         id: user.id.get(),
         name,
         phone,
-    })
+    }))
 }
 
 pub(super) async fn to_dto_with(
@@ -333,15 +344,7 @@ pub(super) async fn to_dto_with(
         .reference
         .category(&state.db, case.category_id)
         .await?;
-    if let Reporter::Account(id) = &case.reporter
-        && let Entry::Vacant(e) = seen.reporters.entry(id.get())
-    {
-        e.insert(match users::get_user(&state.db, *id).await {
-            Ok(u) => Some((u.display_name.to_string(), u.phone)),
-            Err(RepoError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        });
-    }
+    seen.people_of(state, std::slice::from_ref(case)).await?;
     let resource = Resource {
         area: Some(case.area),
         owner: case.reporter_id,
@@ -350,8 +353,8 @@ pub(super) async fn to_dto_with(
         .is_some_and(|p| authorize(p, Action::ViewReporterContact, &resource) == Decision::Allow)
         || tracking.is_some();
     let (name, phone) = match &case.reporter {
-        Reporter::Account(id) => match &seen.reporters[&id.get()] {
-            Some((name, phone)) => (Some(name.clone()), phone.clone()),
+        Reporter::Account(id) => match seen.person(*id) {
+            Some(u) => (Some(u.display_name.to_string()), u.phone.clone()),
             None => (None, None),
         },
         Reporter::Anonymous { name, phone } => {
@@ -363,20 +366,9 @@ pub(super) async fn to_dto_with(
     } else {
         (name.map(|n| mask_name(&n)), phone.map(|p| p.masked()))
     };
-    seen.officers_of(state, std::slice::from_ref(case)).await?;
     let view = OfficerView::of(viewer, case);
-    let named =
-        |id: Option<UserId>| id.and_then(|id| seen.officers.get(&id.get()).cloned().flatten());
-    let suggested_user = named(case.suggested_officer);
-    let assignee_user = named(case.assignee);
-    let suggested_officer = match &suggested_user {
-        Some(u) => Some(officer_ref(state, u, case, view).await?),
-        None => None,
-    };
-    let assignee = match &assignee_user {
-        Some(u) => Some(officer_ref(state, u, case, view).await?),
-        None => None,
-    };
+    let suggested_officer = officer_ref(state, seen, case.suggested_officer, case, view).await?;
+    let assignee = officer_ref(state, seen, case.assignee, case, view).await?;
     let point = case.location.point();
     Ok(CaseDto {
         category_name_zh: category.name.zh().to_string(),

@@ -236,7 +236,7 @@ pub(super) async fn list_cases(
     .await?;
     let mut items = Vec::with_capacity(found.len());
     let mut seen = Lookups::default();
-    seen.reporters_of(&state, &found).await?;
+    seen.people_of(&state, &found).await?;
     for c in &found {
         items.push(to_dto_with(&state, c, Some(&p), None, &mut seen).await?);
     }

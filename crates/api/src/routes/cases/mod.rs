@@ -27,7 +27,6 @@ use whistle_domain::merchant::Address;
 use whistle_domain::people::{PhoneNumber, Role};
 use whistle_domain::text::Name;
 use whistle_persistence::repo::cases;
-use whistle_persistence::repo::users;
 
 use crate::app::AppError;
 use crate::app::access::require;
@@ -251,11 +250,7 @@ async fn get_timeline(
 ) -> Result<Json<Vec<EventDto>>, ApiError> {
     let case = app_cases::load(&state, id).await?;
     authorize_read(&state, &case, viewer.as_ref(), &headers).await?;
-    let events = cases::timeline(&state.db, case.id).await?;
-    let mut actors: Vec<UserId> = events.iter().filter_map(|e| e.actor_id).collect();
-    actors.sort_unstable();
-    actors.dedup();
-    let actors = users::get_users(&state.db, &actors).await?;
+    let events = cases::timeline_with_actors(&state.db, case.id).await?;
     let staff_viewer = viewer
         .as_ref()
         .is_some_and(|p| !matches!(p.role, Role::Resident | Role::Partner));
@@ -270,11 +265,11 @@ async fn get_timeline(
         )
         .is_allowed()
     });
-    let name_of = |id: UserId| -> Option<String> {
-        let u = actors.iter().find(|u| u.id == id)?;
+    let name_of = |u: &whistle_domain::people::User| -> String {
+        let id = u.id;
         let resident = matches!(u.role, Role::Resident | Role::Partner);
         let me = viewer.as_ref().is_some_and(|p| p.user_id == id);
-        Some(if me || (staff_viewer && (!resident || sees_residents)) {
+        if me || (staff_viewer && (!resident || sees_residents)) {
             u.display_name.to_string()
         } else {
             whistle_domain::people::public_name(
@@ -282,15 +277,15 @@ async fn get_timeline(
                 u.role,
                 lang == crate::i18n::Lang::En,
             )
-        })
+        }
     };
     Ok(Json(
         events
             .into_iter()
-            .map(|e| EventDto {
+            .map(|(e, actor)| EventDto {
                 at: e.at,
                 actor_id: e.actor_id.map(UserId::get),
-                actor_name: e.actor_id.and_then(name_of),
+                actor_name: actor.as_ref().map(name_of),
                 actor_role: e.actor_role.as_str().to_owned(),
                 action: e.action.as_str().to_owned(),
                 from_status: e.from_status.map(|s| s.as_str().to_owned()),
