@@ -355,22 +355,24 @@ async fn get_resource(
         Err(e) => return e.respond(format),
     };
     let result = match resource {
-        "discovery" => discovery(&state, &params).map(|n| (n, "discovery")),
+        "discovery" => {
+            discovery(&state, &params).map(|n| n.respond(format, StatusCode::OK, "discovery"))
+        }
         "services" => services::service_list(&state, &params, lang)
             .await
-            .map(|n| (n, "services")),
+            .map(|n| n.respond(format, StatusCode::OK, "services")),
+        // Up to a thousand requests: written out as the connection takes them.
         "requests" => requests::list_requests(&state, &params, lang)
             .await
-            .map(|n| (n, "service_requests")),
+            .map(|page| {
+                wire::respond_list(format, "service_requests", "request", page.into_nodes())
+            }),
         _ => Err(Open311Error::not_found(format!(
             "no such resource: {}",
             resource.chars().take(60).collect::<String>()
         ))),
     };
-    match result {
-        Ok((node, root)) => node.respond(format, StatusCode::OK, root),
-        Err(e) => e.respond(format),
-    }
+    result.unwrap_or_else(|e| e.respond(format))
 }
 
 /// `POST /open311/v2/requests.{fmt}`.

@@ -9,15 +9,22 @@
 //! other channels show the community instead of the address and no description, as on the public
 //! map. Photos are not published (they may show faces); a client's own `media_url` is echoed back.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use whistle_domain::case::{Case, CaseNumber, CaseSource, CaseStatus};
+use whistle_domain::category::Category;
+use whistle_domain::ids::{CaseId, CategoryId, CommunityId};
 use whistle_domain::privacy::mask_contacts;
 use whistle_persistence::RepoError;
 use whistle_persistence::repo::cases::{self as case_repo, CaseEvent};
-use whistle_persistence::repo::open311::{self, RequestSearch};
+use whistle_persistence::repo::geography::CommunityInContext;
+use whistle_persistence::repo::open311::{self, Origin, RequestSearch};
 
 use super::services::name_in;
 use super::wire::Node;
@@ -248,7 +255,7 @@ pub(super) async fn list_requests(
     state: &AppState,
     params: &Params,
     lang: Lang,
-) -> Result<Node, Open311Error> {
+) -> Result<Page, Open311Error> {
     check_jurisdiction(state, params)?;
     let ids = params.list("service_request_id");
     let found = if ids.is_empty() {
@@ -269,7 +276,7 @@ pub(super) async fn list_requests(
             .collect();
         open311::find_by_numbers(&state.db, &numbers).await?
     };
-    render(state, &found, extensions(params), lang).await
+    Page::read(state, found, extensions(params), lang).await
 }
 
 /// The list filters; `None` when they can match nothing (only unknown service codes).
@@ -418,7 +425,9 @@ pub(super) async fn get_request(
 ) -> Result<Node, Open311Error> {
     check_jurisdiction(state, params)?;
     let case = by_number(state, id).await?;
-    render(state, &[case], extensions(params), lang).await
+    Ok(Page::read(state, vec![case], extensions(params), lang)
+        .await?
+        .into_node())
 }
 
 /// The request a token stands for. Whistle creates requests at once (`type` is `realtime`), so a
@@ -467,41 +476,83 @@ async fn by_number(state: &AppState, id: &str) -> Result<Case, Open311Error> {
 
 // ---- rendering -----------------------------------------------------------------------------
 
-/// Renders cases as a `service_requests` list. Categories and communities come from the
-/// reference cache, Open311 origins are read once for the whole page, and the timeline
-/// (extensions only) once per case.
-async fn render(
-    state: &AppState,
-    found: &[Case],
-    with_extensions: bool,
+/// A page of requests with everything its rendering reads, read before the first byte is
+/// sent: categories and communities from the reference cache, Open311 origins and (extensions
+/// only) the timelines in one query each for the whole page. Rendering it cannot fail, so a
+/// long list is written out as it is sent ([`Page::into_nodes`]).
+pub(super) struct Page {
+    state: AppState,
     lang: Lang,
-) -> Result<Node, Open311Error> {
-    let ids: Vec<_> = found.iter().map(|c| c.id).collect();
-    let origins = open311::origins(&state.db, &ids).await?;
-    let mut items = Vec::with_capacity(found.len());
-    for case in found {
-        let timeline = if with_extensions {
-            Some(case_repo::timeline(&state.db, case.id).await?)
+    with_extensions: bool,
+    cases: Vec<Case>,
+    origins: HashMap<CaseId, Origin>,
+    timelines: HashMap<CaseId, Vec<CaseEvent>>,
+    places: HashMap<CommunityId, Option<Arc<CommunityInContext>>>,
+    categories: HashMap<CategoryId, Option<Arc<Category>>>,
+}
+
+impl Page {
+    pub(super) async fn read(
+        state: &AppState,
+        cases: Vec<Case>,
+        with_extensions: bool,
+        lang: Lang,
+    ) -> Result<Page, Open311Error> {
+        let ids: Vec<_> = cases.iter().map(|c| c.id).collect();
+        let origins = open311::origins(&state.db, &ids).await?;
+        let timelines = if with_extensions {
+            case_repo::timelines(&state.db, &ids).await?
         } else {
-            None
+            HashMap::new()
         };
-        let place = match state
-            .reference
-            .community(&state.db, case.area.community)
-            .await
-        {
-            Ok(found) => Some(found),
-            Err(RepoError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let mut places = HashMap::new();
+        let mut categories = HashMap::new();
+        for case in &cases {
+            if let Entry::Vacant(e) = places.entry(case.area.community) {
+                e.insert(missing_as_none(
+                    state
+                        .reference
+                        .community(&state.db, case.area.community)
+                        .await,
+                )?);
+            }
+            if let Entry::Vacant(e) = categories.entry(case.category_id) {
+                e.insert(missing_as_none(
+                    state.reference.category(&state.db, case.category_id).await,
+                )?);
+            }
+        }
+        Ok(Page {
+            state: state.clone(),
+            lang,
+            with_extensions,
+            cases,
+            origins,
+            timelines,
+            places,
+            categories,
+        })
+    }
+
+    /// The `service_requests` list as one node (short answers: one request, a POST's echo).
+    pub(super) fn into_node(self) -> Node {
+        Node::list("request", self.into_nodes())
+    }
+
+    /// The requests one by one, each rendered when it is taken.
+    pub(super) fn into_nodes(mut self) -> impl Iterator<Item = Node> + Send + 'static {
+        let cases = std::mem::take(&mut self.cases);
+        cases.into_iter().map(move |case| self.doc(&case).into())
+    }
+
+    fn doc(&mut self, case: &Case) -> ServiceRequestDoc {
+        let (state, lang, with_extensions) = (&self.state, self.lang, self.with_extensions);
+        let timeline = with_extensions.then(|| self.timelines.remove(&case.id).unwrap_or_default());
+        let place = self.places.get(&case.area.community).cloned().flatten();
         let place = place.as_deref();
         let published = case.source == CaseSource::Open311;
-        let origin = origins.get(&case.id);
-        let category = match state.reference.category(&state.db, case.category_id).await {
-            Ok(found) => Some(found),
-            Err(RepoError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let origin = self.origins.get(&case.id);
+        let category = self.categories.get(&case.category_id).cloned().flatten();
         let category = category.as_deref();
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let point = case.location.point();
@@ -511,7 +562,7 @@ async fn render(
                 p.community.name, p.street.name, p.district.name
             )
         });
-        let doc = ServiceRequestDoc {
+        ServiceRequestDoc {
             service_request_id: case.number.to_string(),
             status: if case.status.is_terminal() {
                 "closed"
@@ -573,10 +624,17 @@ async fn render(
                     })
                     .collect()
             }),
-        };
-        items.push(doc.into());
+        }
     }
-    Ok(Node::list("request", items))
+}
+
+/// A reference entry that is gone renders as absent; any other failure is the database's.
+fn missing_as_none<T>(found: Result<T, RepoError>) -> Result<Option<T>, Open311Error> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(RepoError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn status_label(s: CaseStatus, lang: Lang) -> &'static str {

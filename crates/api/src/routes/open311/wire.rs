@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -195,6 +195,101 @@ impl Node {
     }
 }
 
+/// About how many bytes a streamed list writes before handing them to the connection.
+const CHUNK_BYTES: usize = 32 * 1024;
+
+/// A list answered as it is written: the items are taken and written one at a time, and the
+/// body goes out in chunks of about [`CHUNK_BYTES`], the next written only when the connection
+/// has taken the last. So a page of a thousand requests never holds its whole text, nor all its
+/// items rendered, at once. The bytes are those of `Node::list(item, items).respond(..)`.
+pub fn respond_list(
+    format: Format,
+    root: &'static str,
+    item: &'static str,
+    items: impl Iterator<Item = Node> + Send + 'static,
+) -> Response {
+    let mut writer = ListWriter {
+        format,
+        root,
+        item,
+        items,
+        opened: false,
+        written: 0,
+        done: false,
+    };
+    let chunks = std::iter::from_fn(move || writer.next_chunk())
+        .map(|chunk| Ok::<_, std::convert::Infallible>(Bytes::from(chunk)));
+    let mut res = (
+        StatusCode::OK,
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    res.extensions_mut().insert(OwnErrorBody);
+    res
+}
+
+struct ListWriter<I> {
+    format: Format,
+    root: &'static str,
+    item: &'static str,
+    items: I,
+    opened: bool,
+    /// Items written so far.
+    written: usize,
+    done: bool,
+}
+
+impl<I: Iterator<Item = Node>> ListWriter<I> {
+    /// The next chunk: the opening with the first items, more items, or the last items with the
+    /// closing; `None` once the closing is out.
+    fn next_chunk(&mut self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let mut out = String::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+        if !self.opened {
+            self.opened = true;
+            match self.format {
+                Format::Json => out.push('['),
+                Format::Xml => {
+                    let _ = write!(
+                        out,
+                        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<{}>",
+                        self.root
+                    );
+                }
+            }
+        }
+        while out.len() < CHUNK_BYTES {
+            let Some(node) = self.items.next() else {
+                match self.format {
+                    Format::Json => out.push(']'),
+                    Format::Xml => {
+                        let _ = writeln!(out, "</{}>", self.root);
+                    }
+                }
+                self.done = true;
+                break;
+            };
+            match self.format {
+                Format::Json => {
+                    if self.written > 0 {
+                        out.push(',');
+                    }
+                    node.write_json(&mut out);
+                }
+                Format::Xml => node.write_xml(self.item, &mut out),
+            }
+            self.written += 1;
+        }
+        Some(out)
+    }
+}
+
 /// Writes text as XML character data: markup characters escaped, `\r` kept as a character
 /// reference (parsers would turn a literal one into `\n`), and characters XML 1.0 cannot carry
 /// at all replaced by U+FFFD.
@@ -247,6 +342,72 @@ mod tests {
                 ("keywords", Node::list("keyword", [Node::text("a")])),
             ])],
         )
+    }
+
+    async fn body_of(res: Response) -> (Option<String>, Vec<u8>) {
+        let kind = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (kind, bytes.to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_streamed_list_is_the_same_bytes_as_a_whole_one() {
+        let record = |i: i64| {
+            Node::Record(vec![
+                (
+                    "service_request_id",
+                    Node::text(format!("HZ-20261203-{i:06}")),
+                ),
+                ("description", Node::text("占道经营 <摊位> & \"喇叭\"")),
+                ("lat", Node::Float(34.586)),
+                ("notes", Node::list("note", [Node::text("上报")])),
+            ])
+        };
+        // Empty, one, and enough for several chunks.
+        for n in [0, 1, 2_000] {
+            for format in [Format::Json, Format::Xml] {
+                let whole = Node::list("request", (0..n).map(record)).respond(
+                    format,
+                    StatusCode::OK,
+                    "service_requests",
+                );
+                let streamed =
+                    respond_list(format, "service_requests", "request", (0..n).map(record));
+                let (whole, streamed) = (body_of(whole).await, body_of(streamed).await);
+                assert_eq!(whole.0, streamed.0, "{n} {format:?}");
+                assert!(
+                    whole.1 == streamed.1,
+                    "{n} {format:?}: {} bytes whole, {} streamed",
+                    whole.1.len(),
+                    streamed.1.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_list_goes_out_in_chunks() {
+        let items = (0..2_000).map(|i| Node::text(format!("item {i} {}", "x".repeat(40))));
+        let mut writer = ListWriter {
+            format: Format::Json,
+            root: "r",
+            item: "i",
+            items,
+            opened: false,
+            written: 0,
+            done: false,
+        };
+        let chunks: Vec<String> = std::iter::from_fn(|| writer.next_chunk()).collect();
+        assert!(chunks.len() > 2, "{} chunks", chunks.len());
+        assert!(
+            chunks.iter().all(|c| c.len() < CHUNK_BYTES + 100),
+            "no chunk grows past its bound by more than one item"
+        );
     }
 
     #[test]
