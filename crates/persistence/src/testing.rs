@@ -4,7 +4,7 @@
 //! With it (e.g. `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a new PostgreSQL
 //! database `whistle_test_<random>` created through that server and dropped on `Drop`.
 
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 use crate::db::Backend;
 
@@ -64,6 +64,21 @@ impl TestDatabase {
             url: url.to_string(),
             kind: Kind::Postgres { admin_url, name },
         }
+    }
+
+    /// A new database with every migration applied, and a pool of four connections to it.
+    pub async fn migrated() -> (Self, DatabaseConnection) {
+        let test_db = Self::create().await;
+        let db = crate::connect(&crate::DbSettings {
+            url: test_db.url().to_owned(),
+            max_connections: Some(4),
+            acquire_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: None,
+        })
+        .await
+        .expect("connect");
+        crate::migrate(&db).await.expect("migrate");
+        (test_db, db)
     }
 
     /// The URL to give to `connect`.

@@ -3,49 +3,43 @@
 //! still holds (one case per key, any number without one) is tested through the API, in
 //! `crates/api/tests/api/` (concurrent retries with one key; reports without a key).
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
-use whistle_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use whistle_persistence::testing::TestDatabase;
 
-async fn migrated() -> (TestDatabase, DatabaseConnection) {
-    let test_db = TestDatabase::create().await;
-    let url = match test_db.url() {
-        u if u.starts_with("sqlite:") => format!("{u}?mode=rwc"),
-        u => u.to_owned(),
-    };
-    let db = Database::connect(url.as_str()).await.unwrap();
-    Migrator::up(&db, None).await.unwrap();
-    (test_db, db)
-}
-
-/// The plan of `sql` as text. On PostgreSQL sequential scans are priced out, so that an empty
-/// table still shows which index the planner can use at all.
+/// The plan of `sql` as text. On PostgreSQL sequential scans are priced out (for this
+/// transaction only, so on the connection that explains), so that an empty table still shows
+/// which index the planner can use at all.
 async fn plan(db: &DatabaseConnection, sql: &str) -> String {
     let backend = db.get_database_backend();
+    let txn = db.begin().await.unwrap();
     let explain = match backend {
         DbBackend::Postgres => {
-            db.execute_unprepared("SET enable_seqscan = off")
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
                 .await
                 .unwrap();
             format!("EXPLAIN {sql}")
         }
         _ => format!("EXPLAIN QUERY PLAN {sql}"),
     };
-    let rows = db
+    let rows = txn
         .query_all_raw(Statement::from_string(backend, explain))
         .await
         .unwrap();
+    txn.rollback().await.unwrap();
     // PostgreSQL answers one line per row; SQLite's detail is the fourth column.
     let column = if backend == DbBackend::Postgres { 0 } else { 3 };
     rows.iter()
         .map(|r| r.try_get_by_index::<String>(column).unwrap())
         .collect::<Vec<_>>()
-        .join("\n")
+        .join(
+            "
+",
+        )
 }
 
 #[tokio::test]
 async fn lookups_by_assignee_key_and_reporter_still_use_their_indexes() {
-    let (_guard, db) = migrated().await;
+    let (_guard, db) = TestDatabase::migrated().await;
     for (sql, index) in [
         (
             "SELECT * FROM cases WHERE assignee_id = 7 ORDER BY stage_due ASC NULLS LAST, id ASC LIMIT 51",

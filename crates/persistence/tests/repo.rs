@@ -1,8 +1,6 @@
 //! Repositories against real databases: SQLite by default, PostgreSQL when
 //! WHISTLE_TEST_DATABASE_URL is set. One fresh database per test.
 
-use std::time::Duration;
-
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use whistle_domain::geography::{Boundary, CasePrefix};
 use whistle_domain::people::{BadgeNumber, NewUser, PhoneNumber, Role, Username};
@@ -12,20 +10,10 @@ use whistle_persistence::repo::PageRequest;
 use whistle_persistence::repo::geography::{self, CommunityFilter};
 use whistle_persistence::repo::users::{self, NewOfficer};
 use whistle_persistence::testing::TestDatabase;
-use whistle_persistence::{DbSettings, RepoError, connect, migrate};
+use whistle_persistence::{RepoError, migrate};
 
 async fn fresh() -> (TestDatabase, DatabaseConnection) {
-    let test_db = TestDatabase::create().await;
-    let db = connect(&DbSettings {
-        url: test_db.url().to_owned(),
-        max_connections: Some(4),
-        acquire_timeout: Duration::from_secs(5),
-        statement_timeout: None,
-    })
-    .await
-    .expect("connect");
-    migrate(&db).await.expect("migrate");
-    (test_db, db)
+    TestDatabase::migrated().await
 }
 
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Boundary {
