@@ -744,22 +744,13 @@ mod tests {
     /// are listed here by hand.
     #[test]
     fn every_code_in_the_source_has_chinese_text() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut codes = std::collections::BTreeMap::<String, String>::new();
-        let mut stack = vec![src];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    for code in codes_in(&text) {
-                        codes
-                            .entry(code)
-                            .or_insert_with(|| path.display().to_string());
-                    }
-                }
+        for path in crate::rust_files_under("src") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for code in codes_in(&text) {
+                codes
+                    .entry(code)
+                    .or_insert_with(|| path.display().to_string());
             }
         }
         // Chosen by `match` arms: the policy's reasons (crate::authn), work-log spans
