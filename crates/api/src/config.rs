@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
-use whistle_persistence::DbSettings;
+use whistle_persistence::{DbSettings, ReplicaSettings};
 
 /// A value that must never reach logs: `Debug` prints `***`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -129,8 +129,22 @@ pub struct Open311Settings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AttachmentSettings {
-    /// Where photos are kept, named by their SHA-256.
+    /// Where photos are kept: `local` (under `dir`, for one node) or `s3` (an S3-compatible
+    /// object store shared by every API node: `s3_*` below).
+    pub store: PhotoStoreKind,
+    /// With `store = "local"`: the directory photos are kept in, named by their SHA-256.
     pub dir: String,
+    /// With `store = "s3"`: the store's address, e.g. `https://obs.cn-east-3.myhuaweicloud.com`
+    /// or `http://10.0.0.5:9000` for one inside the bureau's network. Empty: AWS by region.
+    pub s3_endpoint: String,
+    /// The bucket (created beforehand; Whistle does not create buckets).
+    pub s3_bucket: String,
+    /// The region the store expects in signatures (most non-AWS stores accept any).
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: Secret<String>,
+    /// Keys are put under this prefix inside the bucket (`photos/aa/<sha256>.jpg`).
+    pub s3_prefix: String,
     /// Largest accepted photo, in bytes.
     pub max_bytes: usize,
     /// Most photos on one case.
@@ -141,6 +155,14 @@ pub struct AttachmentSettings {
     /// Longest side, in pixels, of the copy that is stored and served: every photo is decoded,
     /// scaled down to fit and re-encoded as JPEG.
     pub max_side_px: u32,
+}
+
+/// Where photos are kept.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PhotoStoreKind {
+    Local,
+    S3,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,9 +296,33 @@ pub struct DatabaseSettings {
     /// `server.request_timeout_secs`, so that a database that stopped answering is reported as
     /// such, not as a slow client.
     pub statement_timeout_secs: u64,
+    /// A replica for reads that tolerate data a few seconds old: the leaders' figures and
+    /// exports, the public map, Open311 reads (e.g. HAProxy's read port in front of the
+    /// replicas). Empty: every read goes to `url`. The replica's pool takes the sizes and
+    /// timeouts above.
+    pub read_url: Secret<String>,
+    /// The replica is left aside, and those reads go to `url`, while its replay is more than
+    /// this many seconds behind or it cannot be reached.
+    pub read_max_lag_secs: u64,
+    /// Milliseconds between checks of the replica's lag and reachability. A read on the replica
+    /// may miss at most `read_max_lag_secs` plus this of the latest writes.
+    pub read_check_ms: u64,
 }
 
 impl DatabaseSettings {
+    /// The replica's settings, when `read_url` is set.
+    pub fn replica_settings(&self) -> Option<ReplicaSettings> {
+        let url = self.read_url.expose().trim();
+        (!url.is_empty()).then(|| ReplicaSettings {
+            db: DbSettings {
+                url: url.to_owned(),
+                ..self.db_settings()
+            },
+            max_lag: Duration::from_secs(self.read_max_lag_secs),
+            check_every: Duration::from_millis(self.read_check_ms.max(1)),
+        })
+    }
+
     pub fn db_settings(&self) -> DbSettings {
         DbSettings {
             url: self.url.expose().clone(),
@@ -336,7 +382,14 @@ impl Settings {
             .set_default("cases.reopen_days", 7)?
             .set_default("cases.duplicate_radius_m", 100.0)?
             .set_default("cases.duplicate_window_hours", 72)?
+            .set_default("attachments.store", "local")?
             .set_default("attachments.dir", "data/attachments")?
+            .set_default("attachments.s3_endpoint", "")?
+            .set_default("attachments.s3_bucket", "")?
+            .set_default("attachments.s3_region", "us-east-1")?
+            .set_default("attachments.s3_access_key_id", "")?
+            .set_default("attachments.s3_secret_access_key", "")?
+            .set_default("attachments.s3_prefix", "photos")?
             .set_default("attachments.max_bytes", 10 * 1024 * 1024)?
             .set_default("attachments.max_per_case", 20)?
             .set_default("attachments.max_pixels", 40_000_000)?
@@ -350,6 +403,9 @@ impl Settings {
             .set_default("database.reference_cache_secs", 30)?
             .set_default("database.statement_timeout_secs", 10)?
             .set_default("database.migrate_on_start", true)?
+            .set_default("database.read_url", "")?
+            .set_default("database.read_max_lag_secs", 10)?
+            .set_default("database.read_check_ms", 1000)?
             .set_default("open311.jurisdiction_id", "lyg.gov.cn")?
             .set_default(
                 "open311.contact",
@@ -437,6 +493,39 @@ mod tests {
         let via_env =
             Settings::load_from(None, env(&[("WHISTLE_CONFIG", path.to_str().unwrap())])).unwrap();
         assert_eq!(via_env.server.port, 7000);
+    }
+
+    #[test]
+    fn a_read_replica_and_shared_photo_storage_are_opt_in() {
+        let s = Settings::load_from(no_file(), env(&[])).unwrap();
+        assert!(s.database.replica_settings().is_none());
+        assert_eq!(s.attachments.store, PhotoStoreKind::Local);
+        let s = Settings::load_from(
+            no_file(),
+            env(&[
+                (
+                    "WHISTLE__DATABASE__READ_URL",
+                    "postgres://r:pw@lb:5001/whistle",
+                ),
+                ("WHISTLE__DATABASE__READ_MAX_LAG_SECS", "3"),
+                ("WHISTLE__DATABASE__ACQUIRE_TIMEOUT_SECS", "2"),
+                ("WHISTLE__ATTACHMENTS__STORE", "s3"),
+                ("WHISTLE__ATTACHMENTS__S3_SECRET_ACCESS_KEY", "s3cr3t-value"),
+            ]),
+        )
+        .unwrap();
+        let replica = s.database.replica_settings().unwrap();
+        assert_eq!(replica.db.url, "postgres://r:pw@lb:5001/whistle");
+        assert_eq!(replica.max_lag, Duration::from_secs(3));
+        assert_eq!(replica.check_every, Duration::from_millis(1000));
+        // The replica's pool takes the primary's timeouts.
+        assert_eq!(replica.db.acquire_timeout, Duration::from_secs(2));
+        assert_eq!(s.attachments.store, PhotoStoreKind::S3);
+        assert!(!format!("{s:?}").contains("s3cr3t-value"));
+        assert!(!format!("{replica:?}").contains("pw@"));
+        assert!(
+            Settings::load_from(no_file(), env(&[("WHISTLE__ATTACHMENTS__STORE", "ftp")])).is_err()
+        );
     }
 
     #[test]

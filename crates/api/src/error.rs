@@ -71,6 +71,10 @@ pub enum ApiError {
     /// 503: the database is unreachable; retry later. The detail is logged, not sent.
     #[error("{0}")]
     DatabaseUnavailable(String),
+    /// 503: the photo store is unreachable or refused the operation; retry later. The detail
+    /// is logged, not sent.
+    #[error("{0}")]
+    StorageUnavailable(String),
     /// 500: a bug or an unexpected failure. The detail is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -193,7 +197,9 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DatabaseUnavailable(_) | ApiError::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Detailed { inner, .. } => inner.status(),
         }
@@ -212,6 +218,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
+            ApiError::StorageUnavailable(_) => "storage_unavailable",
             ApiError::Internal(_) => "internal_error",
             ApiError::Detailed { inner, .. } => inner.code(),
         }
@@ -482,6 +489,14 @@ impl IntoResponse for ApiError {
                 tracing::warn!(%detail, "database unavailable");
                 Problem::new(status, code, "the database is unreachable; retry later")
             }
+            ApiError::StorageUnavailable(detail) => {
+                tracing::warn!(%detail, "photo storage unavailable");
+                Problem::new(
+                    status,
+                    code,
+                    "the photo storage is unreachable; retry later",
+                )
+            }
             ApiError::Unprocessable { detail, field, .. } => {
                 let mut p = Problem::new(status, code, detail.clone());
                 p.field = field.clone();
@@ -659,6 +674,11 @@ mod tests {
                 "database_unavailable",
             ),
             (
+                ApiError::StorageUnavailable("s3".into()),
+                503,
+                "storage_unavailable",
+            ),
+            (
                 ApiError::Internal(anyhow::anyhow!("boom")),
                 500,
                 "internal_error",
@@ -782,6 +802,7 @@ mod tests {
             },
             ApiError::PayloadTooLarge,
             ApiError::DatabaseUnavailable(String::new()),
+            ApiError::StorageUnavailable(String::new()),
             ApiError::Internal(anyhow::anyhow!("x")),
         ] {
             codes.insert(err.code().into(), "ApiError::code".into());

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod media_store;
+pub mod photo_store;
 pub mod problem_text;
 pub mod ratelimit;
 pub mod reference;

@@ -7,12 +7,12 @@
 //! to `attachments.max_side_px` and re-encoded as JPEG. What is stored and served is that copy,
 //! never the uploaded bytes: a browser decoding a photo for staff never meets a pixel bomb or a
 //! malformed file, and no metadata (EXIF position and camera data) survives. The copy is stored
-//! once per content under `attachments.dir/<aa>/<sha256>.jpg`. The database rows that point at a
+//! once per content as `<aa>/<sha256>.jpg` in the photo store (`crate::photo_store`: a local
+//! directory, or S3-compatible storage shared by the nodes). The database rows that point at a
 //! photo keep its SHA-256 and MIME type (photos stored before re-encoding keep theirs);
 //! [`image_response`] serves it back after the caller has checked authorization.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use axum::extract::Multipart;
@@ -133,12 +133,12 @@ pub async fn store_image(state: &AppState, bytes: Vec<u8>) -> Result<StoredImage
         .map(|b| format!("{b:02x}"))
         .collect();
     let mime = ImageFormat::Jpeg.mime();
-    let path = path_of(state, &sha, mime);
-    write_once(&path, &jpeg).await?;
+    let size = jpeg.len() as i64;
+    state.photos.put_once(&key_of(&sha, mime), jpeg).await?;
     Ok(StoredImage {
         sha256: sha,
         mime,
-        size: jpeg.len() as i64,
+        size,
     })
 }
 
@@ -283,28 +283,10 @@ fn extension_of(mime: &str) -> &'static str {
     }
 }
 
-fn path_of(state: &AppState, sha: &str, mime: &str) -> PathBuf {
+/// The photo's key in the store: `<aa>/<sha256>.<ext>`.
+fn key_of(sha: &str, mime: &str) -> String {
     let prefix = sha.get(..2).unwrap_or("xx");
-    PathBuf::from(&state.settings.attachments.dir)
-        .join(prefix)
-        .join(format!("{sha}.{}", extension_of(mime)))
-}
-
-/// Writes a content-addressed file once: to a temporary name, then renamed into place, so a
-/// reader never sees half a file and a crash leaves no partial photo under its final name.
-async fn write_once(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        return Ok(());
-    }
-    let io =
-        |e: std::io::Error| ApiError::Internal(anyhow::Error::new(e).context("storing a photo"));
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-    tokio::fs::rename(&tmp, path).await.map_err(io)?;
-    Ok(())
+    format!("{prefix}/{sha}.{}", extension_of(mime))
 }
 
 /// Serves a stored photo. `cache` is the `Cache-Control` value (`private, …` for anything behind
@@ -315,10 +297,7 @@ pub async fn image_response(
     mime: &str,
     cache: &'static str,
 ) -> Result<Response, ApiError> {
-    let path = path_of(state, sha, mime);
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        ApiError::Internal(anyhow::Error::new(e).context(format!("reading photo {sha}")))
-    })?;
+    let bytes = state.photos.get(&key_of(sha, mime)).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(mime) {
         headers.insert(header::CONTENT_TYPE, v);

@@ -1015,6 +1015,12 @@ pub const TEXTS: &[Text] = &[
         "数据库暂时无法访问，请稍后重试",
     ),
     t(
+        "storage_unavailable",
+        "照片存储不可用",
+        "Photo storage unavailable",
+        "照片存储暂时无法访问，请稍后重试",
+    ),
+    t(
         "internal_error",
         "服务器内部错误",
         "Internal server error",

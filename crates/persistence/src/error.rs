@@ -64,13 +64,30 @@ fn is_connectivity(e: &DbErr) -> bool {
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed => true,
-                // 57014 query_canceled: the server's statement_timeout stopped the statement.
-                sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| server_unavailable(&c)),
                 _ => false,
             }
         }
         _ => false,
     }
+}
+
+/// SQLSTATEs with which a PostgreSQL server says it cannot do the work now, though the statement
+/// is fine: what a failover, a switchover or a restart looks like from a pooled connection.
+fn server_unavailable(code: &str) -> bool {
+    matches!(
+        code,
+        // query_canceled: the server's statement_timeout stopped the statement.
+        "57014"
+        // admin_shutdown ("terminating connection due to administrator command": a switchover
+        // or a fast shutdown), crash_shutdown, cannot_connect_now (starting up, shutting down,
+        // in recovery).
+        | "57P01" | "57P02" | "57P03"
+        // read_only_sql_transaction: the connection's server was demoted to a standby.
+        | "25006"
+        // too_many_connections
+        | "53300"
+    ) || code.starts_with("08") // connection_exception and its subclasses
 }
 
 /// Which unique rule a write broke: the table and the columns whose values must be unique, as
@@ -218,5 +235,21 @@ mod connectivity_tests {
         // A statement the database refused is a bug, not an outage.
         let refused = DbErr::Query(RuntimeErr::Internal("syntax".into()));
         assert!(matches!(RepoError::from(refused), RepoError::Db(_)));
+    }
+
+    #[test]
+    fn what_a_failover_looks_like_to_a_pooled_connection_is_unavailable() {
+        // Switchover (admin_shutdown), crash, a server still recovering, a demoted primary,
+        // a full server, a broken connection, the statement timeout.
+        for code in [
+            "57P01", "57P02", "57P03", "25006", "53300", "08006", "08003", "57014",
+        ] {
+            assert!(server_unavailable(code), "{code}");
+        }
+        // The statement's own faults are not: a unique violation, a syntax error, a
+        // serialization failure the caller must handle itself.
+        for code in ["23505", "42601", "40001", "22P02"] {
+            assert!(!server_unavailable(code), "{code}");
+        }
     }
 }

@@ -117,7 +117,7 @@ async fn scope(
     if let Some(raw) = q.district {
         let unknown = || unprocessable("unknown_district", "district", "no such district");
         let id = DistrictId::new(raw).map_err(|_| unknown())?;
-        let all = geography::list_districts(&state.db).await?;
+        let all = geography::list_districts(state.reads()).await?;
         if !all.iter().any(|d| d.id == id) {
             return Err(unknown());
         }
@@ -131,7 +131,7 @@ async fn scope(
     if let Some(raw) = q.street {
         let unknown = || unprocessable("unknown_street", "street", "no such street");
         let id = StreetId::new(raw).map_err(|_| unknown())?;
-        let street = geography::list_streets(&state.db, None)
+        let street = geography::list_streets(state.reads(), None)
             .await?
             .into_iter()
             .find(|s| s.id == id)
@@ -149,7 +149,7 @@ async fn scope(
     if let Some(raw) = q.community {
         let unknown = || unprocessable("unknown_community", "community", "no such community");
         let id = CommunityId::new(raw).map_err(|_| unknown())?;
-        let c = geography::get_community(&state.db, id)
+        let c = geography::get_community(state.reads(), id)
             .await
             .map_err(AppError::when_missing(unknown()))?;
         let here = AreaPath {
@@ -168,7 +168,7 @@ async fn scope(
     if let Some(raw) = q.grid {
         let unknown = || unprocessable("unknown_grid", "grid", "no such grid");
         let id = GridId::new(raw).map_err(|_| unknown())?;
-        let g = geography::get_grid_in_context(&state.db, id)
+        let g = geography::get_grid_in_context(state.reads(), id)
             .await
             .map_err(AppError::when_missing(unknown()))?;
         let here = AreaPath {
@@ -191,7 +191,7 @@ async fn scope(
     }
     if let Some(code) = q.category.as_deref() {
         let unknown = || unprocessable("unknown_category", "category", "no such category");
-        let c = categories::get_by_code(&state.db, code)
+        let c = categories::get_by_code(state.reads(), code)
             .await?
             .ok_or_else(unknown)?;
         scope.category = Some(c.id.get());
@@ -223,7 +223,7 @@ pub async fn near_names(
     let widest = lo.0.abs().max(hi.0.abs()).min(85.0);
     let lon_pad = lat_pad / widest.to_radians().cos();
     let candidates = places::within_box(
-        &state.db,
+        state.reads(),
         (lo.0 - lat_pad, lo.1 - lon_pad),
         (hi.0 + lat_pad, hi.1 + lon_pad),
         NEAR_PLACE_CANDIDATES,
@@ -245,7 +245,7 @@ pub async fn near_names(
             {
                 Some(hit) => state
                     .reference
-                    .community(&state.db, hit.community_id)
+                    .community(state.reads(), hit.community_id)
                     .await
                     .ok()
                     .map(|c| c.community.name.as_str().to_owned()),

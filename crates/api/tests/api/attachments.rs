@@ -46,7 +46,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     case: i64,
@@ -73,7 +73,7 @@ async fn upload(
         .unwrap()
 }
 
-async fn new_case(app: &TestApp, token: &str) -> i64 {
+pub async fn new_case(app: &TestApp, token: &str) -> i64 {
     let (lat, lon) = wenchang_south_gate();
     let res = app
         .post(

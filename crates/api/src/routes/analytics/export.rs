@@ -211,7 +211,7 @@ pub(super) async fn export_cases(
             ));
         }
         let page = cases::search(
-            &cur.state.db,
+            cur.state.reads(),
             &cur.vis,
             &cur.filter,
             CaseOrder::Newest,
@@ -292,7 +292,7 @@ pub(super) async fn staff_name(state: &AppState, names: &mut Names, id: UserId) 
     if let Some(n) = names.staff.get(&id.get()) {
         return n.clone();
     }
-    let n = users::get_user(&state.db, id)
+    let n = users::get_user(state.reads(), id)
         .await
         .map(|u| u.display_name.as_str().to_owned())
         .unwrap_or_default();

@@ -30,7 +30,7 @@ pub(super) async fn summary(
         .transpose()?;
     let csv = wants_csv(&q)?;
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
-    let (groups, total) = repo::figures(&state.db, &query, group_by).await?;
+    let (groups, total) = repo::figures(state.reads(), &query, group_by).await?;
     let dto = SummaryDto {
         from: query.period.from(),
         to: query.period.to(),
@@ -115,18 +115,19 @@ pub(super) async fn hotspots(
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
     let mut features = Vec::new();
     if by_grid {
-        let mut grids: Vec<(repo::GridCount, Option<f64>)> = repo::grid_counts(&state.db, &query)
-            .await?
-            .into_iter()
-            .map(|g| {
-                let km2 = Boundary::from_geojson(&g.boundary)
-                    .ok()
-                    .map(|b| b.area_km2())
-                    .filter(|a| *a > 0.0);
-                let density = km2.map(|a| round4(g.cases as f64 / a));
-                (g, density)
-            })
-            .collect();
+        let mut grids: Vec<(repo::GridCount, Option<f64>)> =
+            repo::grid_counts(state.reads(), &query)
+                .await?
+                .into_iter()
+                .map(|g| {
+                    let km2 = Boundary::from_geojson(&g.boundary)
+                        .ok()
+                        .map(|b| b.area_km2())
+                        .filter(|a| *a > 0.0);
+                    let density = km2.map(|a| round4(g.cases as f64 / a));
+                    (g, density)
+                })
+                .collect();
         grids.sort_by(|a, b| {
             b.1.unwrap_or(0.0)
                 .total_cmp(&a.1.unwrap_or(0.0))
@@ -151,9 +152,9 @@ pub(super) async fn hotspots(
             });
         }
     } else {
-        let lattice = CellLattice::new(cell_m, repo::reference_latitude(&state.db).await?)?;
+        let lattice = CellLattice::new(cell_m, repo::reference_latitude(state.reads()).await?)?;
         let cells =
-            repo::cell_counts(&state.db, &query, lattice.dlat(), lattice.dlon(), limit).await?;
+            repo::cell_counts(state.reads(), &query, lattice.dlat(), lattice.dlon(), limit).await?;
         let centres: Vec<(f64, f64)> = cells
             .iter()
             .map(|c| {

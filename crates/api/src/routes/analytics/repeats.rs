@@ -20,7 +20,7 @@ pub(super) async fn repeat_locations(
     let min_cases = bounded("min_cases", q.min_cases, 3, 2, 1000)?;
     let csv = wants_csv(&q)?;
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
-    let points = repo::case_points(&state.db, &query, MAX_POINTS + 1).await?;
+    let points = repo::case_points(state.reads(), &query, MAX_POINTS + 1).await?;
     if points.len() as u64 > MAX_POINTS {
         return Err(unprocessable(
             "too_many_cases",
@@ -143,7 +143,7 @@ pub(super) async fn repeat_merchants(
     let limit = bounded("limit", q.limit, 20, 1, 500)?;
     let csv = wants_csv(&q)?;
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
-    let merchants = repo::repeat_merchants(&state.db, &query, min_cases, limit).await?;
+    let merchants = repo::repeat_merchants(state.reads(), &query, min_cases, limit).await?;
     let dto = RepeatMerchantsDto {
         from: query.period.from(),
         to: query.period.to(),
@@ -200,7 +200,7 @@ pub(super) async fn recurring_categories(
     let min_weeks = bounded("min_weeks", q.min_weeks, 2, 2, 53)?;
     let csv = wants_csv(&q)?;
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
-    let found = repo::recurring(&state.db, &query, min_weeks).await?;
+    let found = repo::recurring(state.reads(), &query, min_weeks).await?;
     let dto = RecurringDto {
         from: query.period.from(),
         to: query.period.to(),

@@ -18,7 +18,7 @@ pub(super) async fn workload(
 ) -> Result<Response, ApiError> {
     let csv = wants_csv(&q)?;
     let query = prepare(&state, &p, &q, Action::ViewStatistics).await?;
-    let loads = repo::workload(&state.db, &query).await?;
+    let loads = repo::workload(state.reads(), &query).await?;
     let mut total = Vec::new();
     for l in &loads {
         for c in Class721::ALL {
@@ -116,7 +116,7 @@ pub(super) async fn load_names(state: &AppState) -> Result<Names, ApiError> {
     let mut after = None;
     loop {
         let page = geography::list_communities(
-            &state.db,
+            state.reads(),
             Default::default(),
             PageRequest { after, limit: 1000 },
         )
@@ -130,18 +130,18 @@ pub(super) async fn load_names(state: &AppState) -> Result<Names, ApiError> {
         }
     }
     Ok(Names {
-        categories: categories::list_categories(&state.db, true)
+        categories: categories::list_categories(state.reads(), true)
             .await?
             .into_iter()
             .map(|c| (c.id.get(), c.name.zh().as_str().to_owned()))
             .collect(),
-        streets: geography::list_streets(&state.db, None)
+        streets: geography::list_streets(state.reads(), None)
             .await?
             .into_iter()
             .map(|s| (s.id.get(), s.name.as_str().to_owned()))
             .collect(),
         communities,
-        grids: geography::list_grids(&state.db, None)
+        grids: geography::list_grids(state.reads(), None)
             .await?
             .into_iter()
             .map(|g| (g.id.get(), g.name.as_str().to_owned()))

@@ -291,7 +291,7 @@ pub(super) async fn public_cases(
     if let Some(code) = q.category.as_deref().filter(|c| !c.trim().is_empty()) {
         filter.category = state
             .reference
-            .category_by_code(&state.db, code.trim())
+            .category_by_code(state.reads(), code.trim())
             .await?
             .map(|c| c.id);
         if filter.category.is_none() {
@@ -307,7 +307,7 @@ pub(super) async fn public_cases(
     };
     let after = decode_cursor(q.cursor.as_deref(), CaseOrder::Newest)?;
     let (found, next) = cases::search(
-        &state.db,
+        state.reads(),
         &vis,
         &filter,
         CaseOrder::Newest,
@@ -318,10 +318,13 @@ pub(super) async fn public_cases(
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     let mut items = Vec::with_capacity(found.len());
     for c in &found {
-        let category = state.reference.category(&state.db, c.category_id).await?;
+        let category = state
+            .reference
+            .category(state.reads(), c.category_id)
+            .await?;
         let community = state
             .reference
-            .community(&state.db, c.area.community)
+            .community(state.reads(), c.area.community)
             .await?;
         items.push(PublicCaseDto {
             number: c.number.to_string(),

@@ -127,8 +127,8 @@ impl From<ApiError> for Open311Error {
                 Open311Error::forbidden(detail)
             }
             ApiError::Internal(e) => internal(&e),
-            ApiError::DatabaseUnavailable(detail) => {
-                tracing::warn!(%detail, "database unavailable");
+            ApiError::DatabaseUnavailable(detail) | ApiError::StorageUnavailable(detail) => {
+                tracing::warn!(%detail, "database or photo storage unavailable");
                 unavailable()
             }
             ApiError::UnsupportedMediaType { .. } => {

@@ -260,7 +260,7 @@ pub(super) async fn list_requests(
     let ids = params.list("service_request_id");
     let found = if ids.is_empty() {
         match search_from(state, params).await? {
-            Some(search) => open311::search(&state.db, &search).await?,
+            Some(search) => open311::search(state.reads(), &search).await?,
             None => Vec::new(),
         }
     } else {
@@ -274,7 +274,7 @@ pub(super) async fn list_requests(
             .iter()
             .filter_map(|id| CaseNumber::parse(id).ok())
             .collect();
-        open311::find_by_numbers(&state.db, &numbers).await?
+        open311::find_by_numbers(state.reads(), &numbers).await?
     };
     Page::read(state, found, extensions(params), lang).await
 }
@@ -292,7 +292,11 @@ async fn search_from(
     }
     let mut wanted = Vec::new();
     for code in &codes {
-        if let Some(c) = state.reference.category_by_code(&state.db, code).await? {
+        if let Some(c) = state
+            .reference
+            .category_by_code(state.reads(), code)
+            .await?
+        {
             wanted.push(c.id);
         }
     }
@@ -469,7 +473,7 @@ pub(super) async fn get_token(
 async fn by_number(state: &AppState, id: &str) -> Result<Case, Open311Error> {
     let not_found = || Open311Error::not_found("service_request_id not found");
     let number = CaseNumber::parse(id).map_err(|_| not_found())?;
-    case_repo::find_by_number(&state.db, &number)
+    case_repo::find_by_number(state.reads(), &number)
         .await?
         .ok_or_else(not_found)
 }
@@ -499,9 +503,9 @@ impl Page {
         lang: Lang,
     ) -> Result<Page, Open311Error> {
         let ids: Vec<_> = cases.iter().map(|c| c.id).collect();
-        let origins = open311::origins(&state.db, &ids).await?;
+        let origins = open311::origins(state.reads(), &ids).await?;
         let timelines = if with_extensions {
-            case_repo::timelines(&state.db, &ids).await?
+            case_repo::timelines(state.reads(), &ids).await?
         } else {
             HashMap::new()
         };
@@ -512,13 +516,16 @@ impl Page {
                 e.insert(missing_as_none(
                     state
                         .reference
-                        .community(&state.db, case.area.community)
+                        .community(state.reads(), case.area.community)
                         .await,
                 )?);
             }
             if let Entry::Vacant(e) = categories.entry(case.category_id) {
                 e.insert(missing_as_none(
-                    state.reference.category(&state.db, case.category_id).await,
+                    state
+                        .reference
+                        .category(state.reads(), case.category_id)
+                        .await,
                 )?);
             }
         }

@@ -249,7 +249,7 @@ pub(super) async fn service_list(
     lang: Lang,
 ) -> Result<Node, Open311Error> {
     check_jurisdiction(state, params)?;
-    let list = categories::list_categories(&state.db, false).await?;
+    let list = categories::list_categories(state.reads(), false).await?;
     Ok(Node::list(
         "service",
         list.iter().map(|c| service(c, lang).into()),
