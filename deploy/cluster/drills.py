@@ -256,7 +256,8 @@ def drill_primary_killed(token):
 
 def drill_api_killed(token):
     healthy_cluster()
-    load = Intake(token).start()
+    # More clients than elsewhere, so that requests are in flight on the node when it dies.
+    load = Intake(token, clients=8, pause=0).start()
     time.sleep(5)
     log("kill -9 the API on app1")
     at = time.monotonic()
