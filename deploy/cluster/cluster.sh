@@ -267,7 +267,7 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   done
 }
 
-patroni_role() { curl -s -m 2 "http://$(ip_of "$1"):8008/patroni" | sed -n 's/.*"role": *"\([a-z_]*\)".*/\1/p'; }
+patroni_role() { curl -s -m 2 "http://$(ip_of "$1"):8008/patroni" | sed -n 's/.*"state": *"running".*"role": *"\([a-z_]*\)".*/\1/p'; }
 primary() { for h in "${DB_HOSTS[@]}"; do [[ $(patroni_role "$h") == primary || $(patroni_role "$h") == master ]] && { echo "$h"; return; }; done; return 1; }
 replicas_streaming() {
   local n=0
@@ -293,11 +293,10 @@ cmd_start() {
   wait_for 30 "etcd" in_ns db1 etcdctl --endpoints "http://$NET.11:2379" endpoint health
   for h in "${DB_HOSTS[@]}"; do start_patroni "$h"; done
   wait_for 120 "a primary" primary
-  in_ns lb true
   start_haproxy
   start_store
   local p; p=$(primary)
-  wait_for 60 "the write port" "$PG_BIN/psql" -h "$NET.10" -p 5000 -U postgres -AtXc "SELECT 1"
+  wait_for 180 "the write port" "$PG_BIN/psql" -h "$NET.10" -p 5000 -U postgres -AtXc "SELECT 1"
   if ! "$PG_BIN/psql" -h "$NET.10" -p 5000 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'whistle'" | grep -q 1; then
     "$PG_BIN/psql" -h "$NET.10" -p 5000 -U postgres -qc "CREATE DATABASE whistle"
     log "migrating and seeding the demo city (through the write port)"

@@ -1,4 +1,4 @@
-//! Photos on disk, shared by every feature that takes pictures (case photos, inspection and
+//! Photos, shared by every feature that takes pictures (case photos, inspection and
 //! work-log photos, officers' portraits, scanned pledge signatures).
 //!
 //! An upload is read from a multipart form with a size limit enforced while reading, recognised
