@@ -292,7 +292,7 @@ cmd_start() {
   for h in "${DB_HOSTS[@]}"; do start_etcd "$h"; done
   wait_for 30 "etcd" in_ns db1 etcdctl --endpoints "http://$NET.11:2379" endpoint health
   for h in "${DB_HOSTS[@]}"; do start_patroni "$h"; done
-  wait_for 120 "a primary" primary
+  wait_for 240 "a primary" primary
   start_haproxy
   start_store
   local p; p=$(primary)
