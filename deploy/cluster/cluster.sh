@@ -93,7 +93,11 @@ network_up() {
   for host in "${ALL_HOSTS[@]}"; do
     local ns="wh-$host" veth="wh-$host"
     ip netns list | grep -qx "$ns\( .*\)\?" || ip netns add "$ns"
-    if ! ip link show "$veth" >/dev/null 2>&1; then
+    # Decided inside the namespace: the machine-side end of a link from a namespace being
+    # deleted can outlive it for a moment, and a host without its eth0 cannot bind its address.
+    if ! in_ns "$host" ip link show eth0 >/dev/null 2>&1; then
+      ip link del "$veth" 2>/dev/null || true
+      wait_for 10 "the old link of $host to go" bash -c "! ip link show $veth"
       ip link add "$veth" type veth peer name eth0 netns "$ns"
       ip link set "$veth" master "$BRIDGE" up
       in_ns "$host" ip addr add "$(ip_of "$host")/24" dev eth0
@@ -101,6 +105,10 @@ network_up() {
       in_ns "$host" ip link set lo up
       in_ns "$host" ip route add default via "$NET.1"
     fi
+  done
+  for host in "${ALL_HOSTS[@]}"; do
+    in_ns "$host" ip -4 addr show dev eth0 | grep -q "inet $(ip_of "$host")/" ||
+      { log "$host has no address on its link"; return 1; }
   done
 }
 
@@ -110,6 +118,10 @@ network_down() {
     ip link del "wh-$host" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
+  # Namespaces go asynchronously; the next start must not find their links.
+  for host in "${ALL_HOSTS[@]}"; do
+    wait_for 10 "the link of $host to go" bash -c "! ip link show wh-$host" || true
+  done
 }
 
 # ---- configuration --------------------------------------------------------------------------
