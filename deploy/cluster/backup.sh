@@ -3,6 +3,7 @@
 # node's archive_command copies finished WAL segments to $WHISTLE_CLUSTER_DIR/archive), and a
 # point-in-time restore from them into a fresh PostgreSQL.
 #
+#   (paths absolute)
 #   backup.sh base DEST                 base backup of the primary (through HAProxy's write port)
 #   backup.sh restore BASE TARGET TIME  copy BASE to TARGET, replay the archive up to TIME
 #                                       (e.g. '2026-12-03 17:45:00+00'), promote, and print the
@@ -15,6 +16,8 @@ set -euo pipefail
 
 DIR=${WHISTLE_CLUSTER_DIR:-/var/tmp/whistle-cluster}
 PG_BIN=/usr/lib/postgresql/15/bin
+# pg_basebackup and pg_ctl run as postgres, which may not enter the caller's directory.
+cd /
 as_postgres() { setpriv --reuid postgres --regid postgres --init-groups -- "$@"; }
 
 case ${1:-} in

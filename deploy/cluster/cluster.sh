@@ -387,6 +387,10 @@ cmd_start_service() {
 # Sourced (by the drills): functions only.
 [[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 
+# Services started as user postgres inherit the working directory; a caller's private one (a
+# CI clone made by mktemp is mode 0700) stops Patroni's bootstrap with "Permission denied".
+cd /
+
 case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
