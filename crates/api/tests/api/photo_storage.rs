@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::attachments::{new_case, photo_with_exif, upload};
-use crate::helpers::{PW, TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem};
 
 const BUCKET: &str = "whistle-photos";
 const ACCESS_KEY: &str = "whistle-test";
@@ -111,10 +111,7 @@ async fn a_photo_uploaded_through_one_node_is_served_by_the_other() {
     ];
     let app = TestApp::spawn_with(true, &store).await;
     let other = app.second_process(&store).await;
-    let zhang = app.login("13800001234", PW).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let zhang = app.token("13800001234").await;
 
     let case = new_case(&app, &zhang).await;
     let res = upload(&app, &zhang, case, photo_with_exif(), "gate.jpg", None).await;

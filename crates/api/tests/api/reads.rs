@@ -11,15 +11,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use whistle_persistence::testing::{Relay, TestDatabase};
 
-use crate::helpers::{PW, TestApp, wenchang_south_gate};
+use crate::helpers::{TestApp, wenchang_south_gate};
 
 const RESIDENT: &str = "13800001234";
 
 async fn report_a_case(app: &TestApp) -> String {
-    let token = app.login(RESIDENT, PW).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.token(RESIDENT).await;
     let (lat, lon) = wenchang_south_gate();
     let res = app
         .post(
